@@ -1,0 +1,102 @@
+"""prism-pipeline: player events -> raw stream -> sessions -> S3 and Timestream, in two regions.
+
+Read top to bottom, this is the data path of one stack: the settings, then each
+region's pipeline in the order data flows through it, then what spans both regions,
+then the stack outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.archive import Archive, ArchiveArgs
+from components.delivery import Delivery, DeliveryArgs
+from components.encryption import RegionKey, RegionKeyArgs
+from components.region import Region, open_region
+from components.replication import Replication, ReplicationArgs, ReplicationSide
+from components.settings import BUCKET_KINDS, STREAM_KINDS, RegionSettings, StreamKind, from_pulumi_config
+from components.streams import Streams, StreamsArgs
+
+settings = from_pulumi_config()
+env = settings.environment
+
+
+@dataclass(frozen=True)
+class RegionalPipeline:
+    region: Region
+    key: RegionKey
+    archive: Archive
+    streams: Streams
+    deliveries: dict[StreamKind, Delivery]
+
+
+def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
+    region = open_region(settings, region_settings)
+    code = region.code
+
+    # The region's data key, and the buckets everything lands in.
+    key = RegionKey(f"{code}-key", RegionKeyArgs(env, region, settings.kms_deletion_window_days), region.opts)
+    archive = Archive(f"{code}-archive", ArchiveArgs(env, region, key.arn, settings.archive), region.opts)
+
+    # raw events (from ingest) -> sessionizer -> session records and late events.
+    streams = Streams(f"{code}-streams", StreamsArgs(env, region, key.arn, settings.streams), region.opts)
+
+    # Every stream is archived: Firehose -> its bucket, one event per line, by arrival hour.
+    deliveries = {
+        kind: Delivery(
+            f"{code}-{kind}-delivery",
+            DeliveryArgs(
+                environment=env,
+                region=region,
+                kind=kind,
+                stream_arn=streams.streams[kind].arn,
+                bucket_arn=archive.buckets[kind].arn,
+                key_arn=key.arn,
+                delivery=settings.delivery,
+                log_retention_days=settings.log_retention_days,
+            ),
+            region.opts,
+        )
+        for kind in STREAM_KINDS
+    }
+    return RegionalPipeline(region, key, archive, streams, deliveries)
+
+
+primary = regional_pipeline(settings.primary)
+secondary = regional_pipeline(settings.secondary)
+
+
+def replication_side(pipeline: RegionalPipeline) -> ReplicationSide:
+    return ReplicationSide(region=pipeline.region, key_arn=pipeline.key.arn, buckets=pipeline.archive.buckets)
+
+
+# Every data bucket replicates to the other region, in both directions.
+replication = Replication(
+    "replication",
+    ReplicationArgs(
+        environment=env,
+        primary=replication_side(primary),
+        secondary=replication_side(secondary),
+        kinds=[kind for kind in BUCKET_KINDS if kind != "artifacts" or settings.replication.artifacts],
+        time_control=settings.replication.time_control,
+    ),
+)
+
+
+def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
+    return {
+        "region": pipeline.region.name,
+        "streams": {
+            kind: {"name": stream.name, "arn": stream.arn} for kind, stream in pipeline.streams.streams.items()
+        },
+        "buckets": {kind: bucket.name for kind, bucket in pipeline.archive.buckets.items()},
+        "deliveries": {kind: delivery.firehose.name for kind, delivery in pipeline.deliveries.items()},
+        "key_arn": pipeline.key.arn,
+    }
+
+
+pulumi.export("environment", env)
+pulumi.export("primary", region_outputs(primary))
+pulumi.export("secondary", region_outputs(secondary))

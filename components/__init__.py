@@ -1,0 +1,1 @@
+"""ComponentResources of prism-pipeline, one per pipeline stage."""

@@ -1,0 +1,172 @@
+"""Firehose from one Kinesis stream to its bucket, newline-delimited and partitioned by arrival hour.
+
+A Kinesis-source Firehose de-aggregates KPL records by itself before delivery, so the
+raw stream's aggregated records land as one event per line without a processor of
+ours (Firehose's ``RecordDeAggregation`` processor is for JSON or delimited
+multi-records and needs dynamic partitioning; it does not apply here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming
+from components.policies import Statement, policy_document, service_assume_role_policy
+from components.region import Region
+from components.settings import DeliverySettings, StreamKind
+
+S3Config = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs
+_HOUR_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+
+
+def data_prefix(kind: StreamKind) -> str:
+    return f"{kind}/{_HOUR_PARTITIONS}"
+
+
+def error_prefix(kind: StreamKind) -> str:
+    # Firehose requires the error type in the error prefix once the prefix has expressions.
+    return f"errors/{kind}/!{{firehose:error-output-type}}/{_HOUR_PARTITIONS}"
+
+
+def _static_part(prefix: str) -> str:
+    """The literal head of a prefix, for the IAM resource that lets Firehose write under it."""
+    return prefix.split("!{", 1)[0]
+
+
+@dataclass(frozen=True)
+class DeliveryArgs:
+    environment: str
+    region: Region
+    kind: StreamKind
+    stream_arn: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    delivery: DeliverySettings
+    log_retention_days: int
+
+
+class Delivery(pulumi.ComponentResource):
+    firehose: aws.kinesis.FirehoseDeliveryStream
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+
+    def __init__(self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("prism:delivery:Delivery", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        region = args.region
+        firehose_name = naming.regional(args.environment, region.settings, f"{args.kind}-to-s3")
+        prefix, errors = data_prefix(args.kind), error_prefix(args.kind)
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            aws.cloudwatch.LogGroupArgs(
+                name=f"/aws/kinesisfirehose/{firehose_name}", retention_in_days=args.log_retention_days
+            ),
+            child,
+        )
+        log_stream = aws.cloudwatch.LogStream(
+            f"{name}-log-stream",
+            aws.cloudwatch.LogStreamArgs(log_group_name=self.log_group.name, name="DestinationDelivery"),
+            child,
+        )
+
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            aws.iam.RoleArgs(
+                name=naming.regional(args.environment, region.settings, f"{args.kind}-delivery", naming.MAX_IAM_ROLE),
+                description=f"Firehose {firehose_name}: read the {args.kind} stream, write its bucket",
+                assume_role_policy=service_assume_role_policy("firehose.amazonaws.com", region.account_id),
+            ),
+            child,
+        )
+        bucket_arn = pulumi.Output.from_input(args.bucket_arn)
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            aws.iam.RolePolicyArgs(
+                role=self.role.id,
+                policy=policy_document(
+                    Statement(
+                        sid="ReadSourceStream",
+                        actions=[
+                            "kinesis:DescribeStream",
+                            "kinesis:DescribeStreamSummary",
+                            "kinesis:GetShardIterator",
+                            "kinesis:GetRecords",
+                            "kinesis:ListShards",
+                        ],
+                        resources=[args.stream_arn],
+                    ),
+                    Statement(
+                        sid="LocateBucket",
+                        actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                        resources=[bucket_arn],
+                    ),
+                    Statement(
+                        sid="WriteUnderPrefixes",
+                        actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+                        resources=[
+                            pulumi.Output.concat(bucket_arn, "/", _static_part(prefix), "*"),
+                            pulumi.Output.concat(bucket_arn, "/", _static_part(errors), "*"),
+                        ],
+                    ),
+                    Statement(
+                        sid="UseRegionKeyForStreamAndObjects",
+                        actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                        resources=[args.key_arn],
+                        conditions={
+                            "StringEquals": {
+                                "kms:ViaService": [
+                                    f"kinesis.{region.name}.amazonaws.com",
+                                    f"s3.{region.name}.amazonaws.com",
+                                ]
+                            }
+                        },
+                    ),
+                    Statement(
+                        sid="LogDeliveryErrors",
+                        actions=["logs:PutLogEvents"],
+                        resources=[pulumi.Output.concat(self.log_group.arn, ":log-stream:", log_stream.name)],
+                    ),
+                ),
+            ),
+            child,
+        )
+
+        self.firehose = aws.kinesis.FirehoseDeliveryStream(
+            name,
+            aws.kinesis.FirehoseDeliveryStreamArgs(
+                name=firehose_name,
+                destination="extended_s3",
+                kinesis_source_configuration=aws.kinesis.FirehoseDeliveryStreamKinesisSourceConfigurationArgs(
+                    kinesis_stream_arn=args.stream_arn, role_arn=self.role.arn
+                ),
+                extended_s3_configuration=S3Config(
+                    bucket_arn=bucket_arn,
+                    role_arn=self.role.arn,
+                    prefix=prefix,
+                    error_output_prefix=errors,
+                    buffering_size=args.delivery.buffer_size_mb,
+                    buffering_interval=args.delivery.buffer_interval_seconds,
+                    compression_format=args.delivery.compression,
+                    kms_key_arn=args.key_arn,
+                    cloudwatch_logging_options=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
+                        enabled=True, log_group_name=self.log_group.name, log_stream_name=log_stream.name
+                    ),
+                    processing_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationArgs(
+                        enabled=True,
+                        processors=[
+                            # One JSON document per line, so Athena and jq read the objects as they are.
+                            aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
+                                type="AppendDelimiterToRecord"
+                            )
+                        ],
+                    ),
+                ),
+            ),
+            # Firehose checks its role's access when the stream is created.
+            pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs({"arn": self.firehose.arn, "name": self.firehose.name})

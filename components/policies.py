@@ -1,0 +1,52 @@
+"""IAM policy documents built from the ARNs of the resources they grant.
+
+A small helper rather than ``aws.iam.get_policy_document``: the document is plain
+JSON assembled from outputs, so it needs no provider call and tests read exactly
+what AWS will get. There is no wildcard action helper on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    actions: Sequence[str]
+    resources: Sequence[pulumi.Input[str]] = ()
+    effect: Literal["Allow", "Deny"] = "Allow"
+    principals: Mapping[str, Sequence[pulumi.Input[str]] | str] | None = None
+    # {"StringEquals": {"aws:SourceAccount": account_id}}
+    conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"Sid": self.sid, "Effect": self.effect, "Action": list(self.actions)}
+        if self.principals is not None:
+            body["Principal"] = dict(self.principals)
+        if self.resources:
+            body["Resource"] = list(self.resources)
+        if self.conditions:
+            body["Condition"] = {test: dict(values) for test, values in self.conditions.items()}
+        return body
+
+
+def policy_document(*statements: Statement) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [s.document() for s in statements]})
+
+
+def service_assume_role_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Trust policy for an AWS service, limited to calls on behalf of this account
+    (the confused-deputy guard AWS recommends)."""
+    return policy_document(
+        Statement(
+            sid="AssumedByService",
+            actions=["sts:AssumeRole"],
+            principals={"Service": [service]},
+            conditions={"StringEquals": {"aws:SourceAccount": account_id}},
+        )
+    )

@@ -1,0 +1,66 @@
+"""One explicit AWS provider per region of the stack, and what a region's components share.
+
+Every resource of the program gets its region from one of these providers (the
+default provider is disabled in the stack files), so a resource can never land in
+the region of whoever runs ``pulumi up``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import PROJECT, RegionSettings, Settings
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region of the stack as the components see it."""
+
+    settings: RegionSettings
+    provider: aws.Provider
+    account_id: pulumi.Output[str]
+    partition: pulumi.Output[str]
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def code(self) -> str:
+        return self.settings.code
+
+    @property
+    def opts(self) -> pulumi.ResourceOptions:
+        """Options that put a top-level component into this region."""
+        return pulumi.ResourceOptions(providers=[self.provider])
+
+
+def default_tags(settings: Settings, region: RegionSettings) -> dict[str, str]:
+    return {
+        "project": PROJECT,
+        "environment": settings.environment,
+        "region-role": region.role,
+        "managed-by": "pulumi",
+        "owner": settings.tags.owner,
+        "cost-center": settings.tags.cost_center,
+    }
+
+
+def open_region(settings: Settings, region: RegionSettings) -> Region:
+    provider = aws.Provider(
+        f"aws-{region.role}",
+        aws.ProviderArgs(
+            region=region.name,
+            default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, region)),
+        ),
+    )
+    invoke = pulumi.InvokeOutputOptions(provider=provider)
+    return Region(
+        settings=region,
+        provider=provider,
+        account_id=aws.get_caller_identity_output(opts=invoke).account_id,
+        partition=aws.get_partition_output(opts=invoke).partition,
+    )

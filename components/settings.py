@@ -1,0 +1,369 @@
+"""Stack settings: one typed, validated object, built once before any resource.
+
+Only this module reads configuration. Every other component takes the dataclasses
+below, already validated, so a bad value stops the program with the key a user must
+edit, the rule it breaks and the value found, e.g.
+``prism-pipeline:streams.raw.shards must be >= 1, got 0``.
+
+The values come from the stack's ``prism-pipeline:*`` configuration: under Pulumi
+through ``pulumi.Config`` (``from_pulumi_config``); for local runs and tests straight
+from a ``Pulumi.<stack>.yaml`` file (``from_stack_file``). Both go through
+``parse_settings``, so names and sizing are the same wherever the pipeline runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+PROJECT = "prism-pipeline"
+
+StreamKind = Literal["raw", "session", "late"]
+STREAM_KINDS: tuple[StreamKind, ...] = ("raw", "session", "late")
+BucketKind = Literal["raw", "session", "late", "artifacts"]
+BUCKET_KINDS: tuple[BucketKind, ...] = ("raw", "session", "late", "artifacts")
+
+CapacityMode = Literal["on-demand", "provisioned"]
+Compression = Literal["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"]
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+_ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,11}$")
+_REGION_NAME = re.compile(r"^(?P<area>[a-z]{2})(?:-gov)?-(?P<direction>[a-z]+)-(?P<number>[1-9])$")
+_DIRECTION_CODES = {
+    "east": "e", "west": "w", "north": "n", "south": "s", "central": "c",
+    "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+}  # fmt: skip
+
+
+class SettingsError(ValueError):
+    """A stack setting is missing or wrong; the message names the key to edit."""
+
+    def __init__(self, key: str, problem: str, value: object) -> None:
+        self.key = f"{PROJECT}:{key}"
+        super().__init__(f"{self.key} {problem}, got {value!r}")
+
+
+def region_code(region: str) -> str:
+    """Short, readable region code used in physical names: us-east-1 -> use1."""
+    match = _REGION_NAME.match(region)
+    if match is None or match["direction"] not in _DIRECTION_CODES:
+        raise ValueError(f"not an AWS region name: {region!r}")
+    gov = "g" if "-gov-" in region else ""
+    return f"{match['area']}{gov}{_DIRECTION_CODES[match['direction']]}{match['number']}"
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """One region of the stack's pair."""
+
+    name: str  # us-east-1
+    code: str  # use1
+    role: Literal["primary", "secondary"]
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    mode: CapacityMode
+    shards: int | None  # only for provisioned streams
+    retention_hours: int
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    buffer_size_mb: int
+    buffer_interval_seconds: int
+    compression: Compression
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """Lifecycle of one data bucket; None means the step is not taken."""
+
+    infrequent_access_days: int | None
+    glacier_days: int | None
+    expiration_days: int | None
+    noncurrent_expiration_days: int
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    raw: LifecycleSettings
+    session: LifecycleSettings
+    late: LifecycleSettings
+    artifacts_noncurrent_expiration_days: int
+    abort_incomplete_upload_days: int
+
+    def lifecycle(self, kind: StreamKind) -> LifecycleSettings:
+        return {"raw": self.raw, "session": self.session, "late": self.late}[kind]
+
+
+@dataclass(frozen=True)
+class ReplicationSettings:
+    time_control: bool  # S3 Replication Time Control (15-minute SLA) and its metrics
+    artifacts: bool  # replicate the artifacts bucket too
+
+
+@dataclass(frozen=True)
+class Tags:
+    owner: str
+    cost_center: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    primary: RegionSettings
+    secondary: RegionSettings
+    streams: Mapping[StreamKind, StreamSettings]
+    delivery: DeliverySettings
+    archive: ArchiveSettings
+    replication: ReplicationSettings
+    tags: Tags
+    log_retention_days: int
+    kms_deletion_window_days: int
+
+    @property
+    def regions(self) -> tuple[RegionSettings, RegionSettings]:
+        return (self.primary, self.secondary)
+
+    def other(self, region: RegionSettings) -> RegionSettings:
+        return self.secondary if region == self.primary else self.primary
+
+
+class _Section:
+    """Reads one config object, naming every key by its full dotted path.
+
+    Unknown keys are errors too: a typo must not silently fall back to a default.
+    """
+
+    def __init__(self, path: str, values: Mapping[str, Any]) -> None:
+        self._path = path
+        self._values = values
+        self._read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self._path}.{name}" if self._path else name
+
+    def _get(self, name: str) -> Any:
+        self._read.add(name)
+        return self._values.get(name)
+
+    def section(self, name: str) -> _Section:
+        value = self._get(name)
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            raise SettingsError(self.key(name), "must be an object", value)
+        return _Section(self.key(name), value)
+
+    def string(self, name: str, default: str | None = None, pattern: re.Pattern[str] | None = None,
+               rule: str = "") -> str:  # fmt: skip
+        value = self._get(name)
+        if value is None:
+            if default is None:
+                raise SettingsError(self.key(name), "is required", None)
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise SettingsError(self.key(name), "must be a non-empty string", value)
+        if pattern is not None and not pattern.match(value):
+            raise SettingsError(self.key(name), f"must be {rule}", value)
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(name, default)
+        if value not in choices:
+            raise SettingsError(self.key(name), f"must be one of {', '.join(choices)}", value)
+        return value
+
+    def integer(self, name: str, default: int | None, minimum: int, maximum: int | None = None) -> int:
+        value = self._get(name)
+        if value is None:
+            if default is None:
+                raise SettingsError(self.key(name), "is required", None)
+            return default
+        # `pulumi config set --path` may store a number as text.
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            value = int(value)
+        # Bools are ints in Python and never a valid count.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(self.key(name), "must be a whole number", value)
+        if value < minimum:
+            raise SettingsError(self.key(name), f"must be >= {minimum}", value)
+        if maximum is not None and value > maximum:
+            raise SettingsError(self.key(name), f"must be <= {maximum}", value)
+        return value
+
+    def optional_integer(self, name: str, minimum: int) -> int | None:
+        if self._values.get(name) is None:
+            self._read.add(name)
+            return None
+        return self.integer(name, None, minimum)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name)
+        if value is None:
+            return default
+        if value in ("true", "false"):  # text, as `pulumi config set` stores it
+            return bool(value == "true")
+        if not isinstance(value, bool):
+            raise SettingsError(self.key(name), "must be true or false", value)
+        return value
+
+    def finish(self) -> None:
+        for name in sorted(set(self._values) - self._read):
+            raise SettingsError(self.key(name), "is not a known setting", self._values[name])
+
+
+def _region(section: _Section, name: str, default: str, role: Literal["primary", "secondary"]) -> RegionSettings:
+    value = section.string(name, default, _REGION_NAME, "an AWS region name such as us-east-1")
+    try:
+        code = region_code(value)
+    except ValueError:
+        raise SettingsError(section.key(name), "must be an AWS region name such as us-east-1", value) from None
+    return RegionSettings(name=value, code=code, role=role)
+
+
+def _stream(section: _Section, default_retention: int) -> StreamSettings:
+    mode = section.choice("mode", ("on-demand", "provisioned"), "on-demand")
+    if mode == "provisioned":
+        shards: int | None = section.integer("shards", None, 1)
+    else:
+        if section._get("shards") is not None:
+            raise SettingsError(section.key("shards"), "applies only to mode provisioned",
+                                section._values["shards"])  # fmt: skip
+        shards = None
+    # Kinesis keeps data 24 hours to 365 days.
+    retention = section.integer("retentionHours", default_retention, 24, 8760)
+    section.finish()
+    return StreamSettings(mode=mode, shards=shards, retention_hours=retention)  # type: ignore[arg-type]
+
+
+def _lifecycle(section: _Section) -> LifecycleSettings:
+    # S3 moves objects to STANDARD_IA only after 30 days, and keeps them there for at
+    # least 30 days before a further transition.
+    ia = section.optional_integer("infrequentAccessDays", 30)
+    glacier = section.optional_integer("glacierDays", 1)
+    if ia is not None and glacier is not None and glacier < ia + 30:
+        raise SettingsError(section.key("glacierDays"), f"must be >= infrequentAccessDays + 30 ({ia + 30})", glacier)
+    expiration = section.optional_integer("expirationDays", 1)
+    last_transition = max((d for d in (ia, glacier) if d is not None), default=0)
+    if expiration is not None and expiration <= last_transition:
+        raise SettingsError(section.key("expirationDays"), f"must be > the last transition day ({last_transition})",
+                            expiration)  # fmt: skip
+    noncurrent = section.integer("noncurrentExpirationDays", 30, 1)
+    section.finish()
+    return LifecycleSettings(ia, glacier, expiration, noncurrent)
+
+
+def parse_settings(values: Mapping[str, Any]) -> Settings:
+    """Validate the stack's ``prism-pipeline:*`` values (namespace already removed)."""
+    root = _Section("", values)
+    environment = root.string("environment", None, _ENVIRONMENT_NAME,
+                              "2-12 lower-case letters or digits, starting with a letter")  # fmt: skip
+
+    regions = root.section("regions")
+    primary = _region(regions, "primary", "us-east-1", "primary")
+    secondary = _region(regions, "secondary", "us-west-2", "secondary")
+    if primary.name == secondary.name:
+        raise SettingsError(regions.key("secondary"), "must differ from regions.primary", secondary.name)
+    regions.finish()
+
+    streams_section = root.section("streams")
+    default_retention = streams_section.integer("retentionHours", 24, 24, 8760)
+    streams = {kind: _stream(streams_section.section(kind), default_retention) for kind in STREAM_KINDS}
+    streams_section.finish()
+
+    delivery_section = root.section("delivery")
+    delivery = DeliverySettings(
+        buffer_size_mb=delivery_section.integer("bufferSizeMb", 5, 1, 128),
+        buffer_interval_seconds=delivery_section.integer("bufferIntervalSeconds", 300, 0, 900),
+        compression=delivery_section.choice(  # type: ignore[arg-type]
+            "compression", ("UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"), "GZIP"
+        ),
+    )
+    delivery_section.finish()
+
+    archive_section = root.section("archive")
+    archive = ArchiveSettings(
+        raw=_lifecycle(archive_section.section("raw")),
+        session=_lifecycle(archive_section.section("session")),
+        late=_lifecycle(archive_section.section("late")),
+        artifacts_noncurrent_expiration_days=archive_section.integer("artifactsNoncurrentExpirationDays", 90, 1),
+        abort_incomplete_upload_days=archive_section.integer("abortIncompleteUploadDays", 7, 1),
+    )
+    archive_section.finish()
+
+    replication_section = root.section("replication")
+    replication = ReplicationSettings(
+        time_control=replication_section.boolean("timeControl", False),
+        artifacts=replication_section.boolean("artifacts", False),
+    )
+    replication_section.finish()
+
+    tags_section = root.section("tags")
+    tags = Tags(owner=tags_section.string("owner"), cost_center=tags_section.string("costCenter"))
+    tags_section.finish()
+
+    log_retention = root.integer("logRetentionDays", 30, 1)
+    if log_retention not in LOG_RETENTION_DAYS:
+        raise SettingsError("logRetentionDays", "must be a CloudWatch Logs retention period "
+                            f"({', '.join(map(str, LOG_RETENTION_DAYS))})", log_retention)  # fmt: skip
+    kms_window = root.integer("kmsDeletionWindowDays", 30, 7, 30)
+    root.finish()
+
+    return Settings(
+        environment=environment,
+        primary=primary,
+        secondary=secondary,
+        streams=streams,
+        delivery=delivery,
+        archive=archive,
+        replication=replication,
+        tags=tags,
+        log_retention_days=log_retention,
+        kms_deletion_window_days=kms_window,
+    )
+
+
+def stack_file_values(path: Path) -> dict[str, Any]:
+    """The ``prism-pipeline:*`` values of a ``Pulumi.<stack>.yaml`` file, namespace removed."""
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.get("config") or {}
+    prefix = f"{PROJECT}:"
+    return {key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)}
+
+
+def from_stack_file(path: Path) -> Settings:
+    """Settings of a stack file, for local runs and tests outside the Pulumi engine."""
+    return parse_settings(stack_file_values(path))
+
+
+def from_pulumi_config() -> Settings:
+    """Settings of the running stack. Raises pulumi.RunError, which Pulumi prints without a trace."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    prefix = f"{PROJECT}:"
+    # The engine hands every value over as text: objects and numbers as JSON, strings bare.
+    values: dict[str, Any] = {}
+    for full_key, text in {**get_config_env(), **CONFIG.get()}.items():
+        if full_key.startswith(prefix):
+            try:
+                values[full_key[len(prefix) :]] = json.loads(text)
+            except ValueError:
+                values[full_key[len(prefix) :]] = text
+    try:
+        return parse_settings(values)
+    except SettingsError as error:
+        raise pulumi.RunError(str(error)) from None

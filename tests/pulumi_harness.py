@@ -1,0 +1,170 @@
+"""Run the Pulumi program for one stack under mocks and print the resource graph as JSON.
+
+    python -m tests.pulumi_harness --stack dev [--config-file Pulumi.dev.yaml]
+
+It runs in a process of its own (see tests/conftest.py): Pulumi's runtime settings are
+process-global, and a mocked program that waits on an output nobody resolves hangs
+instead of failing, so the caller runs this with a timeout.
+
+Every registered resource is recorded with its type, logical name, parent, explicit
+dependencies, inputs, and the region of the AWS provider it was created with.
+Outputs are the inputs plus the attributes AWS would compute (ids, ARNs), so ARNs
+wired between resources in the program show up as real-looking ARNs in the graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import runpy
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.mocks import MockMonitor
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+
+
+def _arn(service: str, region: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource}"
+
+
+def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    """The id and the attributes AWS computes for a resource of this type."""
+    if typ == "aws:s3/bucket:Bucket":
+        bucket = inputs["bucket"]
+        return bucket, {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket, "region": region}
+    if typ == "aws:kms/key:Key":
+        key_id = hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:32]
+        return key_id, {"keyId": key_id, "arn": _arn("kms", region, f"key/{key_id}")}
+    if typ == "aws:iam/role:Role":
+        role = inputs.get("name", name)
+        return role, {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", "name": role}
+    physical = inputs.get("name", name)
+    arns = {
+        "aws:kinesis/stream:Stream": ("kinesis", f"stream/{physical}"),
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": ("firehose", f"deliverystream/{physical}"),
+        "aws:cloudwatch/logGroup:LogGroup": ("logs", f"log-group:{physical}"),
+        "aws:kms/alias:Alias": ("kms", physical),
+    }
+    if typ in arns:
+        service, resource = arns[typ]
+        return physical, {"arn": _arn(service, region, resource), "name": physical}
+    return f"{name}-id", {}
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.provider_regions: dict[str, str] = {}
+        self.last: dict[str, Any] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:providers:aws":
+            provider_id = f"{args.name}-provider-id"
+            self.provider_regions[provider_id] = args.inputs.get("region", "")
+            self.last = {"inputs": args.inputs, "region": args.inputs.get("region")}
+            return provider_id, dict(args.inputs)
+        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        region = self.provider_regions.get(provider_id)
+        resource_id, computed = computed_attributes(args.typ, args.name, args.inputs, region or "no-region")
+        self.last = {"inputs": args.inputs, "region": region}
+        return resource_id, {**args.inputs, **computed}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+                "id": ACCOUNT_ID,
+                "userId": "AIDAEXAMPLE",
+            }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "id": "aws",
+                "reverseDnsPrefix": "com.amazonaws",
+            }, []
+        raise NotImplementedError(f"the mocks do not answer {args.token}")
+
+
+class RecordingMonitor(MockMonitor):
+    """Adds what MockResourceArgs leaves out: parent, explicit dependencies, custom."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording_mocks = mocks
+        self.records: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:
+        # Registrations arrive from a thread pool; one at a time keeps `last` ours.
+        with self._lock:
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+            if request.type != "pulumi:pulumi:Stack":
+                last = self.recording_mocks.last
+                self.records.append(
+                    {
+                        "urn": response.urn,
+                        "type": request.type,
+                        "name": request.name,
+                        "custom": bool(request.custom),
+                        "parent": request.parent,
+                        "provider": request.provider,
+                        "dependencies": list(request.dependencies),
+                        "region": last.get("region"),
+                        "inputs": last.get("inputs", {}),
+                    }
+                )
+            return response
+
+
+def config_values(stack_file: Path) -> dict[str, str]:
+    """The stack file's config as the engine hands it to a program: text values."""
+    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+def run(stack: str, stack_file: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    pulumi.runtime.set_all_config(config_values(stack_file))
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="prism-pipeline", stack=stack, preview=False, monitor=monitor)
+    exported: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[Any]:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        assert root is not None
+        outputs: dict[str, Any] = root.outputs  # type: ignore[attr-defined]
+        return pulumi.Output.from_input(outputs).apply(exported.update)
+
+    program()
+    return {"resources": monitor.records, "outputs": exported}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--config-file", type=Path, help="stack file to use instead of Pulumi.<stack>.yaml")
+    args = parser.parse_args()
+    stack_file = args.config_file or ROOT / f"Pulumi.{args.stack}.yaml"
+    try:
+        graph = run(args.stack, stack_file)
+    except pulumi.RunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    json.dump(graph, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
