@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[infra,dev]"
+	$(BIN)/pip install --quiet -e ".[infra,ingest,session-writer,dev]"
 	touch $@
 
 setup: $(STAMP)
@@ -21,7 +21,7 @@ lint: setup
 # mypy against pulumi_aws's typed argument classes is our stand-in for the
 # provider's own check that a preview would run.
 typecheck: setup
-	$(BIN)/mypy components __main__.py tests
+	$(BIN)/mypy components __main__.py runtime tests
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from components.settings import Settings, from_stack_file
+from runtime.local.kinesis_mock import KinesisMock, start_kinesis_mock
 from tests.graph import ROOT, STACKS, Graph, load_graph
 
 _graphs: dict[str, Graph] = {}
@@ -24,3 +27,13 @@ def graph(stack: str) -> Graph:
 @pytest.fixture(scope="session")
 def settings(stack: str) -> Settings:
     return from_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+
+
+@pytest.fixture(scope="session")
+def kinesis_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KinesisMock]:
+    """kinesis-mock on a free loopback port for the whole test session, stopped by pid."""
+    mock = start_kinesis_mock(ROOT / ".local" / "kinesis-mock", tmp_path_factory.mktemp("kinesis-mock-logs"))
+    try:
+        yield mock
+    finally:
+        mock.stop()

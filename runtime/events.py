@@ -1,0 +1,34 @@
+"""The event contract shared by every runtime package.
+
+Players speak EPAS (shared/reference/epas-events.md). The ingest service validates an
+event, keeps its declared fields and adds what only the server knows; the result, one
+JSON object per event, is a *raw event*: the user record in the raw stream's KPL
+aggregated records, and one line in the raw bucket.
+
+    {"event": "playing", "sessionId": "...", "timestamp": 1732400000000,
+     "playhead": 12.5, "duration": 3600, "payload": {...},       # the client's EPAS event
+     "eventId": "...",                                           # the client's, else the server's
+     "server": {"receivedAt": 1732400000123, "region": "us-east-1",
+                "clientIp": "203.0.113.7", "userAgent": "..."}}
+
+This module is plain Python so the sessionizer's and session writer's environments
+can import it too.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+EventName = Literal[
+    "init", "metadata", "heartbeat", "loading", "loaded", "playing", "paused", "resume",
+    "buffering", "buffered", "seeking", "seeked", "bitrate_changed", "stopped", "error", "warning",
+]  # fmt: skip
+EVENT_NAMES: Final = frozenset(EventName.__args__)  # type: ignore[attr-defined]
+
+StopReason = Literal["ended", "aborted", "error", "unknown"]
+STOP_REASONS: Final = frozenset(StopReason.__args__)  # type: ignore[attr-defined]
+
+# The partition key of every raw event: all events of a session go to one shard.
+PARTITION_KEY_FIELD: Final = "sessionId"
+SERVER_FIELD: Final = "server"
+EVENT_ID_FIELD: Final = "eventId"

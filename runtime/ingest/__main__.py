@@ -1,0 +1,5 @@
+import sys
+
+from runtime.ingest.server import main
+
+sys.exit(main())

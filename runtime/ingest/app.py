@@ -1,0 +1,301 @@
+"""HTTP glue of the ingest service: EPAS over HTTP in, durable Kinesis records out.
+
+    POST /, POST /events   one EPAS event object or an array of them
+    OPTIONS /              CORS preflight (allow-listed origins) and plain OPTIONS
+    GET /health            the process is alive
+    GET /ready             the Kinesis sink is healthy (503 otherwise, so the ALB drains the task)
+    GET /metrics           Prometheus text format
+
+Validation, aggregation and durability live in validation.py and sink.py; this module
+only maps them to HTTP answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from runtime.ingest.aggregation import KINESIS_MAX_RECORD_BYTES
+from runtime.ingest.failed_events import FailedEventsSink, FirehoseClient, failed_event_document
+from runtime.ingest.metrics import IngestMetrics
+from runtime.ingest.settings import IngestSettings
+from runtime.ingest.sink import Backpressure, KinesisClient, KinesisSink, SinkSettings, SinkUnavailable
+from runtime.ingest.validation import BodyError, Init, Rejection, Validator, raw_event
+
+log = logging.getLogger("prism.ingest")
+
+ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
+EPAS_HEADERS = ("X-EPAS-Event", "X-EPAS-Version")
+_json = msgspec.json.Encoder()
+# What a KPL aggregate adds around one user record, at most; a raw event must fit a Kinesis record with it.
+_MAX_RAW_EVENT_BYTES = KINESIS_MAX_RECORD_BYTES - 1_024
+
+
+class _TooLarge(Exception):
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+
+
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(_json.encode(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None, **extra: Any
+) -> Response:
+    # {"valid": false} is what EPAS sinks answer; the rest is our error shape.
+    return json_response(status, {"error": code, "message": message, "details": details or [], "valid": False, **extra})
+
+
+class IngestApp:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        kinesis: KinesisClient,
+        firehose: FirehoseClient | None,
+        metrics: IngestMetrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics or IngestMetrics()
+        self.validator = Validator(settings.max_batch_events, settings.max_clock_skew_ms)
+        self.sink = KinesisSink(
+            kinesis,
+            SinkSettings(
+                stream_name=settings.stream_name,
+                linger_seconds=settings.linger_ms / 1000,
+                aggregation_max_bytes=settings.aggregation_max_bytes,
+                put_records_max_count=settings.put_records_max_count,
+                put_records_max_bytes=settings.put_records_max_bytes,
+                max_in_flight_calls=settings.max_in_flight_calls,
+                buffer_max_events=settings.buffer_max_events,
+                ack_timeout_seconds=settings.ack_timeout_seconds,
+                unhealthy_after_seconds=settings.unhealthy_after_seconds,
+            ),
+            self.metrics,
+        )
+        self.failed_events = FailedEventsSink(firehose, settings.failed_events_stream, self.metrics)
+        self._retry_after = {"Retry-After": str(settings.retry_after_seconds)}
+
+    # -- lifecycle -------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        await self.sink.start()
+        await self.failed_events.start()
+        emf = asyncio.create_task(self._emf_loop()) if self.settings.metrics_emf_interval_seconds > 0 else None
+        log.info("ingest_started", extra={"stream": self.settings.stream_name, "shards": len(self.sink.shard_map)})
+        try:
+            yield
+        finally:
+            # uvicorn has stopped accepting and answered in-flight requests by now;
+            # what is still queued gets the drain time to reach Kinesis.
+            await self.sink.stop(self.settings.shutdown_drain_seconds)
+            await self.failed_events.stop(self.settings.shutdown_drain_seconds)
+            if emf is not None:
+                emf.cancel()
+            log.info("ingest_stopped", extra={"unacknowledged": self.sink.unacknowledged})
+
+    async def _emf_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.metrics_emf_interval_seconds)
+            print(self.metrics.emf_line(), flush=True)
+
+    # -- routes ----------------------------------------------------------------
+
+    async def post_events(self, request: Request) -> Response:
+        if request.method == "OPTIONS":  # a plain OPTIONS; CORS preflights are answered by the middleware
+            return Response(status_code=204, headers={"Allow": "POST, OPTIONS"})
+        response = await self._post_events(request)
+        self.metrics.requests.labels(str(response.status_code)).inc()
+        return response
+
+    async def _post_events(self, request: Request) -> Response:
+        received_at = time.time()
+        started = time.perf_counter()
+        context = self._context(request, received_at)
+
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type not in ACCEPTED_CONTENT_TYPES:
+            self._reject_body("unsupported_media_type", b"", context)
+            return error_response(
+                415, "unsupported_media_type", f"send events as application/json, not {content_type or 'nothing'}"
+            )
+        try:
+            body = await self._read_body(request)
+        except _TooLarge as too_large:
+            self._reject_body("body_too_large", too_large.head, context)
+            return error_response(413, "body_too_large", f"the body exceeds {self.settings.max_body_bytes} bytes")
+
+        try:
+            parsed = self.validator.parse(body, int(received_at * 1000))
+        except BodyError as error:
+            self._reject_body(error.code, body, context)
+            return error_response(error.status, error.code, error.message)
+
+        records: list[tuple[str, bytes]] = []
+        rejections = list(parsed.rejections)
+        for position, event in enumerate(parsed.events):
+            data = raw_event(event, str(uuid.uuid4()), context)
+            if len(data) > _MAX_RAW_EVENT_BYTES:
+                index = position if parsed.batch else None
+                rejections.append(Rejection(index, "", "is larger than a Kinesis record allows", data))
+                continue
+            records.append((event.sessionId, data))
+        for rejection in rejections:
+            self._reject_event(rejection, context)
+        self.metrics.events_per_request.observe(len(records) + len(rejections))
+        details = [r.detail() for r in sorted(rejections, key=lambda r: r.index or 0)]
+
+        if not records:
+            session = _session_of(parsed.events, body) if not parsed.batch else None
+            extra = {"sessionId": session} if session else {}
+            return error_response(400, "invalid_event", _rejection_message(rejections), details, **extra)
+
+        try:
+            await self.sink.put(records)
+        except Backpressure:
+            return self._unavailable("overloaded", "too many events wait for Kinesis; retry later")
+        except SinkUnavailable as error:
+            return self._unavailable("unavailable", str(error))
+        self.metrics.events_accepted.inc(len(records))
+        self.metrics.ack_latency.observe(time.perf_counter() - started)
+
+        if not parsed.batch:
+            event = parsed.events[0]
+            if isinstance(event, Init):
+                return json_response(
+                    200, {"sessionId": event.sessionId, "heartbeatInterval": self.settings.heartbeat_interval_ms}
+                )
+            return json_response(200, {"sessionId": event.sessionId, "accepted": 1})
+        return json_response(200, {"accepted": len(records), "rejected": details})
+
+    def _unavailable(self, code: str, message: str) -> Response:
+        response = error_response(503, code, message)
+        response.headers.update(self._retry_after)
+        return response
+
+    async def health(self, _: Request) -> Response:
+        return json_response(200, {"status": "ok"})
+
+    async def ready(self, _: Request) -> Response:
+        if self.sink.healthy:
+            return json_response(200, {"status": "ready", "unacknowledged": self.sink.unacknowledged})
+        return json_response(503, {"status": "kinesis sink failing", "unacknowledged": self.sink.unacknowledged})
+
+    async def metrics_endpoint(self, _: Request) -> Response:
+        return Response(self.metrics.prometheus(), media_type="text/plain; version=0.0.4")
+
+    # -- helpers ---------------------------------------------------------------
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLarge(b"")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge(b"".join(chunks)[: self.settings.failed_event_max_bytes])
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _context(self, request: Request, received_at: float) -> dict[str, Any]:
+        # The ALB appends the address it saw (the client's, as Global Accelerator
+        # preserves it) as the last X-Forwarded-For entry; earlier entries are the client's word.
+        forwarded = request.headers.get("x-forwarded-for", "")
+        client_ip = (
+            forwarded.rsplit(",", 1)[-1].strip() if forwarded else (request.client.host if request.client else "")
+        )
+        return {
+            "receivedAt": int(received_at * 1000),
+            "region": self.settings.region,
+            "clientIp": client_ip,
+            "userAgent": request.headers.get("user-agent", "")[:512],
+        }
+
+    def _reject_body(self, reason: str, body: bytes, context: dict[str, Any]) -> None:
+        self.metrics.events_rejected.labels(reason).inc()
+        self.failed_events.record(
+            failed_event_document(reason, [], body, self.settings.failed_event_max_bytes, {"server": context})
+        )
+
+    def _reject_event(self, rejection: Rejection, context: dict[str, Any]) -> None:
+        self.metrics.events_rejected.labels("invalid_event").inc()
+        self.failed_events.record(
+            failed_event_document(
+                "invalid_event",
+                [rejection.detail()],
+                rejection.original,
+                self.settings.failed_event_max_bytes,
+                {"server": context},
+            )
+        )
+
+
+def _session_of(events: list[Any], body: bytes) -> str | None:
+    """The sessionId of a rejected single event, when it has one, for the EPAS answer."""
+    if events:
+        return str(events[0].sessionId)
+    try:
+        document = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    session = document.get("sessionId") if isinstance(document, dict) else None
+    return session if isinstance(session, str) else None
+
+
+def _rejection_message(rejections: list[Rejection]) -> str:
+    first = rejections[0]
+    where = f"event {first.index}" if first.index is not None else "the event"
+    field = f" field {first.field}" if first.field else ""
+    more = f" (and {len(rejections) - 1} more)" if len(rejections) > 1 else ""
+    return f"{where}{field}: {first.reason}{more}"
+
+
+def create_app(
+    settings: IngestSettings,
+    kinesis: KinesisClient,
+    firehose: FirehoseClient | None = None,
+    metrics: IngestMetrics | None = None,
+) -> Starlette:
+    ingest = IngestApp(settings, kinesis, firehose, metrics)
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Content-Type", *EPAS_HEADERS],
+                expose_headers=list(EPAS_HEADERS),
+                max_age=600,
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/", ingest.post_events, methods=["POST", "OPTIONS"]),
+            Route("/events", ingest.post_events, methods=["POST", "OPTIONS"]),
+            Route("/health", ingest.health, methods=["GET"]),
+            Route("/ready", ingest.ready, methods=["GET"]),
+            Route("/metrics", ingest.metrics_endpoint, methods=["GET"]),
+        ],
+        middleware=middleware,
+        lifespan=ingest.lifespan,
+    )
+    app.state.ingest = ingest
+    return app

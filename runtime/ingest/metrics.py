@@ -1,0 +1,89 @@
+"""Counters and latency histograms of the ingest service.
+
+Exposed at GET /metrics in Prometheus text format, and optionally written to the log
+as CloudWatch Embedded Metric Format lines (CloudWatch turns those into metrics
+without an agent). Each app has its own registry, so tests never share counters.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+EMF_NAMESPACE = "prism/ingest"
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_COUNT_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+class IngestMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("ingest_requests", "HTTP requests answered, by status", ["status"], registry=r)
+        self.events_accepted = Counter("ingest_events_accepted", "Events acknowledged as durable", registry=r)
+        self.events_rejected = Counter("ingest_events_rejected", "Events rejected, by reason", ["reason"], registry=r)
+        self.events_per_request = Histogram(
+            "ingest_events_per_request", "Events in one request", buckets=_COUNT_BUCKETS, registry=r
+        )
+        self.aggregated_records = Counter("ingest_aggregated_records", "Kinesis records written", registry=r)
+        self.user_records_per_record = Histogram(
+            "ingest_user_records_per_record", "Events per aggregated Kinesis record", buckets=_COUNT_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.put_records_calls = Counter("ingest_put_records_calls", "PutRecords calls", registry=r)
+        self.put_records_latency = Histogram(
+            "ingest_put_records_seconds", "PutRecords call latency", buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.put_records_retries = Counter(
+            "ingest_put_records_retries", "Kinesis records retried, by error code", ["error"], registry=r
+        )
+        self.put_records_throttles = Counter(
+            "ingest_put_records_throttles", "Records refused with ProvisionedThroughputExceeded", registry=r
+        )
+        self.ack_latency = Histogram(
+            "ingest_ack_seconds", "From request body read to durable acknowledgement", buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.buffered_events = Gauge("ingest_buffered_events", "Events accepted but not yet durable", registry=r)
+        self.backpressure = Counter("ingest_backpressure", "Requests refused because the buffer was full", registry=r)
+        self.unavailable = Counter("ingest_unavailable", "Requests answered 503 because Kinesis did not take them",
+                                   registry=r)  # fmt: skip
+        self.failed_events_delivered = Counter(
+            "ingest_failed_events_delivered", "Rejected events written to the failed-events Firehose", registry=r
+        )
+        self.failed_events_logged = Counter(
+            "ingest_failed_events_logged", "Rejected events only logged (no Firehose, or it failed)", registry=r
+        )
+        self._emf_last: dict[str, float] = {}
+
+    def prometheus(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def emf(self, now: float | None = None) -> dict[str, Any]:
+        """One EMF document with each counter's increase since the previous call."""
+        values: dict[str, float] = {}
+        for family in self.registry.collect():
+            for sample in family.samples:
+                if not sample.name.endswith("_total"):
+                    continue
+                labels = "".join(f".{v}" for v in sample.labels.values())
+                key = f"{sample.name.removesuffix('_total')}{labels}"
+                values[key] = sample.value - self._emf_last.get(key, 0.0)
+                self._emf_last[key] = sample.value
+        timestamp = int((now if now is not None else time.time()) * 1000)
+        return {
+            "_aws": {
+                "Timestamp": timestamp,
+                "CloudWatchMetrics": [
+                    {"Namespace": EMF_NAMESPACE, "Dimensions": [[]], "Metrics": [{"Name": k, "Unit": "Count"}
+                                                                                for k in sorted(values)]}
+                ],
+            },
+            **values,
+        }  # fmt: skip
+
+    def emf_line(self) -> str:
+        return json.dumps(self.emf(), separators=(",", ":"))

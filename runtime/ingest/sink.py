@@ -1,0 +1,327 @@
+"""The Kinesis sink: a request is acknowledged only after all its events are in Kinesis.
+
+Requests hand their events to ``put``; a flusher groups everything that arrived within
+the linger time into KPL aggregates (aggregation.py) and ships them with PutRecords,
+several calls in flight. An event is acknowledged when the Kinesis record holding it
+is accepted. Records refused in a partially failed PutRecords, and whole calls that
+failed, put their events back in the queue with jittered exponential backoff; they are
+re-aggregated with newer events, so a retry is always a fresh, well-formed aggregate.
+
+A request whose events are not all durable within the ack timeout gets
+``SinkUnavailable`` (the app answers 503 with Retry-After): nothing is acknowledged
+that was not written. Events of such a request that were not sent yet are dropped
+from the queue, since the client was told to send them again; events already in
+flight may still land, so a client retry can duplicate them (at-least-once). When the
+queue holds ``buffer_max_events`` unacknowledged events, ``put`` refuses at once
+(``Backpressure``, also a 503) instead of dropping anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from runtime.ingest.aggregation import Aggregator, KinesisRecord, ShardMap, put_records_batches
+from runtime.ingest.metrics import IngestMetrics
+
+log = logging.getLogger("prism.ingest.sink")
+
+THROTTLED = "ProvisionedThroughputExceededException"
+_BACKOFF_BASE_SECONDS = 0.05
+_BACKOFF_CAP_SECONDS = 2.0
+_SHARD_MAP_REFRESH_SECONDS = 60.0
+
+
+class KinesisClient(Protocol):
+    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+    def list_shards(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+class SinkUnavailable(Exception):
+    """Kinesis did not take the events in time, or the service is shutting down."""
+
+
+class Backpressure(SinkUnavailable):
+    """Too many events wait for Kinesis already."""
+
+
+@dataclass(frozen=True)
+class SinkSettings:
+    stream_name: str
+    linger_seconds: float
+    aggregation_max_bytes: int
+    put_records_max_count: int
+    put_records_max_bytes: int
+    max_in_flight_calls: int
+    buffer_max_events: int
+    ack_timeout_seconds: float
+    # Unhealthy (GET /ready answers 503) once Kinesis has refused everything for this long.
+    unhealthy_after_seconds: float = 3.0
+
+
+class _Ticket:
+    """One request's wait for its events."""
+
+    __slots__ = ("abandoned", "future", "remaining")
+
+    def __init__(self, count: int, future: asyncio.Future[None]) -> None:
+        self.remaining = count
+        self.future = future
+        self.abandoned = False
+
+    def event_written(self) -> None:
+        self.remaining -= 1
+        if self.remaining == 0 and not self.future.done():
+            self.future.set_result(None)
+
+
+@dataclass
+class _UserRecord:
+    partition_key: str
+    data: bytes
+    ticket: _Ticket
+    attempts: int = 0
+    not_before: float = 0.0  # monotonic time before which a retry waits
+
+
+@dataclass
+class _Queue:
+    fresh: deque[_UserRecord] = field(default_factory=deque)
+    retry: deque[_UserRecord] = field(default_factory=deque)
+
+
+class KinesisSink:
+    def __init__(
+        self,
+        client: KinesisClient,
+        settings: SinkSettings,
+        metrics: IngestMetrics,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.shard_map = ShardMap([])
+        self._queue = _Queue()
+        self._unacknowledged = 0
+        self._wakeup = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._calls = asyncio.Semaphore(settings.max_in_flight_calls)
+        self._closing = False
+        self._flusher: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._failing_since: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.refresh_shard_map()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="kinesis-sink-flusher")
+        self._refresher = asyncio.create_task(self._refresh_loop(), name="kinesis-sink-shard-map")
+
+    async def stop(self, drain_seconds: float) -> None:
+        """Refuse new events, send what is queued (within drain_seconds), then stop."""
+        self._closing = True
+        self._wakeup.set()
+        if self._refresher is not None:
+            self._refresher.cancel()
+        if self._flusher is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._flusher), drain_seconds)
+            except TimeoutError:
+                log.error("sink_drain_timeout", extra={"unacknowledged": self._unacknowledged})
+                self._flusher.cancel()
+        for ticket_future in self._waiting_futures():
+            ticket_future.set_exception(SinkUnavailable("the service stopped before Kinesis took the events"))
+
+    @property
+    def healthy(self) -> bool:
+        if self._closing:
+            return False
+        return self._failing_since is None or self.clock() - self._failing_since < self.settings.unhealthy_after_seconds
+
+    @property
+    def unacknowledged(self) -> int:
+        return self._unacknowledged
+
+    # -- requests --------------------------------------------------------------
+
+    async def put(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Wait until every (partition key, data) is in Kinesis; raise SinkUnavailable if not in time."""
+        if not records:
+            return
+        if self._closing:
+            raise SinkUnavailable("the service is shutting down")
+        if self._unacknowledged + len(records) > self.settings.buffer_max_events:
+            self.metrics.backpressure.inc()
+            raise Backpressure(f"{self._unacknowledged} events already wait for Kinesis")
+        ticket = _Ticket(len(records), asyncio.get_running_loop().create_future())
+        self._queue.fresh.extend(_UserRecord(pk, data, ticket) for pk, data in records)
+        self._track(len(records))
+        self._wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(ticket.future), self.settings.ack_timeout_seconds)
+        except TimeoutError:
+            ticket.abandoned = True
+            self.metrics.unavailable.inc()
+            raise SinkUnavailable(
+                f"Kinesis did not take the events within {self.settings.ack_timeout_seconds:g} s"
+            ) from None
+
+    # -- flushing --------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wait_for_work()
+            if self._closing and not self._queue.fresh and not self._queue.retry and not self._in_flight:
+                return
+            # Linger: let concurrent requests join this batch, unless a full PutRecords is already waiting.
+            if not self._closing and len(self._queue.fresh) < self.settings.put_records_max_count:
+                await asyncio.sleep(self.settings.linger_seconds)
+            self._ship(self._take_ready())
+
+    async def _wait_for_work(self) -> None:
+        """Return when there are fresh events, a retry is due, or a shutdown has nothing left to wait for."""
+        while True:
+            if self._queue.fresh:
+                return
+            if self._closing and not self._queue.retry and not self._in_flight:
+                return
+            timeout: float | None = None
+            if self._queue.retry:
+                timeout = min(r.not_before for r in self._queue.retry) - self.clock()
+                if timeout <= 0:
+                    return
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except TimeoutError:
+                return
+
+    def _take_ready(self) -> list[_UserRecord]:
+        now = self.clock()
+        ready: list[_UserRecord] = []
+        waiting: deque[_UserRecord] = deque()
+        # Retries first: they are the oldest events.
+        for record in self._queue.retry:
+            (ready if record.not_before <= now else waiting).append(record)
+        self._queue.retry = waiting
+        ready.extend(self._queue.fresh)
+        self._queue.fresh = deque()
+        kept = [r for r in ready if not r.ticket.abandoned]
+        self._track(len(kept) - len(ready))
+        return kept
+
+    def _ship(self, records: list[_UserRecord]) -> None:
+        aggregator: Aggregator[_UserRecord] = Aggregator(self.settings.aggregation_max_bytes, self.shard_map)
+        aggregates: list[KinesisRecord[_UserRecord]] = []
+        for record in records:
+            aggregates.extend(aggregator.add(record.partition_key, record.data, record))
+        aggregates.extend(aggregator.flush())
+        for batch in put_records_batches(
+            aggregates, self.settings.put_records_max_count, self.settings.put_records_max_bytes
+        ):
+            task = asyncio.create_task(self._send(batch))
+            self._in_flight.add(task)
+            task.add_done_callback(self._call_done)
+
+    def _call_done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sink_send_crashed", exc_info=task.exception())
+        if self._closing:
+            self._wakeup.set()
+
+    async def _send(self, batch: list[KinesisRecord[_UserRecord]]) -> None:
+        async with self._calls:
+            started = time.perf_counter()
+            self.metrics.put_records_calls.inc()
+            try:
+                response = await asyncio.to_thread(
+                    self.client.put_records,
+                    StreamName=self.settings.stream_name,
+                    Records=[record.put_records_entry() for record in batch],
+                )
+            except Exception as error:  # the call as a whole failed: endpoint down, throttled, 5xx
+                code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+                log.warning("put_records_failed", extra={"error": code, "records": len(batch)})
+                self._retry(batch, code)
+                return
+            finally:
+                self.metrics.put_records_latency.observe(time.perf_counter() - started)
+        results = response.get("Records", [])
+        failed: list[KinesisRecord[_UserRecord]] = []
+        for record, result in zip(batch, results, strict=True):
+            if "ErrorCode" in result:
+                failed.append(record)
+                self.metrics.put_records_retries.labels(result["ErrorCode"]).inc()
+                if result["ErrorCode"] == THROTTLED:
+                    self.metrics.put_records_throttles.inc()
+                continue
+            self.metrics.aggregated_records.inc()
+            self.metrics.user_records_per_record.observe(len(record.items))
+            for item in record.items:
+                item.ticket.event_written()
+            self._track(-len(record.items))
+        if failed:
+            self._retry(failed, None)
+        if len(failed) < len(batch):
+            self._failing_since = None
+
+    def _retry(self, failed: list[KinesisRecord[_UserRecord]], call_error: str | None) -> None:
+        if self._failing_since is None:
+            self._failing_since = self.clock()
+        if call_error is not None:
+            self.metrics.put_records_retries.labels(call_error).inc(len(failed))
+        # One jittered delay for everything this call failed, so it comes back as one
+        # batch (and re-aggregates as densely as it went out).
+        attempts = 1 + max(item.attempts for record in failed for item in record.items)
+        backoff = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
+        not_before = self.clock() + random.uniform(backoff / 2, backoff)
+        for record in failed:
+            for item in record.items:
+                item.attempts = attempts
+                item.not_before = not_before
+                self._queue.retry.append(item)
+        self._wakeup.set()
+
+    def _track(self, delta: int) -> None:
+        self._unacknowledged += delta
+        self.metrics.buffered_events.set(self._unacknowledged)
+
+    def _waiting_futures(self) -> list[asyncio.Future[None]]:
+        futures = {id(r.ticket): r.ticket.future for r in (*self._queue.fresh, *self._queue.retry)}
+        return [f for f in futures.values() if not f.done()]
+
+    # -- shard map -------------------------------------------------------------
+
+    async def refresh_shard_map(self) -> None:
+        try:
+            shards: list[dict[str, Any]] = []
+            kwargs: dict[str, Any] = {"StreamName": self.settings.stream_name}
+            while True:
+                page = await asyncio.to_thread(self.client.list_shards, **kwargs)
+                shards.extend(page.get("Shards", []))
+                token = page.get("NextToken")
+                if not token:
+                    break
+                kwargs = {"NextToken": token}
+        except Exception as error:
+            # Without the layout every aggregate goes out under its first partition key:
+            # still correct, only a session's events may then spread over shards.
+            log.warning("list_shards_failed", extra={"error": str(error), "known_shards": len(self.shard_map)})
+            return
+        self.shard_map = ShardMap.from_list_shards(shards)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_SHARD_MAP_REFRESH_SECONDS)
+            await self.refresh_shard_map()

@@ -1,0 +1,1 @@
+"""The whole pipeline on one machine: real components, local stand-ins for AWS."""

@@ -1,0 +1,77 @@
+"""kinesis-mock (npm ``kinesis-local``) on a loopback port, installed into .local on first use."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from runtime.local.processes import Started, free_port, start, wait_until
+
+KINESIS_LOCAL_VERSION = "0.6.2"
+_LOOPBACK_PRELOAD = Path(__file__).with_name("loopback.cjs")
+# Local stand-ins accept any credentials; these keep boto3 from looking for real ones.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+
+def install(root: Path) -> Path:
+    """The folder holding kinesis-mock's main.js (it reads server.json from its working directory)."""
+    package = root / "node_modules" / "kinesis-local"
+    if not (package / "main.js").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is needed to install kinesis-mock (npm package kinesis-local)")
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(root),
+             f"kinesis-local@{KINESIS_LOCAL_VERSION}"],
+            check=True,
+        )  # fmt: skip
+    return package
+
+
+@dataclass
+class KinesisMock:
+    started: Started
+    endpoint: str
+
+    def client(self, region: str) -> Any:
+        return boto3.client("kinesis", endpoint_url=self.endpoint, region_name=region, **LOCAL_CREDENTIALS)
+
+    def create_streams(self, region: str, shards: dict[str, int]) -> None:
+        client = self.client(region)
+        for name, count in shards.items():
+            client.create_stream(StreamName=name, ShardCount=count)
+        for name in shards:
+            client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+
+    def stop(self) -> None:
+        self.started.stop()
+
+
+def start_kinesis_mock(install_root: Path, log_dir: Path, region: str = "us-east-1") -> KinesisMock:
+    package = install(install_root)
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is needed to run kinesis-mock")
+    port = free_port()
+    started = start(
+        "kinesis-mock",
+        [node, "-r", str(_LOOPBACK_PRELOAD), "main.js"],
+        {
+            "KINESIS_MOCK_PLAIN_PORT": str(port),
+            "KINESIS_MOCK_TLS_PORT": str(free_port()),
+            "AWS_REGION": region,
+            "LOG_LEVEL": "WARN",
+            "CREATE_STREAM_DURATION": "50ms",
+        },
+        cwd=package,
+        log_dir=log_dir,
+    )
+    mock = KinesisMock(started, f"http://127.0.0.1:{port}")
+    wait_until(lambda: mock.client(region).list_streams() is not None, started, 60, "kinesis-mock")
+    return mock

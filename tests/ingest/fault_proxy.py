@@ -1,0 +1,69 @@
+"""An HTTP proxy in front of kinesis-mock that can make it throttle or go down, for fault tests."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+THROTTLED = "ProvisionedThroughputExceededException"
+
+
+class FaultProxy:
+    """mode: "pass" forwards; "throttle" refuses every PutRecords record; "down" drops connections."""
+
+    def __init__(self, upstream: str) -> None:
+        self.mode = "pass"
+        self.upstream = urlparse(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                mode = proxy.mode
+                target = self.headers.get("X-Amz-Target", "")
+                if mode == "down":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if mode == "throttle" and target.endswith(".PutRecords"):
+                    count = len(json.loads(body)["Records"])
+                    answer = {
+                        "FailedRecordCount": count,
+                        "Records": [{"ErrorCode": THROTTLED, "ErrorMessage": "Rate exceeded"}] * count,
+                    }
+                    self._answer(200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+                    return
+                upstream = http.client.HTTPConnection(proxy.upstream.netloc, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream.request("POST", self.path, body=body, headers=headers)
+                response = upstream.getresponse()
+                self._answer(response.status, response.read(), response.getheader("Content-Type", ""))
+                upstream.close()
+
+            def _answer(self, status: int, payload: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

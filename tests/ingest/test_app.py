@@ -1,0 +1,224 @@
+"""The HTTP service as an EPAS client and a browser see it (in-process, fake Kinesis and Firehose)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from runtime.ingest.app import create_app
+from runtime.ingest.settings import IngestSettings, SettingsError, load_settings
+from tests.ingest.fakes import FakeKinesis
+
+ORIGIN = "https://player.prism.example"
+WEB_SDK_HEADERS = {"Content-Type": "application/json", "X-EPAS-Event": "init", "X-EPAS-Version": "0.3.1"}
+
+
+class FakeFirehose:
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def put_record_batch(self, *, DeliveryStreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            self.documents.extend(json.loads(r["Data"]) for r in Records)
+        return {"FailedPutCount": 0, "RequestResponses": [{"RecordId": str(i)} for i, _ in enumerate(Records)]}
+
+    def wait_for(self, count: int) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + 5
+        while len(self.documents) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.documents
+
+
+def settings(**overrides: str) -> IngestSettings:
+    environ = {
+        "INGEST_STREAM_NAME": "prism-dev-use1-raw",
+        "INGEST_REGION": "us-east-1",
+        "INGEST_FAILED_EVENTS_STREAM": "prism-dev-use1-failed-events",
+        "INGEST_CORS_ORIGINS": ORIGIN,
+        "INGEST_LINGER_MS": "2",
+        "INGEST_MAX_BODY_BYTES": "65536",
+        **overrides,
+    }
+    return load_settings(environ)
+
+
+class Service:
+    def __init__(self, client: TestClient, kinesis: FakeKinesis, firehose: FakeFirehose) -> None:
+        self.client, self.kinesis, self.firehose = client, kinesis, firehose
+
+
+@pytest.fixture
+def service() -> Iterator[Service]:
+    yield from _service(settings())
+
+
+def _service(ingest_settings: IngestSettings) -> Iterator[Service]:
+    kinesis, firehose = FakeKinesis(), FakeFirehose()
+    with TestClient(create_app(ingest_settings, kinesis, firehose)) as client:
+        yield Service(client, kinesis, firehose)
+
+
+def epas(event: str, session: str = "a1b2c3", **fields: Any) -> dict[str, Any]:
+    body = {"event": event, "sessionId": session, "timestamp": int(time.time() * 1000), "playhead": -1,
+            "duration": -1, **fields}  # fmt: skip
+    return body
+
+
+def test_init_from_the_web_sdk_gets_the_session_and_heartbeat_interval(service: Service) -> None:
+    response = service.client.post("/", headers=WEB_SDK_HEADERS, json={**epas("init"), "shardId": "default"})
+    assert response.status_code == 200
+    assert response.json() == {"sessionId": "a1b2c3", "heartbeatInterval": 5000}
+    (written,) = service.kinesis.events()
+    assert written["event"] == "init" and written["shardId"] == "default"
+
+
+def test_other_events_get_a_small_acknowledgement(service: Service) -> None:
+    response = service.client.post("/", headers={**WEB_SDK_HEADERS, "X-EPAS-Event": "playing"}, json=epas("playing"))
+    assert response.json() == {"sessionId": "a1b2c3", "accepted": 1}
+
+
+def test_an_invalid_event_gets_400_naming_the_field_and_is_recorded(service: Service) -> None:
+    body = epas("stopped", payload={"reason": "bored"})
+    response = service.client.post("/", headers=WEB_SDK_HEADERS, json=body)
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["valid"] is False and answer["sessionId"] == "a1b2c3" and answer["error"] == "invalid_event"
+    assert answer["details"] == [{"index": None, "field": "payload.reason", "reason": answer["details"][0]["reason"]}]
+    assert "payload.reason" in answer["message"]
+    (failed,) = service.firehose.wait_for(1)
+    assert failed["reason"] == "invalid_event" and json.loads(failed["original"]) == body
+    assert service.kinesis.events() == []
+
+
+def test_a_mixed_batch_writes_the_valid_events_and_lists_the_rejected(service: Service) -> None:
+    batch = [epas("init", "s1"), epas("playing", "s1", timestamp="soon"), epas("heartbeat", "s2"), {"nonsense": 1}]
+    response = service.client.post("/events", json=batch)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["accepted"] == 2
+    assert [(r["index"], r["field"]) for r in answer["rejected"]] == [(1, "timestamp"), (3, "event")]
+    assert sorted(e["sessionId"] for e in service.kinesis.events()) == ["s1", "s2"]
+    assert len(service.firehose.wait_for(2)) == 2
+
+
+def test_events_are_enriched_with_server_context(service: Service) -> None:
+    headers = {"User-Agent": "prism-web/3.1", "X-Forwarded-For": "10.9.9.9, 203.0.113.7"}
+    service.client.post("/", headers=headers, json=epas("loading"))
+    (written,) = service.kinesis.events()
+    server = written["server"]
+    assert server["clientIp"] == "203.0.113.7", "the ALB's entry, not the client's claim"
+    assert server["userAgent"] == "prism-web/3.1" and server["region"] == "us-east-1"
+    assert abs(server["receivedAt"] - time.time() * 1000) < 5_000
+    assert len(written["eventId"]) == 36
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code"),
+    [
+        ({"Content-Type": "application/xml"}, b"<event/>", 415, "unsupported_media_type"),
+        ({}, b"{}", 415, "unsupported_media_type"),
+        ({"Content-Type": "application/json"}, b'{"event": "init",', 400, "invalid_json"),
+        ({"Content-Type": "application/json"}, b"[" + b'"x",' * 20_000 + b'"x"]', 413, "body_too_large"),
+        ({"Content-Type": "application/json"}, b"[]", 400, "empty_batch"),
+    ],
+)
+def test_unusable_bodies_get_a_clear_error_and_are_recorded(
+    service: Service, headers: dict[str, str], body: bytes, status: int, code: str
+) -> None:
+    response = service.client.post("/", headers=headers, content=body)
+    assert response.status_code == status
+    assert response.json()["error"] == code
+    (failed,) = service.firehose.wait_for(1)
+    assert failed["reason"] == code
+    assert failed["originalBytes"] <= len(body)
+
+
+def test_sendbeacon_text_plain_bodies_are_accepted(service: Service) -> None:
+    response = service.client.post(
+        "/",
+        headers={"Content-Type": "text/plain;charset=UTF-8"},
+        content=json.dumps(epas("stopped", payload={"reason": "ended"})),
+    )
+    assert response.status_code == 200
+
+
+def test_cors_preflight_allows_the_listed_origin_and_epas_headers(service: Service) -> None:
+    response = service.client.options(
+        "/",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-epas-event,x-epas-version",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    allowed = response.headers["access-control-allow-headers"].lower()
+    assert "x-epas-event" in allowed and "x-epas-version" in allowed
+
+
+def test_cors_refuses_an_unlisted_origin(service: Service) -> None:
+    response = service.client.options(
+        "/", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_cross_origin_post_exposes_the_epas_headers(service: Service) -> None:
+    response = service.client.post("/", headers={**WEB_SDK_HEADERS, "Origin": ORIGIN}, json=epas("init"))
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert "x-epas-event" in exposed and "x-epas-version" in exposed
+
+
+def test_plain_options_lists_the_methods(service: Service) -> None:
+    response = service.client.options("/")
+    assert response.status_code == 204 and response.headers["allow"] == "POST, OPTIONS"
+
+
+def test_health_ready_and_metrics(service: Service) -> None:
+    assert service.client.get("/health").json() == {"status": "ok"}
+    assert service.client.get("/ready").status_code == 200
+    service.client.post("/", json=epas("init"))
+    metrics = service.client.get("/metrics").text
+    assert "ingest_events_accepted_total 1.0" in metrics
+    assert 'ingest_requests_total{status="200"} 1.0' in metrics
+
+
+def test_kinesis_down_answers_503_with_retry_after_and_ready_fails() -> None:
+    for service in _service(settings(INGEST_ACK_TIMEOUT_SECONDS="0.3", INGEST_UNHEALTHY_AFTER_SECONDS="0.1")):
+        service.kinesis.mode = "down"
+        response = service.client.post("/", json=epas("init"))
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["error"] == "unavailable"
+        assert service.client.get("/ready").status_code == 503
+        service.kinesis.mode = "ok"
+        assert service.client.post("/", json=epas("init", "s9")).status_code == 200
+        assert service.client.get("/ready").status_code == 200
+        assert [e["sessionId"] for e in service.kinesis.events()] == ["s9"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("INGEST_STREAM_NAME", "", "INGEST_STREAM_NAME is required"),
+        ("INGEST_LINGER_MS", "-5", "INGEST_LINGER_MS must be >= 0, got -5.0"),
+        ("INGEST_PORT", "http", "INGEST_PORT must be a whole number, got 'http'"),
+        ("INGEST_KINESIS_ENDPOINT", "localhost:4567", "INGEST_KINESIS_ENDPOINT must be an http:// or https:// URL"),
+        ("INGEST_CORS_ORIGINS", "player.example", "INGEST_CORS_ORIGINS must list origins"),
+        ("INGEST_PUT_RECORDS_MAX_COUNT", "501", "INGEST_PUT_RECORDS_MAX_COUNT must be <= 500"),
+    ],
+)
+def test_bad_settings_stop_the_start_naming_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        settings(**{variable: value})
+    assert str(raised.value).startswith(message)
