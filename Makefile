@@ -21,10 +21,19 @@ lint: setup
 # mypy against pulumi_aws's typed argument classes is our stand-in for the
 # provider's own check that a preview would run.
 typecheck: setup
-	$(BIN)/mypy components __main__.py runtime tests
+	$(BIN)/mypy components __main__.py runtime tests bench
 
 test: lint typecheck
 	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Benchmarks print figures; they are not tests. wrk is the load generator.
+.PHONY: bench-ingest bench-validation
+bench-ingest: setup
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.ingest
+
+bench-validation: setup
+	$(BIN)/python -m bench.validation

@@ -44,6 +44,7 @@ class IngestSettings:
     shutdown_drain_seconds: float
     failed_event_max_bytes: int  # rejected bodies are kept up to this size
     metrics_emf_interval_seconds: float  # 0: no CloudWatch EMF lines
+    gc_gen0_threshold: int  # 0: Python's default
 
 
 class _Env:
@@ -129,5 +130,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
         retry_after_seconds=env.integer("INGEST_RETRY_AFTER_SECONDS", 5, 1, 3_600),
         shutdown_drain_seconds=env.number("INGEST_SHUTDOWN_DRAIN_SECONDS", 25.0, 0.0, 3_600.0),
         failed_event_max_bytes=env.integer("INGEST_FAILED_EVENT_MAX_BYTES", 65_536, 256, 1_000_000),
+        gc_gen0_threshold=env.integer("INGEST_GC_GEN0_THRESHOLD", 50_000, 0),
         metrics_emf_interval_seconds=env.number("INGEST_METRICS_EMF_INTERVAL_SECONDS", 0.0, 0.0, 3_600.0),
     )

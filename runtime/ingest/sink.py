@@ -19,6 +19,7 @@ queue holds ``buffer_max_events`` unacknowledged events, ``put`` refuses at once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -119,6 +120,8 @@ class KinesisSink:
         self._flusher: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._failing_since: float | None = None
+        self._fresh_since = 0.0  # arrival of the oldest fresh event
+        self._fresh_bytes = 0
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -164,7 +167,10 @@ class KinesisSink:
             self.metrics.backpressure.inc()
             raise Backpressure(f"{self._unacknowledged} events already wait for Kinesis")
         ticket = _Ticket(len(records), asyncio.get_running_loop().create_future())
+        if not self._queue.fresh:
+            self._fresh_since = self.clock()
         self._queue.fresh.extend(_UserRecord(pk, data, ticket) for pk, data in records)
+        self._fresh_bytes += sum(len(data) for _, data in records)
         self._track(len(records))
         self._wakeup.set()
         try:
@@ -183,10 +189,20 @@ class KinesisSink:
             await self._wait_for_work()
             if self._closing and not self._queue.fresh and not self._queue.retry and not self._in_flight:
                 return
-            # Linger: let concurrent requests join this batch, unless a full PutRecords is already waiting.
-            if not self._closing and len(self._queue.fresh) < self.settings.put_records_max_count:
-                await asyncio.sleep(self.settings.linger_seconds)
+            await self._linger()
             self._ship(self._take_ready())
+
+    async def _linger(self) -> None:
+        """Let concurrent requests join, until the oldest fresh event has waited the linger time
+        (counted from its arrival, so lingering overlaps the previous batch's PutRecords) or
+        a whole PutRecords call is waiting."""
+        while not self._closing and self._queue.fresh and self._fresh_bytes < self.settings.put_records_max_bytes:
+            remaining = self._fresh_since + self.settings.linger_seconds - self.clock()
+            if remaining <= 0:
+                return
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
 
     async def _wait_for_work(self) -> None:
         """Return when there are fresh events, a retry is due, or a shutdown has nothing left to wait for."""
@@ -216,6 +232,7 @@ class KinesisSink:
         self._queue.retry = waiting
         ready.extend(self._queue.fresh)
         self._queue.fresh = deque()
+        self._fresh_bytes = 0
         kept = [r for r in ready if not r.ticket.abandoned]
         self._track(len(kept) - len(ready))
         return kept

@@ -222,3 +222,17 @@ def test_bad_settings_stop_the_start_naming_the_variable(variable: str, value: s
     with pytest.raises(SettingsError) as raised:
         settings(**{variable: value})
     assert str(raised.value).startswith(message)
+
+
+def test_counters_ship_as_cloudwatch_emf_deltas(service: Service) -> None:
+    metrics = service.client.app.state.ingest.metrics  # type: ignore[attr-defined]
+    service.client.post("/", json=epas("init"))
+    first = metrics.emf(now=1_764_000_000.0)
+    assert first["_aws"]["Timestamp"] == 1_764_000_000_000
+    (directive,) = first["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "prism/ingest"
+    assert {"Name": "ingest_events_accepted", "Unit": "Count"} in directive["Metrics"]
+    assert first["ingest_events_accepted"] == 1.0
+    service.client.post("/", json=epas("init", "other"))
+    service.client.post("/", json=epas("init", "third"))
+    assert metrics.emf()["ingest_events_accepted"] == 2.0, "the increase since the last document"
