@@ -32,3 +32,24 @@ STOP_REASONS: Final = frozenset(StopReason.__args__)  # type: ignore[attr-define
 PARTITION_KEY_FIELD: Final = "sessionId"
 SERVER_FIELD: Final = "server"
 EVENT_ID_FIELD: Final = "eventId"
+
+# -- session records ----------------------------------------------------------
+# What the sessionizer writes to the session stream, one JSON object per record, and
+# the session writer reads. Times are epoch milliseconds of the client clock (event
+# time); durations are milliseconds.
+
+SessionState = Literal["starting", "playing", "paused", "buffering", "seeking", "ended", "failed"]
+EndReason = Literal["ended", "aborted", "error", "unknown", "timeout"]
+
+SESSION_RECORD_FIELDS: Final = (
+    "sessionId", "environment", "region", "version", "final", "state", "endReason",
+    "firstEventTime", "lastEventTime", "updateTime",
+    "startupMs", "playingMs", "rebufferCount", "rebufferMs", "rebufferRatio", "seekCount",
+    "ebvs", "vsf", "playbackFailure", "errorCount", "warningCount", "lastErrorCode",
+    "averageBitrateKbps", "bitrateChanges",
+    "contentId", "contentTitle", "live", "deviceType", "deviceModel", "player",
+)  # fmt: skip
+
+# Why an event went to the late stream instead of a session.
+LateReason = Literal["behind_watermark", "session_finalised", "unparseable"]
+LATE_RECORD_FIELDS: Final = ("reason", "watermark", "processingTime", "sessionId", "event")

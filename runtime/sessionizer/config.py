@@ -1,0 +1,117 @@
+"""Sessionizer settings: Managed Flink's application properties, or the same keys locally.
+
+On Managed Service for Apache Flink the properties are the application's property
+groups, read from /etc/flink/application_properties.json; the group ``sessionizer``
+holds ours. Locally the same keys come from a JSON file of the same shape
+(PRISM_SESSIONIZER_PROPERTIES) or from environment variables
+(``PRISM_SESSIONIZER_RAW_STREAM`` for ``raw.stream``). Validated at start; a bad
+value stops the job naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MANAGED_FLINK_PROPERTIES = Path("/etc/flink/application_properties.json")
+PROPERTY_GROUP = "sessionizer"
+ENV_PREFIX = "PRISM_SESSIONIZER_"
+INITIAL_POSITIONS = ("LATEST", "TRIM_HORIZON")
+EXECUTION_MODES = ("thread", "process")
+
+
+class ConfigError(ValueError):
+    def __init__(self, key: str, problem: str, value: object) -> None:
+        super().__init__(f"sessionizer property {key} {problem}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SessionizerConfig:
+    environment: str
+    region: str
+    raw_stream: str
+    session_stream: str
+    late_stream: str
+    aws_endpoint: str | None  # a local stand-in (kinesis-mock); None on AWS
+    initial_position: str
+    out_of_orderness_ms: int  # watermark = newest event time minus this
+    allowed_lateness_ms: int  # how far behind the watermark an event still counts
+    heartbeat_interval_ms: int
+    inactivity_gap_ms: int  # no event for this long ends a session
+    update_interval_ms: int  # an active session emits an update this often
+    parallelism: int | None
+    execution_mode: str  # PyFlink python.execution-mode
+    checkpoint_interval_ms: int
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    return {
+        key[len(ENV_PREFIX) :].lower().replace("_", "."): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}PROPERTIES"
+    }
+
+
+def _group(document: Any) -> dict[str, str]:
+    for group in document:
+        if group.get("PropertyGroupId") == PROPERTY_GROUP:
+            return {str(k): str(v) for k, v in group.get("PropertyMap", {}).items()}
+    return {}
+
+
+def load_config(environ: Mapping[str, str] | None = None, properties_file: Path | None = None) -> SessionizerConfig:
+    environ = os.environ if environ is None else environ
+    path = properties_file or Path(environ.get(f"{ENV_PREFIX}PROPERTIES", MANAGED_FLINK_PROPERTIES))
+    values: dict[str, str] = _group(json.loads(path.read_text())) if path.exists() else {}
+    values.update(_from_environment(environ))
+    return parse_config(values)
+
+
+def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
+    def text(key: str, default: str | None = None) -> str:
+        value = values.get(key, default)
+        if value is None or not str(value).strip():
+            raise ConfigError(key, "is required", value)
+        return str(value).strip()
+
+    def number(key: str, default: int, minimum: int) -> int:
+        raw = values.get(key, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(key, "must be a whole number", raw) from None
+        if value < minimum:
+            raise ConfigError(key, f"must be >= {minimum}", value)
+        return value
+
+    def choice(key: str, choices: tuple[str, ...], default: str) -> str:
+        value = text(key, default)
+        if value not in choices:
+            raise ConfigError(key, f"must be one of {', '.join(choices)}", value)
+        return value
+
+    heartbeat = number("heartbeat.interval.ms", 5_000, 1_000)
+    # "a small multiple of the heartbeat interval": three missed heartbeats end a session.
+    gap = number("inactivity.gap.ms", 3 * heartbeat, heartbeat)
+    parallelism = values.get("parallelism")
+    return SessionizerConfig(
+        environment=text("environment"),
+        region=text("region"),
+        raw_stream=text("raw.stream"),
+        session_stream=text("session.stream"),
+        late_stream=text("late.stream"),
+        aws_endpoint=values.get("aws.endpoint") or None,
+        initial_position=choice("source.initial.position", INITIAL_POSITIONS, "LATEST"),
+        out_of_orderness_ms=number("watermark.out.of.orderness.ms", 5_000, 0),
+        allowed_lateness_ms=number("allowed.lateness.ms", 30_000, 0),
+        heartbeat_interval_ms=heartbeat,
+        inactivity_gap_ms=gap,
+        update_interval_ms=number("update.interval.ms", 10_000, 100),
+        parallelism=number("parallelism", 1, 1) if parallelism else None,
+        execution_mode=choice("python.execution.mode", EXECUTION_MODES, "thread"),
+        checkpoint_interval_ms=number("checkpoint.interval.ms", 60_000, 1_000),
+    )

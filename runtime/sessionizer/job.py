@@ -1,0 +1,250 @@
+"""The PyFlink job: raw stream -> sessions (session stream) and late events (late stream).
+
+A thin adapter around session.py. Wiring:
+
+    FlinkKinesisConsumer(raw)            de-aggregates the ingest service's KPL records
+      -> parse: (sessionId, timestamp, raw JSON)
+      -> event-time watermarks, bounded out-of-orderness
+      -> key by sessionId
+      -> SessionFunction (KeyedProcessFunction: the Tracker in keyed state, timers)
+           main output: session records      -> KinesisStreamsSink(session)
+           side output: late events          -> KinesisStreamsSink(late)
+
+Both sinks use the session id as partition key (SessionIdPartitionKeyGenerator, built
+into the connector jar by runtime/sessionizer/connector). Timers: an event-time timer
+when the horizon reaches the oldest pending event (or the inactivity gap after the
+last one) seals events and finalises; a processing-time timer every update interval
+emits an update record of an active session that changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pyflink.common import Configuration, Duration, Types, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.common.watermark_strategy import TimestampAssigner
+from pyflink.datastream import (
+    CheckpointingMode,
+    DataStream,
+    KeyedProcessFunction,
+    OutputTag,
+    RuntimeContext,
+    StreamExecutionEnvironment,
+    TimeDomain,
+)
+from pyflink.datastream.connectors.kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
+from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.java_gateway import get_gateway
+
+from runtime.sessionizer.config import MANAGED_FLINK_PROPERTIES, SessionizerConfig, load_config
+from runtime.sessionizer.playback import Event
+from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record
+
+LATE_EVENTS = OutputTag("late-events", Types.STRING())
+UNPARSEABLE = ""  # the key of raw records that are not JSON events
+_RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, separators=(",", ":"))
+
+
+def parse(raw: str) -> tuple[str, int, str]:
+    """(sessionId, event time, raw) of a raw event; UNPARSEABLE keys anything else."""
+    try:
+        document = json.loads(raw)
+        return str(document["sessionId"]), int(document["timestamp"]), raw
+    except (ValueError, KeyError, TypeError):
+        return UNPARSEABLE, 0, raw
+
+
+class EventTime(TimestampAssigner):  # type: ignore[misc]
+    def extract_timestamp(self, value: tuple[str, int, str], record_timestamp: int) -> int:
+        return value[1]
+
+
+class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
+    def __init__(self, settings: SessionSettings) -> None:
+        self.settings = settings
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.tracker_state = runtime_context.get_state(ValueStateDescriptor("tracker", Types.PICKLED_BYTE_ARRAY()))
+        self.update_timer = runtime_context.get_state(ValueStateDescriptor("update-timer", Types.LONG()))
+
+    def process_element(self, value: tuple[str, int, str], ctx: KeyedProcessFunction.Context) -> Any:
+        session_id, _, raw = value
+        watermark = ctx.timer_service().current_watermark()
+        if session_id == UNPARSEABLE:
+            yield LATE_EVENTS, _dumps(late_record("unparseable", watermark, _now_ms(), None, raw))
+            return
+        document = json.loads(raw)
+        tracker: Tracker | None = self.tracker_state.value()
+        if tracker is None:
+            tracker = Tracker(session_id)
+        late = tracker.accept(Event.from_raw(document), watermark, self.settings)
+        if late is not None:
+            yield LATE_EVENTS, _dumps(late_record(late, watermark, _now_ms(), session_id, document))
+            return
+        self.tracker_state.update(tracker)
+        seal_at = tracker.next_seal_time(self.settings)
+        if seal_at is not None:
+            ctx.timer_service().register_event_time_timer(seal_at)
+        if self.update_timer.value() is None:
+            next_update = ctx.timer_service().current_processing_time() + self.settings.update_interval_ms
+            ctx.timer_service().register_processing_time_timer(next_update)
+            self.update_timer.update(next_update)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
+        tracker: Tracker | None = self.tracker_state.value()
+        if tracker is None:
+            return
+        if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
+            self.update_timer.clear()
+            if tracker.final:
+                return
+            if tracker.changed:
+                yield _dumps(tracker.record(self.settings))
+                self.tracker_state.update(tracker)
+            next_update = timestamp + self.settings.update_interval_ms
+            ctx.timer_service().register_processing_time_timer(next_update)
+            self.update_timer.update(next_update)
+            return
+
+        if tracker.final:  # the tombstone's time is up
+            if tracker.finalised_at_ms is None or timestamp >= tracker.finalised_at_ms + self.settings.tombstone_ms:
+                self.tracker_state.clear()
+            return
+        if tracker.advance(ctx.timer_service().current_watermark(), self.settings):
+            yield _dumps(tracker.record(self.settings))
+            tracker.to_tombstone()
+            ctx.timer_service().register_event_time_timer((tracker.finalised_at_ms or 0) + self.settings.tombstone_ms)
+        else:
+            seal_at = tracker.next_seal_time(self.settings)
+            if seal_at is not None:
+                ctx.timer_service().register_event_time_timer(seal_at)
+        self.tracker_state.update(tracker)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def session_settings(config: SessionizerConfig) -> SessionSettings:
+    return SessionSettings(
+        environment=config.environment,
+        region=config.region,
+        allowed_lateness_ms=config.allowed_lateness_ms,
+        inactivity_gap_ms=config.inactivity_gap_ms,
+        update_interval_ms=config.update_interval_ms,
+    )
+
+
+def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream, DataStream]:
+    """Sessions and late events from a stream of raw event JSON strings."""
+    watermarks = WatermarkStrategy.for_bounded_out_of_orderness(
+        Duration.of_millis(config.out_of_orderness_ms)
+    ).with_timestamp_assigner(EventTime())
+    sessions = (
+        raw_events.map(parse, output_type=_RECORD)
+        .name("parse")
+        .assign_timestamps_and_watermarks(watermarks)
+        .key_by(lambda record: record[0], key_type=Types.STRING())
+        .process(SessionFunction(session_settings(config)), output_type=Types.STRING())
+        .name("sessions")
+        .uid("sessions")
+    )
+    return sessions, sessions.get_side_output(LATE_EVENTS)
+
+
+def _aws_properties(config: SessionizerConfig) -> dict[str, str]:
+    properties = {"aws.region": config.region}
+    if config.aws_endpoint:
+        # A local stand-in: any credentials, plain HTTP/1.1.
+        properties.update(
+            {
+                "aws.endpoint": config.aws_endpoint,
+                "aws.credentials.provider": "BASIC",
+                "aws.credentials.provider.basic.accesskeyid": "local",
+                "aws.credentials.provider.basic.secretkey": "local",
+                "aws.http.protocol.version": "HTTP1_1",
+                "aws.trust.all.certificates": "true",
+            }
+        )
+    return properties
+
+
+def kinesis_source(config: SessionizerConfig) -> FlinkKinesisConsumer:
+    properties = {
+        **_aws_properties(config),
+        "flink.stream.initpos": config.initial_position,
+        # An idle shard must not hold back the watermark of the others.
+        "flink.shard.idle.interval": str(max(1_000, config.out_of_orderness_ms)),
+    }
+    return FlinkKinesisConsumer(config.raw_stream, SimpleStringSchema(), properties)
+
+
+def kinesis_sink(stream: str, config: SessionizerConfig) -> KinesisStreamsSink:
+    generator = get_gateway().jvm.prism.sessionizer.SessionIdPartitionKeyGenerator()
+    return (
+        KinesisStreamsSink.builder()
+        .set_kinesis_client_properties(_aws_properties(config))
+        .set_serialization_schema(SimpleStringSchema())
+        .set_partition_key_generator(PartitionKeyGenerator(generator))
+        .set_stream_name(stream)
+        .set_fail_on_error(False)  # retry refused records instead of failing the job
+        .build()
+    )
+
+
+def environment(config: SessionizerConfig, jar: Path | None) -> StreamExecutionEnvironment:
+    settings = Configuration()
+    settings.set_string("python.execution-mode", config.execution_mode)
+    if not MANAGED_FLINK_PROPERTIES.exists():
+        use_this_interpreter(settings)
+    env = StreamExecutionEnvironment.get_execution_environment(settings)
+    env.get_config().set_auto_watermark_interval(200)
+    env.enable_checkpointing(config.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
+    if config.parallelism:
+        env.set_parallelism(config.parallelism)
+    if jar is not None:
+        env.add_jars(jar.resolve().as_uri())
+    return env
+
+
+def use_this_interpreter(settings: Configuration) -> None:
+    """Locally, Python workers must run this interpreter with its packages, not `python` on PATH.
+
+    In thread mode the interpreter is embedded in the JVM (pemja) and sees only the base
+    installation's packages unless PYTHONPATH names this environment's; the JVM is
+    started after this, so it inherits the variable.
+    """
+    settings.set_string("python.executable", sys.executable)
+    settings.set_string("python.client.executable", sys.executable)
+    paths = [*site.getsitepackages(), str(Path(__file__).resolve().parents[2])]
+    existing = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([existing] if existing else []))
+
+
+def main() -> None:
+    config = load_config()
+    jar_path = os.environ.get("PRISM_SESSIONIZER_JAR")
+    env = environment(config, Path(jar_path) if jar_path else None)
+    raw = env.add_source(kinesis_source(config)).name("raw stream").uid("raw-stream")
+    sessions, late = build(raw, config)
+    sessions.sink_to(kinesis_sink(config.session_stream, config)).name("session stream").uid("session-stream")
+    late.sink_to(kinesis_sink(config.late_stream, config)).name("late stream").uid("late-stream")
+    env.execute(f"prism-sessionizer-{config.environment}-{config.region}")
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["NO_WATERMARK", "build", "main", "parse"]

@@ -1,0 +1,164 @@
+"""One session across out-of-order arrival: buffering, sealing by watermark, records, late events.
+
+Events arrive in any order. An event joins the session's *pending* list; once the
+watermark minus the allowed lateness (the *horizon*) passes its timestamp, no earlier
+event can still arrive on time, so it is *sealed*: applied to the Playback state
+machine in timestamp order. An update record looks ahead: the sealed state plus the
+pending events, on a copy. The result is exact for every event within the lateness.
+
+- Late: an event whose timestamp is behind the horizon when it arrives, or that
+  arrives for a session already finalised, is not applied: it goes to the late stream
+  with the reason (never dropped).
+- Final: once the horizon passes the session's ``stopped``/``error``, or passes its
+  last event by the inactivity gap (a timeout), the final record is emitted and the
+  session's state shrinks to a tombstone, kept for ``tombstone_ms`` of event time so
+  stragglers are told apart as ``session_finalised``.
+- Records carry a version that increases with every record of the session, and an
+  ``updateTime`` that is the session's last event time: a record for the same point
+  in the session's life replaces the previous one (higher version), and replaying the
+  same input gives the same records.
+- Duplicates (same event name and timestamp) count once. Only pending events need
+  their keys remembered: a copy of a sealed event is behind the horizon, so it is late.
+- Events at the same millisecond are applied in the order a player emits them
+  (``event_order``), so the result never depends on which arrived first.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.events import SESSION_RECORD_FIELDS
+from runtime.sessionizer.playback import Event, Playback
+
+NO_WATERMARK = -(2**63)  # Flink's Long.MIN_VALUE: nothing seen yet
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    environment: str
+    region: str
+    allowed_lateness_ms: int
+    inactivity_gap_ms: int
+    update_interval_ms: int
+    tombstone_ms: int = 3_600_000
+
+
+@dataclass(slots=True)
+class Tracker:
+    """Everything the job keeps per session (in Flink keyed state)."""
+
+    session_id: str
+    playback: Playback = field(default_factory=Playback)
+    pending: list[Event] = field(default_factory=list)
+    pending_keys: set[tuple[str, int]] = field(default_factory=set)
+    version: int = 0
+    changed: bool = False  # since the last record
+    final: bool = False
+    finalised_at_ms: int | None = None  # event time of the end, kept in the tombstone
+
+    # -- events ------------------------------------------------------------------
+
+    def accept(self, event: Event, watermark: int, settings: SessionSettings) -> str | None:
+        """Take an event; returns the late reason if it cannot be applied, else None."""
+        if self.final:
+            return "session_finalised"
+        if event.timestamp < horizon(watermark, settings):
+            return "behind_watermark"
+        if event.key in self.pending_keys:
+            return None  # a duplicate: counted once already
+        bisect.insort(self.pending, event, key=event_order)
+        self.pending_keys.add(event.key)
+        self.changed = True
+        return None
+
+    def advance(self, watermark: int, settings: SessionSettings) -> bool:
+        """Seal what the horizon has passed; True when the session just became final."""
+        if self.final:
+            return False
+        limit = horizon(watermark, settings)
+        while self.pending and self.pending[0].timestamp < limit:
+            event = self.pending.pop(0)
+            self.pending_keys.discard(event.key)
+            self.playback.apply(event)
+        last = self.playback.last_event_ms
+        silent = last is not None and last + settings.inactivity_gap_ms <= limit
+        if silent and not self.pending and not self.playback.ended:
+            self.playback.time_out()
+        if self.playback.ended:
+            self.final = True
+            self.finalised_at_ms = self.playback.last_event_ms
+            self.changed = True
+            return True
+        return False
+
+    # -- records -----------------------------------------------------------------
+
+    def record(self, settings: SessionSettings) -> dict[str, Any]:
+        """The next record of this session (final when the session is), with a new version."""
+        view = self.playback
+        if self.pending and not self.final:
+            view = view.copy()
+            for event in self.pending:
+                view.apply(event)
+        self.version += 1
+        self.changed = False
+        metrics = view.metrics()
+        values = {
+            "sessionId": self.session_id,
+            "environment": settings.environment,
+            "region": settings.region,
+            "version": self.version,
+            "final": self.final,
+            "updateTime": metrics["lastEventTime"],
+            **metrics,
+        }
+        return {name: values[name] for name in SESSION_RECORD_FIELDS}  # the contract's fields, in its order
+
+    def to_tombstone(self) -> None:
+        """After the final record only the fact that the session ended is kept."""
+        self.playback = Playback()
+        self.pending.clear()
+        self.pending_keys.clear()
+
+    def next_seal_time(self, settings: SessionSettings) -> int | None:
+        """Event time at which advance() has something to do next (for a timer)."""
+        if self.final:
+            return None
+        if self.pending:  # sealed once the horizon is past it
+            return self.pending[0].timestamp + settings.allowed_lateness_ms + 1
+        if self.playback.last_event_ms is not None:
+            return self.playback.last_event_ms + settings.inactivity_gap_ms + settings.allowed_lateness_ms
+        return None
+
+
+# The order a player emits events in, for events of one session at the same millisecond.
+_LIFECYCLE_RANK = {
+    name: rank
+    for rank, name in enumerate(
+        ("init", "loading", "loaded", "metadata", "bitrate_changed", "playing", "resume", "buffering", "buffered",
+         "seeking", "seeked", "paused", "heartbeat", "warning", "error", "stopped")
+    )
+}  # fmt: skip
+
+
+def event_order(event: Event) -> tuple[int, int, str]:
+    return (event.timestamp, _LIFECYCLE_RANK.get(event.name, len(_LIFECYCLE_RANK)), event.name)
+
+
+def horizon(watermark: int, settings: SessionSettings) -> int:
+    return NO_WATERMARK if watermark == NO_WATERMARK else watermark - settings.allowed_lateness_ms
+
+
+def late_record(
+    reason: str, watermark: int, processing_time_ms: int, session_id: str | None, raw: Any
+) -> dict[str, Any]:
+    """The late stream's wrapper around an event, unchanged inside."""
+    return {
+        "reason": reason,
+        "watermark": None if watermark == NO_WATERMARK else watermark,
+        "processingTime": processing_time_ms,
+        "sessionId": session_id,
+        "event": raw,
+    }

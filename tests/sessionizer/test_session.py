@@ -1,0 +1,111 @@
+"""The session tracker: watermark horizon, late events, versions, timeouts and the tombstone."""
+
+from __future__ import annotations
+
+from runtime.events import LATE_RECORD_FIELDS, SESSION_RECORD_FIELDS
+from runtime.sessionizer.session import NO_WATERMARK, Tracker, late_record
+from tests.sessionizer.sequences import SETTINGS, T0, ev
+
+LATENESS = SETTINGS.allowed_lateness_ms
+
+
+def watermark_at(seconds: float) -> int:
+    return T0 + round(seconds * 1000)
+
+
+def test_an_event_within_the_lateness_behind_the_watermark_still_counts() -> None:
+    tracker = Tracker("s1")
+    assert tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS) is None
+    # The watermark is at 29 s, the event at 0.5 s: 28.5 s behind, within the 30 s lateness.
+    assert tracker.accept(ev("loading", 0.5), watermark_at(29), SETTINGS) is None
+    assert [e.name for e in tracker.pending] == ["init", "loading"]
+
+
+def test_an_event_behind_the_horizon_is_late_and_not_applied() -> None:
+    tracker = Tracker("s1")
+    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
+    tracker.accept(ev("playing", 40), NO_WATERMARK, SETTINGS)
+    assert tracker.accept(ev("buffering", 5), watermark_at(40), SETTINGS) == "behind_watermark"
+    assert all(e.name != "buffering" for e in tracker.pending)
+    tracker.advance(watermark_at(200), SETTINGS)
+    assert tracker.record(SETTINGS)["rebufferCount"] == 0
+
+
+def test_the_horizon_seals_events_strictly_before_it() -> None:
+    tracker = Tracker("s1")
+    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
+    tracker.accept(ev("playing", 1), NO_WATERMARK, SETTINGS)
+    seal_at = tracker.next_seal_time(SETTINGS)
+    assert seal_at == T0 + LATENESS + 1
+    assert not tracker.advance(seal_at - 1, SETTINGS)
+    assert [e.name for e in tracker.pending] == ["init", "playing"]
+    assert not tracker.advance(seal_at, SETTINGS)
+    assert [e.name for e in tracker.pending] == ["playing"]
+    assert tracker.playback.first_event_ms == T0
+    # An event at the same millisecond as the sealed one can no longer be placed before it.
+    assert tracker.accept(ev("loading", 0), seal_at, SETTINGS) == "behind_watermark"
+
+
+def test_a_duplicate_of_a_pending_event_counts_once_and_of_a_sealed_one_is_late() -> None:
+    tracker = Tracker("s1")
+    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
+    assert tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS) is None
+    assert len(tracker.pending) == 1
+    tracker.advance(watermark_at(31), SETTINGS)
+    assert tracker.accept(ev("init", 0), watermark_at(31), SETTINGS) == "behind_watermark"
+
+
+def test_update_records_look_ahead_at_pending_events_and_versions_increase() -> None:
+    tracker = Tracker("s1")
+    for event in (ev("init", 0), ev("loading", 0.2), ev("playing", 1.2), ev("heartbeat", 6)):
+        tracker.accept(event, NO_WATERMARK, SETTINGS)
+    first = tracker.record(SETTINGS)
+    assert tuple(first) == SESSION_RECORD_FIELDS
+    assert first["version"] == 1
+    assert first["final"] is False
+    assert first["state"] == "playing"
+    assert first["startupMs"] == 1000
+    assert first["playingMs"] == 4800
+    assert first["updateTime"] == first["lastEventTime"] == T0 + 6000
+    assert tracker.pending, "a look ahead must not seal anything"
+    assert not tracker.changed
+    assert (tracker.accept(ev("paused", 8), watermark_at(8), SETTINGS), tracker.changed) == (None, True)
+    second = tracker.record(SETTINGS)
+    assert (second["version"], second["state"], second["playingMs"]) == (2, "paused", 6800)
+
+
+def test_a_silent_session_times_out_after_the_gap_and_the_tombstone_marks_stragglers() -> None:
+    tracker = Tracker("s1")
+    for event in (ev("init", 0), ev("playing", 1), ev("heartbeat", 5)):
+        tracker.accept(event, NO_WATERMARK, SETTINGS)
+    assert not tracker.advance(watermark_at(5 + 30 + 1), SETTINGS)  # sealed, gap not over
+    timeout_at = tracker.next_seal_time(SETTINGS)
+    assert timeout_at == T0 + 5000 + SETTINGS.inactivity_gap_ms + LATENESS
+    assert not tracker.advance(timeout_at - 1, SETTINGS)
+    assert tracker.advance(timeout_at, SETTINGS)
+    final = tracker.record(SETTINGS)
+    assert (final["final"], final["endReason"], final["playingMs"], final["version"]) == (True, "timeout", 4000, 1)
+    tracker.to_tombstone()
+    assert tracker.final and tracker.finalised_at_ms == T0 + 5000
+    assert not tracker.pending and tracker.playback.first_event_ms is None
+    assert tracker.next_seal_time(SETTINGS) is None
+    assert tracker.accept(ev("heartbeat", 60), timeout_at, SETTINGS) == "session_finalised"
+    assert not tracker.advance(timeout_at + 10_000, SETTINGS)
+
+
+def test_stopped_finalises_once_the_horizon_passes_it() -> None:
+    tracker = Tracker("s1")
+    for event in (ev("init", 0), ev("playing", 1), ev("stopped", 3, reason="ended")):
+        tracker.accept(event, NO_WATERMARK, SETTINGS)
+    assert tracker.accept(ev("heartbeat", 2), watermark_at(3), SETTINGS) is None  # still on time
+    assert tracker.advance(watermark_at(3 + 30) + 1, SETTINGS)
+    record = tracker.record(SETTINGS)
+    assert (record["endReason"], record["playingMs"], record["lastEventTime"]) == ("ended", 2000, T0 + 3000)
+
+
+def test_a_late_record_wraps_the_event_unchanged() -> None:
+    event = {"event": "playing", "sessionId": "s1", "timestamp": T0, "payload": {"x": 1}}
+    record = late_record("behind_watermark", T0 + 60_000, T0 + 61_000, "s1", event)
+    assert tuple(record) == LATE_RECORD_FIELDS
+    assert record["event"] is event
+    assert late_record("unparseable", NO_WATERMARK, 1, None, "not json")["watermark"] is None
