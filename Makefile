@@ -4,7 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lint typecheck test clean
+# The sessionizer's own environment: apache-flink and pulumi pin different dill versions.
+FLINK_VENV := .venv-sessionizer
+FLINK_BIN := $(FLINK_VENV)/bin
+FLINK_STAMP := $(FLINK_VENV)/.installed
+CONNECTOR := runtime/sessionizer/connector
+CONNECTOR_JAR := $(CONNECTOR)/target/prism-sessionizer-connector.jar
+SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
+SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py $(wildcard runtime/sessionizer/*.py)
+
+.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +21,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[infra,ingest,session-writer,dev]"
 	touch $@
 
-setup: $(STAMP)
+$(FLINK_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(FLINK_VENV)
+	$(FLINK_BIN)/pip install --quiet --upgrade pip
+	$(FLINK_BIN)/pip install --quiet -e ".[sessionizer,sessionizer-test]"
+	touch $@
+
+setup: $(STAMP) $(FLINK_STAMP)
+
+# Maven fetches the Kinesis connector from Maven Central and shades it with our
+# partition key generator; the jar is never committed.
+$(CONNECTOR_JAR): $(CONNECTOR)/pom.xml $(shell find $(CONNECTOR)/src -name '*.java')
+	command -v mvn >/dev/null || (apt-get update -qq && apt-get install -y -qq maven)
+	mvn -q -B package -f $(CONNECTOR)/pom.xml
+
+sessionizer-connector: $(CONNECTOR_JAR)
+
+# The Managed Flink application zip; components/sessionizer.py uploads it.
+$(SESSIONIZER_ZIP): $(STAMP) $(CONNECTOR_JAR) $(SESSIONIZER_SOURCES)
+	$(BIN)/python -m runtime.sessionizer.package --jar $(CONNECTOR_JAR) --output $@
+
+sessionizer-zip: $(SESSIONIZER_ZIP)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -23,11 +52,13 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy components __main__.py runtime tests bench
 
-test: lint typecheck
+# The Pulumi tests read the application zip, so it is built first.
+test: lint typecheck $(SESSIONIZER_ZIP)
 	$(BIN)/pytest
+	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider -W ignore::DeprecationWarning tests/flink
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(FLINK_VENV) build $(CONNECTOR)/target .mypy_cache .ruff_cache .pytest_cache
 
 # Benchmarks print figures; they are not tests. wrk is the load generator.
 .PHONY: bench-ingest bench-validation

@@ -103,12 +103,10 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
         tracker: Tracker | None = self.tracker_state.value()
-        if tracker is None:
-            return
         if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
             self.update_timer.clear()
-            if tracker.final:
-                return
+            if tracker is None or tracker.final:
+                return  # updates stop with the final record
             if tracker.changed:
                 yield _dumps(tracker.record(self.settings))
                 self.tracker_state.update(tracker)
@@ -117,6 +115,8 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             self.update_timer.update(next_update)
             return
 
+        if tracker is None:
+            return
         if tracker.final:  # the tombstone's time is up
             if tracker.finalised_at_ms is None or timestamp >= tracker.finalised_at_ms + self.settings.tombstone_ms:
                 self.tracker_state.clear()
@@ -203,8 +203,11 @@ def kinesis_sink(stream: str, config: SessionizerConfig) -> KinesisStreamsSink:
     )
 
 
-def environment(config: SessionizerConfig, jar: Path | None) -> StreamExecutionEnvironment:
-    settings = Configuration()
+def environment(
+    config: SessionizerConfig, jar: Path | None, settings: Configuration | None = None
+) -> StreamExecutionEnvironment:
+    """The job's environment; ``settings`` are Flink options to start from."""
+    settings = settings or Configuration()
     settings.set_string("python.execution-mode", config.execution_mode)
     if not MANAGED_FLINK_PROPERTIES.exists():
         use_this_interpreter(settings)
@@ -222,14 +225,13 @@ def use_this_interpreter(settings: Configuration) -> None:
     """Locally, Python workers must run this interpreter with its packages, not `python` on PATH.
 
     In thread mode the interpreter is embedded in the JVM (pemja) and sees only the base
-    installation's packages unless PYTHONPATH names this environment's; the JVM is
-    started after this, so it inherits the variable.
+    installation's packages unless the worker's PYTHONPATH names this environment's and
+    this project's.
     """
     settings.set_string("python.executable", sys.executable)
     settings.set_string("python.client.executable", sys.executable)
     paths = [*site.getsitepackages(), str(Path(__file__).resolve().parents[2])]
-    existing = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([existing] if existing else []))
+    settings.set_string("python.pythonpath", os.pathsep.join(paths))
 
 
 def main() -> None:

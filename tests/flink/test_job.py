@@ -1,0 +1,135 @@
+"""The whole job wiring in PyFlink's local mini-cluster: raw events in, session records and late events out.
+
+Runs in the sessionizer's own environment (.venv-sessionizer; `make test` runs it), never
+beside pulumi. The input is bounded; after a marker event the source pauses for 1.5 s
+so the periodic watermark moves on, and what comes after the pause is late for real.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from pyflink.common import Configuration, Types, WatermarkStrategy
+from pyflink.datastream import MapFunction
+from pyflink.datastream.connectors.number_seq import NumberSequenceSource
+
+from runtime.sessionizer.config import parse_config
+from runtime.sessionizer.job import build, environment
+from runtime.sessionizer.playback import Event
+from tests.sessionizer.sequences import T0, ev, final_record, raw
+
+PAUSE_MARKER = "pause-for-the-watermark"
+
+WATCHED = [ev("init", 0, "watched"), ev("loading", 0.5, "watched"), ev("bitrate_changed", 1, "watched", bitrate=3000),
+           ev("playing", 2, "watched"), ev("buffering", 20, "watched"), ev("buffered", 22, "watched"),
+           ev("seeking", 30, "watched"), ev("buffering", 30.5, "watched"), ev("seeked", 31, "watched"),
+           ev("stopped", 40, "watched", reason="ended")]  # fmt: skip
+ABANDONED = [ev("init", 1, "abandoned"), ev("loading", 2, "abandoned")]  # times out: EBVS
+FAILED = [ev("init", 3, "failed"), ev("playing", 5, "failed"), ev("error", 9, "failed", code="3016")]
+# Arrives after the pause, when the watermark is near 200 s.
+STRAGGLER = ev("heartbeat", 45, "watched")  # after `watched` was finalised
+BEHIND = ev("init", 10, "too-late")  # 190 s behind the watermark, lateness 30 s
+
+
+def _shuffled_within_lateness(events: list[Event]) -> list[Event]:
+    """Time order with every pair swapped: out of order, but never more than 18 s back (lateness 30 s)."""
+    ordered = sorted(events, key=lambda e: e.timestamp)
+    swapped = [event for pair in zip(ordered[1::2], ordered[::2], strict=False) for event in pair]
+    return swapped + ordered[len(swapped) :]
+
+
+def _raw(event: Event) -> str:
+    return json.dumps(raw(event))
+
+
+class Replay(MapFunction):  # type: ignore[misc]
+    """Index -> raw line; pauses after the marker, long enough for several watermark intervals (200 ms)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def map(self, index: int) -> str:
+        line = self.lines[index]
+        if PAUSE_MARKER in line:
+            time.sleep(1.5)
+        return line
+
+
+def run_job(execution_mode: str) -> list[dict[str, Any]]:
+    config = parse_config(
+        {
+            "environment": "dev",
+            "region": "us-east-1",
+            "raw.stream": "-",
+            "session.stream": "-",
+            "late.stream": "-",
+            "watermark.out.of.orderness.ms": "1000",
+            "allowed.lateness.ms": "30000",
+            "heartbeat.interval.ms": "5000",
+            "update.interval.ms": "200",
+            "parallelism": "1",
+            "python.execution.mode": execution_mode,
+        }
+    )
+    flink = Configuration()
+    flink.set_string("python.fn-execution.bundle.size", "1")  # no element waits in a bundle
+    env = environment(config, jar=None, settings=flink)
+    marker = ev("heartbeat", 200, PAUSE_MARKER)
+    inputs = [*_shuffled_within_lateness(WATCHED + ABANDONED + FAILED), marker, STRAGGLER, BEHIND]
+    lines = [*map(_raw, inputs), "this is not an event"]
+    # A FLIP-27 source runs in the task's mailbox thread, so the periodic watermark timer
+    # fires between two records (a legacy source thread would hold the lock through the pause).
+    indexes = env.from_source(NumberSequenceSource(0, len(lines) - 1), WatermarkStrategy.no_watermarks(), "events")
+    sessions, late = build(indexes.map(Replay(lines), output_type=Types.STRING()), config)
+    tagged = sessions.map(lambda r: "S" + r, output_type=Types.STRING()).union(
+        late.map(lambda r: "L" + r, output_type=Types.STRING())
+    )
+    with tagged.execute_and_collect() as results:
+        return [{"stream": line[0], **json.loads(line[1:])} for line in results]
+
+
+@pytest.fixture(scope="module", params=["thread", "process"])
+def output(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return run_job(str(request.param))
+
+
+def test_final_records_match_the_state_machine(output: list[dict[str, Any]]) -> None:
+    finals = {r["sessionId"]: r for r in output if r["stream"] == "S" and r["final"]}
+    assert set(finals) == {"watched", "abandoned", "failed", PAUSE_MARKER}
+    for session_id, events in (("watched", WATCHED), ("abandoned", ABANDONED), ("failed", FAILED)):
+        expected = final_record(events)
+        got = {k: v for k, v in finals[session_id].items() if k not in ("stream", "version")}
+        assert got == {k: v for k, v in expected.items() if k not in ("sessionId", "version")} | {
+            "sessionId": session_id
+        }
+    assert finals["watched"]["rebufferCount"] == 1 and finals["watched"]["seekCount"] == 1
+    assert finals["abandoned"]["ebvs"] and finals["abandoned"]["endReason"] == "timeout"
+    assert finals["failed"]["playbackFailure"] and finals["failed"]["lastErrorCode"] == "3016"
+
+
+def test_updates_come_before_the_final_with_increasing_versions(output: list[dict[str, Any]]) -> None:
+    by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in output:
+        if record["stream"] == "S":
+            by_session[record["sessionId"]].append(record)
+    for records in by_session.values():
+        versions = [r["version"] for r in records]
+        assert versions == list(range(1, len(records) + 1))
+        assert [r["final"] for r in records] == [False] * (len(records) - 1) + [True]
+    # The pause is 1.5 s and the update interval 200 ms: the sessions were seen while active.
+    assert any(not r["final"] for r in by_session["watched"])
+
+
+def test_late_events_are_wrapped_with_their_reason_and_never_dropped(output: list[dict[str, Any]]) -> None:
+    late = {(r["reason"], r["sessionId"]): r for r in output if r["stream"] == "L"}
+    assert set(late) == {("session_finalised", "watched"), ("behind_watermark", "too-late"), ("unparseable", None)}
+    assert late[("session_finalised", "watched")]["event"] == raw(STRAGGLER)
+    behind = late[("behind_watermark", "too-late")]
+    assert behind["event"] == raw(BEHIND)
+    assert behind["watermark"] >= T0 + 200_000 - 1000 - 1 - 1000  # the marker's time, less out-of-orderness
+    assert behind["processingTime"] > T0
+    assert late[("unparseable", None)]["event"] == "this is not an event"
