@@ -16,11 +16,13 @@ from components.delivery import Delivery, DeliveryArgs
 from components.encryption import RegionKey, RegionKeyArgs
 from components.region import Region, open_region
 from components.replication import Replication, ReplicationArgs, ReplicationSide
+from components.sessionizer import Sessionizer, SessionizerArgs, resolve_artifact
 from components.settings import BUCKET_KINDS, STREAM_KINDS, RegionSettings, StreamKind, from_pulumi_config
 from components.streams import Streams, StreamsArgs
 
 settings = from_pulumi_config()
 env = settings.environment
+sessionizer_zip = resolve_artifact(settings.sessionizer)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class RegionalPipeline:
     archive: Archive
     streams: Streams
     deliveries: dict[StreamKind, Delivery]
+    sessionizer: Sessionizer
 
 
 def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
@@ -61,7 +64,27 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         )
         for kind in STREAM_KINDS
     }
-    return RegionalPipeline(region, key, archive, streams, deliveries)
+
+    # raw stream -> Flink: session records to the session stream, too-late events to the late stream.
+    sessionizer = Sessionizer(
+        f"{code}-sessionizer",
+        SessionizerArgs(
+            environment=env,
+            region=region,
+            settings=settings.sessionizer,
+            artifact=sessionizer_zip,
+            artifacts_bucket=archive.buckets["artifacts"].name,
+            artifacts_bucket_arn=archive.buckets["artifacts"].arn,
+            raw_stream_arn=streams.streams["raw"].arn,
+            session_stream_arn=streams.streams["session"].arn,
+            late_stream_arn=streams.streams["late"].arn,
+            stream_names={kind: stream.name for kind, stream in streams.streams.items()},
+            key_arn=key.arn,
+            log_retention_days=settings.log_retention_days,
+        ),
+        region.opts,
+    )
+    return RegionalPipeline(region, key, archive, streams, deliveries, sessionizer)
 
 
 primary = regional_pipeline(settings.primary)
@@ -93,10 +116,16 @@ def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
         },
         "buckets": {kind: bucket.name for kind, bucket in pipeline.archive.buckets.items()},
         "deliveries": {kind: delivery.firehose.name for kind, delivery in pipeline.deliveries.items()},
+        "sessionizer": {
+            "arn": pipeline.sessionizer.application.arn,
+            "name": pipeline.sessionizer.application.name,
+            "code_key": pipeline.sessionizer.code.key,
+        },
         "key_arn": pipeline.key.arn,
     }
 
 
 pulumi.export("environment", env)
+pulumi.export("sessionizer_production_timeouts", settings.sessionizer.production_timeouts)
 pulumi.export("primary", region_outputs(primary))
 pulumi.export("secondary", region_outputs(secondary))

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming
+from components.log_groups import log_destination
 from components.policies import Statement, policy_document, service_assume_role_policy
 from components.region import Region
 from components.settings import DeliverySettings, StreamKind
@@ -60,18 +61,10 @@ class Delivery(pulumi.ComponentResource):
         firehose_name = naming.regional(args.environment, region.settings, f"{args.kind}-to-s3")
         prefix, errors = data_prefix(args.kind), error_prefix(args.kind)
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=f"/aws/kinesisfirehose/{firehose_name}", retention_in_days=args.log_retention_days
-            ),
-            child,
+        logs = log_destination(
+            name, f"/aws/kinesisfirehose/{firehose_name}", "DestinationDelivery", args.log_retention_days, child
         )
-        log_stream = aws.cloudwatch.LogStream(
-            f"{name}-log-stream",
-            aws.cloudwatch.LogStreamArgs(log_group_name=self.log_group.name, name="DestinationDelivery"),
-            child,
-        )
+        self.log_group = logs.group
 
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -128,7 +121,7 @@ class Delivery(pulumi.ComponentResource):
                     Statement(
                         sid="LogDeliveryErrors",
                         actions=["logs:PutLogEvents"],
-                        resources=[pulumi.Output.concat(self.log_group.arn, ":log-stream:", log_stream.name)],
+                        resources=[logs.stream_arn],
                     ),
                 ),
             ),
@@ -153,7 +146,7 @@ class Delivery(pulumi.ComponentResource):
                     compression_format=args.delivery.compression,
                     kms_key_arn=args.key_arn,
                     cloudwatch_logging_options=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
-                        enabled=True, log_group_name=self.log_group.name, log_stream_name=log_stream.name
+                        enabled=True, log_group_name=logs.group.name, log_stream_name=logs.stream.name
                     ),
                     processing_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationArgs(
                         enabled=True,

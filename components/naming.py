@@ -20,6 +20,7 @@ MAX_KINESIS_STREAM = 128
 MAX_FIREHOSE_STREAM = 64
 MAX_IAM_ROLE = 64
 MAX_S3_BUCKET = 63
+MAX_FLINK_APPLICATION = 128
 
 
 def _checked(name: str, max_length: int) -> str:

@@ -114,6 +114,35 @@ class ReplicationSettings:
     artifacts: bool  # replicate the artifacts bucket too
 
 
+FlinkLogLevel = Literal["INFO", "WARN", "ERROR", "DEBUG"]
+FlinkMetricsLevel = Literal["APPLICATION", "OPERATOR", "PARALLELISM", "TASK"]
+PythonExecutionMode = Literal["thread", "process"]
+
+
+@dataclass(frozen=True)
+class SessionizerSettings:
+    """The Managed Flink application of each region and what the job reads from it."""
+
+    artifact: Path  # the application zip (make sessionizer-zip), relative to the project
+    parallelism: int
+    parallelism_per_kpu: int
+    auto_scaling: bool
+    checkpoint_interval_ms: int
+    min_pause_between_checkpoints_ms: int
+    snapshots: bool
+    log_level: FlinkLogLevel
+    metrics_level: FlinkMetricsLevel
+    execution_mode: PythonExecutionMode
+    out_of_orderness_ms: int
+    allowed_lateness_ms: int
+    heartbeat_interval_ms: int
+    inactivity_gap_ms: int
+    update_interval_ms: int
+    # Production traffic needs heartbeat.timeout and akka.ask.timeout at 300 s, which only
+    # AWS support can set: `python -m runtime.ops flink-timeouts --stack <env>`.
+    production_timeouts: bool
+
+
 @dataclass(frozen=True)
 class Tags:
     owner: str
@@ -129,6 +158,7 @@ class Settings:
     delivery: DeliverySettings
     archive: ArchiveSettings
     replication: ReplicationSettings
+    sessionizer: SessionizerSettings
     tags: Tags
     log_retention_days: int
     kms_deletion_window_days: int
@@ -266,6 +296,44 @@ def _lifecycle(section: _Section) -> LifecycleSettings:
     return LifecycleSettings(ia, glacier, expiration, noncurrent)
 
 
+def _sessionizer(section: _Section) -> SessionizerSettings:
+    artifact = Path(section.string("artifact", "build/sessionizer/prism-sessionizer.zip"))
+    if artifact.is_absolute() or artifact.suffix != ".zip":
+        raise SettingsError(section.key("artifact"), "must be a .zip path relative to the project", str(artifact))
+    checkpoint_interval = section.integer("checkpointIntervalMs", 60_000, 1_000)
+    min_pause = section.integer("minPauseBetweenCheckpointsMs", 5_000, 0)
+    if min_pause >= checkpoint_interval:
+        raise SettingsError(section.key("minPauseBetweenCheckpointsMs"),
+                            f"must be < checkpointIntervalMs ({checkpoint_interval})", min_pause)  # fmt: skip
+    heartbeat = section.integer("heartbeatIntervalMs", 5_000, 1_000)
+    out_of_orderness = section.integer("outOfOrdernessMs", 5_000, 0)
+    lateness = section.integer("allowedLatenessMs", 30_000, 0)
+    settings = SessionizerSettings(
+        artifact=artifact,
+        # Managed Flink: parallelism 1-256 without a quota increase, 1-8 per KPU.
+        parallelism=section.integer("parallelism", 1, 1, 256),
+        parallelism_per_kpu=section.integer("parallelismPerKpu", 1, 1, 8),
+        auto_scaling=section.boolean("autoScaling", True),
+        checkpoint_interval_ms=checkpoint_interval,
+        min_pause_between_checkpoints_ms=min_pause,
+        snapshots=section.boolean("snapshots", True),
+        log_level=section.choice("logLevel", ("INFO", "WARN", "ERROR", "DEBUG"), "INFO"),  # type: ignore[arg-type]
+        metrics_level=section.choice(  # type: ignore[arg-type]
+            "metricsLevel", ("APPLICATION", "OPERATOR", "PARALLELISM", "TASK"), "APPLICATION"
+        ),
+        execution_mode=section.choice("executionMode", ("thread", "process"), "thread"),  # type: ignore[arg-type]
+        out_of_orderness_ms=out_of_orderness,
+        allowed_lateness_ms=lateness,
+        heartbeat_interval_ms=heartbeat,
+        # "A small multiple of the heartbeat interval": three missed heartbeats end a session.
+        inactivity_gap_ms=section.integer("inactivityGapMs", 3 * heartbeat, heartbeat),
+        update_interval_ms=section.integer("updateIntervalMs", 10_000, 1_000),
+        production_timeouts=section.boolean("productionTimeouts", False),
+    )
+    section.finish()
+    return settings
+
+
 def parse_settings(values: Mapping[str, Any]) -> Settings:
     """Validate the stack's ``prism-pipeline:*`` values (namespace already removed)."""
     root = _Section("", values)
@@ -311,6 +379,8 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
     )
     replication_section.finish()
 
+    sessionizer = _sessionizer(root.section("sessionizer"))
+
     tags_section = root.section("tags")
     tags = Tags(owner=tags_section.string("owner"), cost_center=tags_section.string("costCenter"))
     tags_section.finish()
@@ -330,6 +400,7 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
         delivery=delivery,
         archive=archive,
         replication=replication,
+        sessionizer=sessionizer,
         tags=tags,
         log_retention_days=log_retention,
         kms_deletion_window_days=kms_window,

@@ -46,12 +46,16 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
     if typ == "aws:iam/role:Role":
         role = inputs.get("name", name)
         return role, {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", "name": role}
+    if typ == "aws:s3/bucketObjectv2:BucketObjectv2":
+        version = hashlib.sha256(f"{inputs['bucket']}/{inputs['key']}".encode()).hexdigest()[:32]
+        return f"{name}-id", {"versionId": version, "etag": version}
     physical = inputs.get("name", name)
     arns = {
         "aws:kinesis/stream:Stream": ("kinesis", f"stream/{physical}"),
         "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": ("firehose", f"deliverystream/{physical}"),
         "aws:cloudwatch/logGroup:LogGroup": ("logs", f"log-group:{physical}"),
         "aws:kms/alias:Alias": ("kms", physical),
+        "aws:kinesisanalyticsv2/application:Application": ("kinesisanalytics", f"application/{physical}"),
     }
     if typ in arns:
         service, resource = arns[typ]
@@ -162,8 +166,15 @@ def main() -> int:
     except pulumi.RunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    json.dump(graph, sys.stdout)
+    json.dump(graph, sys.stdout, default=_asset)
     return 0
+
+
+def _asset(value: object) -> object:
+    """Assets (the sessionizer zip) are recorded as what they point at."""
+    if isinstance(value, pulumi.FileAsset):
+        return {"fileAsset": str(value.path)}
+    raise TypeError(f"cannot record {type(value).__name__}")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ def test_stacks_differ_where_environments_would() -> None:
     assert retention["datamart"] == max(retention.values())
     assert by_stack["slowprod"].replication.time_control
     assert not by_stack["dev"].replication.time_control
+    timeouts = {s for s, v in by_stack.items() if v.sessionizer.production_timeouts}
+    assert timeouts == {"slowprod", "loadtest"}, "production-level traffic needs the 300 s Flink timeouts"
+    assert by_stack["slowprod"].sessionizer.parallelism > by_stack["dev"].sessionizer.parallelism
 
 
 BAD_CONFIGS = [
@@ -83,6 +86,16 @@ BAD_CONFIGS = [
      "prism-pipeline:logRetentionDays must be a CloudWatch Logs retention period"),
     ("KMS window out of range", "kmsDeletionWindowDays", 3, "prism-pipeline:kmsDeletionWindowDays must be >= 7, got 3"),
     ("a section that is not an object", "streams", "fast", "prism-pipeline:streams must be an object, got 'fast'"),
+    ("checkpoint pause as long as the interval", "sessionizer.minPauseBetweenCheckpointsMs", 60000,
+     "prism-pipeline:sessionizer.minPauseBetweenCheckpointsMs must be < checkpointIntervalMs (60000), got 60000"),
+    ("more subtasks per KPU than Managed Flink runs", "sessionizer.parallelismPerKpu", 9,
+     "prism-pipeline:sessionizer.parallelismPerKpu must be <= 8, got 9"),
+    ("an inactivity gap shorter than a heartbeat", "sessionizer.inactivityGapMs", 1000,
+     "prism-pipeline:sessionizer.inactivityGapMs must be >= 5000, got 1000"),
+    ("an execution mode PyFlink lacks", "sessionizer.executionMode", "loop",
+     "prism-pipeline:sessionizer.executionMode must be one of thread, process"),
+    ("an artifact that is not a zip", "sessionizer.artifact", "build/sessionizer.tar",
+     "prism-pipeline:sessionizer.artifact must be a .zip path relative to the project"),
 ]  # fmt: skip
 
 
@@ -113,6 +126,21 @@ def test_bad_config_stops_the_program_before_any_resource(tmp_path: Path) -> Non
     assert "prism-pipeline:streams.raw.shards must be >= 1, got 0" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_missing_application_zip_stops_the_program_naming_the_build(tmp_path: Path) -> None:
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["prism-pipeline:sessionizer"]["artifact"] = "build/nowhere/prism-sessionizer.zip"
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump(document))
+
+    result = run_program("dev", stack_file)
+
+    assert result.returncode == 2
+    assert "prism-pipeline:sessionizer.artifact must name a built application zip (run `make sessionizer-zip`)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

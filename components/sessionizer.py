@@ -1,0 +1,253 @@
+"""The sessionizer of a region: the PyFlink job on Managed Service for Apache Flink.
+
+The application zip (``make sessionizer-zip``) is uploaded to the region's artifacts
+bucket under a key holding its content hash, so changed code is a changed key and
+the application updates (and restarts) with it; unchanged code changes nothing.
+The job reads its settings from the ``sessionizer`` property group, the same keys
+runtime/sessionizer/config.py reads locally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming
+from components.log_groups import log_destination
+from components.policies import Statement, policy_document, service_assume_role_policy
+from components.region import Region
+from components.settings import SessionizerSettings, SettingsError
+from runtime.sessionizer.config import PROPERTY_GROUP
+from runtime.sessionizer.package import RUN_OPTIONS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RUNTIME = "FLINK-1_20"
+RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
+# What AWS support sets for production traffic (the application must restart after).
+PRODUCTION_TIMEOUTS = {"heartbeat.timeout": "300000", "akka.ask.timeout": "300 s"}
+
+AppConfig = aws.kinesisanalyticsv2.ApplicationApplicationConfigurationArgs
+FlinkConfig = aws.kinesisanalyticsv2.ApplicationApplicationConfigurationFlinkApplicationConfigurationArgs
+PropertyGroup = aws.kinesisanalyticsv2.ApplicationApplicationConfigurationEnvironmentPropertiesPropertyGroupArgs
+
+
+def artifact_key(zip_path: Path) -> str:
+    """The S3 key of the application zip: its content hash makes a code change a real change."""
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    return f"sessionizer/prism-sessionizer-{digest[:16]}.zip"
+
+
+def resolve_artifact(settings: SessionizerSettings) -> Path:
+    """The built zip; raises pulumi.RunError (printed without a trace) when it is not there."""
+    path = PROJECT_ROOT / settings.artifact
+    if not path.is_file():
+        problem = "must name a built application zip (run `make sessionizer-zip`)"
+        raise pulumi.RunError(str(SettingsError("sessionizer.artifact", problem, str(settings.artifact))))
+    return path
+
+
+@dataclass(frozen=True)
+class SessionizerArgs:
+    environment: str
+    region: Region
+    settings: SessionizerSettings
+    artifact: Path  # the built zip (resolve_artifact)
+    artifacts_bucket: pulumi.Input[str]  # name
+    artifacts_bucket_arn: pulumi.Input[str]
+    raw_stream_arn: pulumi.Input[str]
+    session_stream_arn: pulumi.Input[str]
+    late_stream_arn: pulumi.Input[str]
+    stream_names: dict[str, pulumi.Input[str]]  # raw/session/late -> name
+    key_arn: pulumi.Input[str]
+    log_retention_days: int
+
+
+def job_properties(args: SessionizerArgs) -> dict[str, pulumi.Input[str]]:
+    """The ``sessionizer`` property group: exactly the keys runtime.sessionizer.config reads."""
+    s = args.settings
+    return {
+        "environment": args.environment,
+        "region": args.region.name,
+        "raw.stream": args.stream_names["raw"],
+        "session.stream": args.stream_names["session"],
+        "late.stream": args.stream_names["late"],
+        # A new application starts at the tip; restarts resume from the snapshot's positions.
+        "source.initial.position": "LATEST",
+        "watermark.out.of.orderness.ms": str(s.out_of_orderness_ms),
+        "allowed.lateness.ms": str(s.allowed_lateness_ms),
+        "heartbeat.interval.ms": str(s.heartbeat_interval_ms),
+        "inactivity.gap.ms": str(s.inactivity_gap_ms),
+        "update.interval.ms": str(s.update_interval_ms),
+        "python.execution.mode": s.execution_mode,
+        "checkpoint.interval.ms": str(s.checkpoint_interval_ms),
+    }
+
+
+class Sessionizer(pulumi.ComponentResource):
+    application: aws.kinesisanalyticsv2.Application
+    role: aws.iam.Role
+    code: aws.s3.BucketObjectv2
+
+    def __init__(self, name: str, args: SessionizerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("prism:sessionizer:Sessionizer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        region, s = args.region, args.settings
+        app_name = naming.regional(args.environment, region.settings, "sessionizer", naming.MAX_FLINK_APPLICATION)
+
+        self.code = aws.s3.BucketObjectv2(
+            f"{name}-code",
+            aws.s3.BucketObjectv2Args(
+                bucket=args.artifacts_bucket,
+                key=artifact_key(args.artifact),
+                source=pulumi.FileAsset(str(args.artifact)),
+                content_type="application/zip",
+                server_side_encryption="aws:kms",
+                kms_key_id=args.key_arn,
+                bucket_key_enabled=True,
+            ),
+            child,
+        )
+        code_arn = pulumi.Output.concat(args.artifacts_bucket_arn, "/", self.code.key)
+
+        logs = log_destination(
+            name, f"/aws/kinesis-analytics/{app_name}", "application", args.log_retention_days, child
+        )
+
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            aws.iam.RoleArgs(
+                name=naming.regional(args.environment, region.settings, "sessionizer", naming.MAX_IAM_ROLE),
+                description=f"Managed Flink {app_name}: read raw events, write sessions and late events",
+                assume_role_policy=service_assume_role_policy("kinesisanalytics.amazonaws.com", region.account_id),
+            ),
+            child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            aws.iam.RolePolicyArgs(
+                role=self.role.id,
+                policy=policy_document(
+                    Statement(
+                        sid="ReadRawEvents",
+                        # FlinkKinesisConsumer, polling (no enhanced fan-out).
+                        actions=[
+                            "kinesis:DescribeStream",
+                            "kinesis:DescribeStreamSummary",
+                            "kinesis:GetShardIterator",
+                            "kinesis:GetRecords",
+                            "kinesis:ListShards",
+                        ],
+                        resources=[args.raw_stream_arn],
+                    ),
+                    Statement(
+                        sid="WriteSessionsAndLateEvents",
+                        actions=["kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:PutRecords"],
+                        resources=[args.session_stream_arn, args.late_stream_arn],
+                    ),
+                    Statement(
+                        sid="ReadApplicationCode",
+                        actions=["s3:GetObject", "s3:GetObjectVersion"],
+                        resources=[code_arn],
+                    ),
+                    Statement(
+                        sid="UseRegionKeyForStreamsAndCode",
+                        actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                        resources=[args.key_arn],
+                        conditions={
+                            "StringEquals": {
+                                "kms:ViaService": [
+                                    f"kinesis.{region.name}.amazonaws.com",
+                                    f"s3.{region.name}.amazonaws.com",
+                                ]
+                            }
+                        },
+                    ),
+                    Statement(
+                        sid="WriteApplicationLogs",
+                        actions=["logs:DescribeLogStreams", "logs:PutLogEvents"],
+                        resources=[pulumi.Output.concat(logs.group.arn, ":log-stream:*")],
+                    ),
+                    Statement(
+                        sid="FindApplicationLogGroup",
+                        actions=["logs:DescribeLogGroups"],
+                        resources=[
+                            pulumi.Output.concat(
+                                "arn:", region.partition, ":logs:", region.name, ":", region.account_id, ":log-group:*"
+                            )
+                        ],
+                    ),
+                ),
+            ),
+            child,
+        )
+
+        self.application = aws.kinesisanalyticsv2.Application(
+            name,
+            aws.kinesisanalyticsv2.ApplicationArgs(
+                name=app_name,
+                description=f"prism {args.environment} sessionizer ({region.name}): raw events -> sessions, late",
+                runtime_environment=RUNTIME,
+                service_execution_role=self.role.arn,
+                start_application=True,
+                application_configuration=AppConfig(
+                    application_code_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationApplicationCodeConfigurationArgs(
+                        code_content_type="ZIPFILE",
+                        code_content=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationApplicationCodeConfigurationCodeContentArgs(
+                            s3_content_location=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationApplicationCodeConfigurationCodeContentS3ContentLocationArgs(
+                                bucket_arn=args.artifacts_bucket_arn,
+                                file_key=self.code.key,
+                                object_version=self.code.version_id,
+                            )
+                        ),
+                    ),
+                    application_snapshot_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationApplicationSnapshotConfigurationArgs(
+                        snapshots_enabled=s.snapshots
+                    ),
+                    environment_properties=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationEnvironmentPropertiesArgs(
+                        property_groups=[
+                            PropertyGroup(property_group_id=RUN_OPTIONS_GROUP, property_map=dict(RUN_OPTIONS)),
+                            PropertyGroup(property_group_id=PROPERTY_GROUP, property_map=job_properties(args)),
+                        ]
+                    ),
+                    flink_application_configuration=FlinkConfig(
+                        checkpoint_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationFlinkApplicationConfigurationCheckpointConfigurationArgs(
+                            configuration_type="CUSTOM",
+                            checkpointing_enabled=True,
+                            checkpoint_interval=s.checkpoint_interval_ms,
+                            min_pause_between_checkpoints=s.min_pause_between_checkpoints_ms,
+                        ),
+                        monitoring_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationFlinkApplicationConfigurationMonitoringConfigurationArgs(
+                            configuration_type="CUSTOM", log_level=s.log_level, metrics_level=s.metrics_level
+                        ),
+                        parallelism_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationFlinkApplicationConfigurationParallelismConfigurationArgs(
+                            configuration_type="CUSTOM",
+                            parallelism=s.parallelism,
+                            parallelism_per_kpu=s.parallelism_per_kpu,
+                            auto_scaling_enabled=s.auto_scaling,
+                        ),
+                    ),
+                    run_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationRunConfigurationArgs(
+                        # An update restarts from the latest snapshot: sessions in flight survive a deploy.
+                        application_restore_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationRunConfigurationApplicationRestoreConfigurationArgs(
+                            application_restore_type="RESTORE_FROM_LATEST_SNAPSHOT"
+                            if s.snapshots
+                            else "SKIP_RESTORE_FROM_SNAPSHOT"
+                        ),
+                        flink_run_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationRunConfigurationFlinkRunConfigurationArgs(
+                            allow_non_restored_state=False
+                        ),
+                    ),
+                ),
+                cloudwatch_logging_options=aws.kinesisanalyticsv2.ApplicationCloudwatchLoggingOptionsArgs(
+                    log_stream_arn=logs.stream_arn
+                ),
+                tags={"production-timeouts": "requested" if s.production_timeouts else "default"},
+            ),
+            # The service checks its role's access to the code and the log stream on create.
+            pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs({"arn": self.application.arn, "name": self.application.name, "code_key": self.code.key})

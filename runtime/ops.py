@@ -1,0 +1,162 @@
+"""Operator commands: `python -m runtime.ops <command> --stack <env>`.
+
+flink-timeouts
+    Stacks with production traffic (``sessionizer.productionTimeouts: true``) need
+    ``heartbeat.timeout`` and ``akka.ask.timeout`` at 300 s on their Managed Flink
+    applications, and only AWS support can set them. Prints the case text with each
+    application's ARN and region and the exact request; with ``--open-case`` opens the
+    case through the AWS Support API (Business support or higher) and prints its id.
+    The application ARNs come from ``--account-id``, or else from the caller's
+    identity (STS), named exactly as the Pulumi program names the applications.
+    The new timeouts apply only after the applications restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components import naming
+from components.settings import Settings, SettingsError, from_stack_file
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUTS = (("heartbeat.timeout", "300000 ms (300 s)"), ("akka.ask.timeout", "300 s"))
+SEVERITIES = ("low", "normal", "high", "urgent", "critical")
+SUPPORT_API_REGION = "us-east-1"  # the AWS Support API has one endpoint
+
+
+@dataclass(frozen=True)
+class FlinkApplication:
+    name: str
+    region: str
+    arn: str
+
+
+def flink_applications(settings: Settings, account_id: str) -> list[FlinkApplication]:
+    applications = []
+    for region in settings.regions:
+        name = naming.regional(settings.environment, region, "sessionizer", naming.MAX_FLINK_APPLICATION)
+        arn = f"arn:aws:kinesisanalytics:{region.name}:{account_id}:application/{name}"
+        applications.append(FlinkApplication(name, region.name, arn))
+    return applications
+
+
+def case_subject(settings: Settings) -> str:
+    return f"Managed Service for Apache Flink: heartbeat.timeout and akka.ask.timeout to 300 s ({settings.environment})"
+
+
+def case_text(settings: Settings, applications: Sequence[FlinkApplication]) -> str:
+    lines = [
+        "Hello AWS Support,",
+        "",
+        f"Our prism-pipeline '{settings.environment}' environment runs production-level traffic through the",
+        "Managed Service for Apache Flink (FLINK-1_20, PyFlink) applications below. Please set these Flink",
+        "configuration values on each of them:",
+        "",
+        *(f"  {key}: {value}" for key, value in TIMEOUTS),
+        "",
+        "Applications:",
+        *(f"  - {app.arn} (region {app.region})" for app in applications),
+        "",
+        "We will restart the applications ourselves once you confirm the change, so that it takes effect.",
+        "",
+        "Thank you.",
+    ]
+    return "\n".join(lines)
+
+
+def restart_reminder(applications: Sequence[FlinkApplication]) -> str:
+    commands = [
+        f"  aws kinesisanalyticsv2 stop-application --region {app.region} --application-name {app.name}\n"
+        f"  aws kinesisanalyticsv2 start-application --region {app.region} --application-name {app.name} "
+        '--run-configuration \'{"ApplicationRestoreConfiguration":'
+        ' {"ApplicationRestoreType": "RESTORE_FROM_LATEST_SNAPSHOT"}}\''
+        for app in applications
+    ]
+    return "\n".join(
+        [
+            "Once support confirms, restart each application: the timeouts apply only after a restart.",
+            "Stopping takes a snapshot; starting restores from it, so sessions in flight survive.",
+            *commands,
+        ]
+    )
+
+
+def caller_account_id(session: Any) -> str:
+    return str(session.client("sts").get_caller_identity()["Account"])
+
+
+def open_case(session: Any, settings: Settings, body: str, severity: str, service_code: str | None,
+              category_code: str | None) -> str:  # fmt: skip
+    request: dict[str, Any] = {
+        "subject": case_subject(settings),
+        "communicationBody": body,
+        "severityCode": severity,
+        "issueType": "technical",
+        "language": "en",
+    }
+    # Optional in CreateCase: support routes the case by its text when they are not given.
+    if service_code:
+        request["serviceCode"] = service_code
+    if category_code:
+        request["categoryCode"] = category_code
+    response = session.client("support", region_name=SUPPORT_API_REGION).create_case(**request)
+    return str(response["caseId"])
+
+
+def flink_timeouts(args: argparse.Namespace) -> int:
+    stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
+    if not stack_file.is_file():
+        print(f"error: no stack file {stack_file.name}", file=sys.stderr)
+        return 2
+    try:
+        settings = from_stack_file(stack_file)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not settings.sessionizer.production_timeouts:
+        print(
+            f"error: stack {args.stack} does not carry production traffic "
+            "(prism-pipeline:sessionizer.productionTimeouts is false); there is nothing to request",
+            file=sys.stderr,
+        )
+        return 2
+
+    session = None
+    account_id = args.account_id
+    if account_id is None or args.open_case:
+        import boto3
+
+        session = boto3.Session()
+        if account_id is None:
+            account_id = caller_account_id(session)
+    applications = flink_applications(settings, account_id)
+    body = case_text(settings, applications)
+    print(f"Subject: {case_subject(settings)}\n\n{body}\n")
+    if args.open_case:
+        case_id = open_case(session, settings, body, args.severity, args.service_code, args.category_code)
+        print(f"Opened AWS Support case {case_id}.\n")
+    print(restart_reminder(applications))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runtime.ops", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    timeouts = commands.add_parser("flink-timeouts", help="the AWS support request for 300 s Flink timeouts")
+    timeouts.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
+    timeouts.add_argument("--account-id", help="AWS account of the stack (default: the caller's, from STS)")
+    timeouts.add_argument("--open-case", action="store_true", help="open the case through the AWS Support API")
+    timeouts.add_argument("--severity", choices=SEVERITIES, default="normal")
+    timeouts.add_argument("--service-code", help="AWS Support service code (optional)")
+    timeouts.add_argument("--category-code", help="AWS Support category code (optional)")
+    args = parser.parse_args(argv)
+    return flink_timeouts(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
