@@ -68,3 +68,8 @@ bench-ingest: setup
 
 bench-validation: setup
 	$(BIN)/python -m bench.validation
+
+# PyFlink's local mini-cluster: run it in the sessionizer's environment.
+.PHONY: bench-sessionizer
+bench-sessionizer: setup
+	$(FLINK_BIN)/python -m bench.sessionizer

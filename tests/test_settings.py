@@ -93,7 +93,7 @@ BAD_CONFIGS = [
     ("an inactivity gap shorter than a heartbeat", "sessionizer.inactivityGapMs", 1000,
      "prism-pipeline:sessionizer.inactivityGapMs must be >= 5000, got 1000"),
     ("an execution mode PyFlink lacks", "sessionizer.executionMode", "loop",
-     "prism-pipeline:sessionizer.executionMode must be one of thread, process"),
+     "prism-pipeline:sessionizer.executionMode must be one of process, thread"),
     ("an artifact that is not a zip", "sessionizer.artifact", "build/sessionizer.tar",
      "prism-pipeline:sessionizer.artifact must be a .zip path relative to the project"),
 ]  # fmt: skip

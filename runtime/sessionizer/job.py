@@ -75,12 +75,13 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         self.settings = settings
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        # One value per session: every state access crosses from Python to the JVM.
         self.tracker_state = runtime_context.get_state(ValueStateDescriptor("tracker", Types.PICKLED_BYTE_ARRAY()))
-        self.update_timer = runtime_context.get_state(ValueStateDescriptor("update-timer", Types.LONG()))
 
     def process_element(self, value: tuple[str, int, str], ctx: KeyedProcessFunction.Context) -> Any:
         session_id, _, raw = value
-        watermark = ctx.timer_service().current_watermark()
+        timers = ctx.timer_service()
+        watermark = timers.current_watermark()
         if session_id == UNPARSEABLE:
             yield LATE_EVENTS, _dumps(late_record("unparseable", watermark, _now_ms(), None, raw))
             return
@@ -92,43 +93,47 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         if late is not None:
             yield LATE_EVENTS, _dumps(late_record(late, watermark, _now_ms(), session_id, document))
             return
+        self._schedule_seal(tracker, timers)
+        if tracker.update_timer_ms is None:
+            tracker.update_timer_ms = timers.current_processing_time() + self.settings.update_interval_ms
+            timers.register_processing_time_timer(tracker.update_timer_ms)
         self.tracker_state.update(tracker)
+
+    def _schedule_seal(self, tracker: Tracker, timers: Any) -> None:
+        """An event-time timer for the next seal, unless an earlier one is already set."""
         seal_at = tracker.next_seal_time(self.settings)
-        if seal_at is not None:
-            ctx.timer_service().register_event_time_timer(seal_at)
-        if self.update_timer.value() is None:
-            next_update = ctx.timer_service().current_processing_time() + self.settings.update_interval_ms
-            ctx.timer_service().register_processing_time_timer(next_update)
-            self.update_timer.update(next_update)
+        if seal_at is not None and (tracker.seal_timer_ms is None or seal_at < tracker.seal_timer_ms):
+            timers.register_event_time_timer(seal_at)
+            tracker.seal_timer_ms = seal_at
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
         tracker: Tracker | None = self.tracker_state.value()
-        if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
-            self.update_timer.clear()
-            if tracker is None or tracker.final:
-                return  # updates stop with the final record
-            if tracker.changed:
-                yield _dumps(tracker.record(self.settings))
-                self.tracker_state.update(tracker)
-            next_update = timestamp + self.settings.update_interval_ms
-            ctx.timer_service().register_processing_time_timer(next_update)
-            self.update_timer.update(next_update)
-            return
-
         if tracker is None:
             return
+        timers = ctx.timer_service()
+        if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
+            tracker.update_timer_ms = None
+            if not tracker.final:  # updates stop with the final record
+                if tracker.changed:
+                    yield _dumps(tracker.record(self.settings))
+                tracker.update_timer_ms = timestamp + self.settings.update_interval_ms
+                timers.register_processing_time_timer(tracker.update_timer_ms)
+            self.tracker_state.update(tracker)
+            return
+
+        if tracker.seal_timer_ms is not None and timestamp >= tracker.seal_timer_ms:
+            tracker.seal_timer_ms = None  # timers fire in order: the earliest one set is this one
         if tracker.final:  # the tombstone's time is up
             if tracker.finalised_at_ms is None or timestamp >= tracker.finalised_at_ms + self.settings.tombstone_ms:
                 self.tracker_state.clear()
             return
-        if tracker.advance(ctx.timer_service().current_watermark(), self.settings):
+        if tracker.advance(timers.current_watermark(), self.settings):
             yield _dumps(tracker.record(self.settings))
             tracker.to_tombstone()
-            ctx.timer_service().register_event_time_timer((tracker.finalised_at_ms or 0) + self.settings.tombstone_ms)
+            tracker.seal_timer_ms = (tracker.finalised_at_ms or 0) + self.settings.tombstone_ms
+            timers.register_event_time_timer(tracker.seal_timer_ms)
         else:
-            seal_at = tracker.next_seal_time(self.settings)
-            if seal_at is not None:
-                ctx.timer_service().register_event_time_timer(seal_at)
+            self._schedule_seal(tracker, timers)
         self.tracker_state.update(tracker)
 
 
@@ -209,6 +214,8 @@ def environment(
     """The job's environment; ``settings`` are Flink options to start from."""
     settings = settings or Configuration()
     settings.set_string("python.execution-mode", config.execution_mode)
+    settings.set_string("python.fn-execution.bundle.size", str(config.bundle_size))
+    settings.set_string("python.state.cache-size", str(config.state_cache_size))
     if not MANAGED_FLINK_PROPERTIES.exists():
         use_this_interpreter(settings)
     env = StreamExecutionEnvironment.get_execution_environment(settings)

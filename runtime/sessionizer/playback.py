@@ -28,7 +28,7 @@ open, this module decides, and the tests hold it to the decision:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from runtime.events import SERVER_FIELD
@@ -93,6 +93,14 @@ class Playback:
 
     def copy(self) -> Playback:
         return replace(self, metadata=dict(self.metadata))
+
+    # Flink keeps a Playback per active session in pickled state: values only, no field names.
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_FIELDS, state, strict=True):
+            setattr(self, name, value)
 
     @property
     def ended(self) -> bool:
@@ -282,6 +290,8 @@ class Playback:
             "player": view.player,
         }
 
+
+_FIELDS = tuple(f.name for f in fields(Playback))
 
 _HANDLERS = {
     "init": Playback._init,

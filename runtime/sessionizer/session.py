@@ -57,6 +57,19 @@ class Tracker:
     changed: bool = False  # since the last record
     final: bool = False
     finalised_at_ms: int | None = None  # event time of the end, kept in the tombstone
+    # The job's timers, kept here so one state access per event is enough.
+    seal_timer_ms: int | None = None  # the earliest event-time timer set and not fired
+    update_timer_ms: int | None = None  # the processing-time timer of the next update
+
+    # Pickled into Flink state: values only; the duplicate keys follow from the pending events.
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
+                self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms)  # fmt: skip
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
+         self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms) = state  # fmt: skip
+        self.pending_keys = {event.key for event in self.pending}
 
     # -- events ------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from pyflink.common import Configuration, Types, WatermarkStrategy
+from pyflink.common import Types, WatermarkStrategy
 from pyflink.datastream import MapFunction
 from pyflink.datastream.connectors.number_seq import NumberSequenceSource
 
@@ -73,11 +73,10 @@ def run_job(execution_mode: str) -> list[dict[str, Any]]:
             "update.interval.ms": "200",
             "parallelism": "1",
             "python.execution.mode": execution_mode,
+            "python.bundle.size": "1",  # no element waits in a bundle
         }
     )
-    flink = Configuration()
-    flink.set_string("python.fn-execution.bundle.size", "1")  # no element waits in a bundle
-    env = environment(config, jar=None, settings=flink)
+    env = environment(config, jar=None)
     marker = ev("heartbeat", 200, PAUSE_MARKER)
     inputs = [*_shuffled_within_lateness(WATCHED + ABANDONED + FAILED), marker, STRAGGLER, BEHIND]
     lines = [*map(_raw, inputs), "this is not an event"]

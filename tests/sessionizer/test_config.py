@@ -21,8 +21,9 @@ REQUIRED = {
 def test_defaults_derive_the_inactivity_gap_from_the_heartbeat() -> None:
     config = parse_config({**REQUIRED, "heartbeat.interval.ms": "4000"})
     assert config.inactivity_gap_ms == 12_000
-    assert (config.execution_mode, config.initial_position, config.aws_endpoint) == ("thread", "LATEST", None)
+    assert (config.execution_mode, config.initial_position, config.aws_endpoint) == ("process", "LATEST", None)
     assert config.parallelism is None
+    assert (config.bundle_size, config.state_cache_size) == (100_000, 100_000)
 
 
 @pytest.mark.parametrize(
@@ -32,7 +33,7 @@ def test_defaults_derive_the_inactivity_gap_from_the_heartbeat() -> None:
         ({**REQUIRED, "allowed.lateness.ms": "soon"}, "allowed.lateness.ms must be a whole number, got 'soon'"),
         ({**REQUIRED, "update.interval.ms": "10"}, "update.interval.ms must be >= 100, got 10"),
         ({**REQUIRED, "inactivity.gap.ms": "1000"}, "inactivity.gap.ms must be >= 5000, got 1000"),
-        ({**REQUIRED, "python.execution.mode": "loop"}, "python.execution.mode must be one of thread, process"),
+        ({**REQUIRED, "python.execution.mode": "loop"}, "python.execution.mode must be one of process, thread"),
         ({**REQUIRED, "source.initial.position": "AT_TIMESTAMP"}, "source.initial.position must be one of"),
     ],
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from runtime.events import LATE_RECORD_FIELDS, SESSION_RECORD_FIELDS
 from runtime.sessionizer.session import NO_WATERMARK, Tracker, late_record
 from tests.sessionizer.sequences import SETTINGS, T0, ev
@@ -109,3 +111,19 @@ def test_a_late_record_wraps_the_event_unchanged() -> None:
     assert tuple(record) == LATE_RECORD_FIELDS
     assert record["event"] is event
     assert late_record("unparseable", NO_WATERMARK, 1, None, "not json")["watermark"] is None
+
+
+def test_state_pickles_compactly_and_round_trips_mid_session() -> None:
+    tracker = Tracker("s1")
+    for event in (ev("init", 0), ev("loading", 0.2), ev("playing", 1.2), ev("buffering", 4), ev("buffered", 5)):
+        tracker.accept(event, NO_WATERMARK, SETTINGS)
+    tracker.advance(watermark_at(33), SETTINGS)  # seals init, loading and playing
+    tracker.record(SETTINGS)
+    restored: Tracker = pickle.loads(pickle.dumps(tracker))
+    assert restored.pending_keys == tracker.pending_keys
+    assert b"rebuffer_count" not in pickle.dumps(tracker), "field names would repeat in every session's state"
+    for copy in (tracker, restored):
+        copy.accept(ev("buffering", 5), watermark_at(33), SETTINGS)  # a duplicate of a pending event
+        copy.accept(ev("stopped", 9, reason="ended"), watermark_at(33), SETTINGS)
+        assert copy.advance(watermark_at(80), SETTINGS)
+    assert restored.record(SETTINGS) == tracker.record(SETTINGS)
