@@ -11,7 +11,7 @@ FLINK_STAMP := $(FLINK_VENV)/.installed
 CONNECTOR := runtime/sessionizer/connector
 CONNECTOR_JAR := $(CONNECTOR)/target/prism-sessionizer-connector.jar
 SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
-SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py $(wildcard runtime/sessionizer/*.py)
+SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py $(wildcard runtime/sessionizer/*.py)
 
 .PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip
 

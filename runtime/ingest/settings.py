@@ -10,11 +10,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from runtime.text_settings import InvalidSetting, TextSettings
 
-class SettingsError(ValueError):
-    def __init__(self, variable: str, problem: str, value: object) -> None:
-        self.variable = variable
-        super().__init__(f"{variable} {problem}, got {value!r}")
+
+class SettingsError(InvalidSetting):
+    """An environment variable is missing or wrong; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -47,54 +47,8 @@ class IngestSettings:
     gc_gen0_threshold: int  # 0: Python's default
 
 
-class _Env:
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def text(self, name: str, default: str | None = None) -> str:
-        value = self._environ.get(name, "").strip()
-        if value:
-            return value
-        if default is None:
-            raise SettingsError(name, "is required", None)
-        return default
-
-    def optional(self, name: str) -> str | None:
-        return self._environ.get(name, "").strip() or None
-
-    def integer(self, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-        raw = self.text(name, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(name, "must be a whole number", raw) from None
-        if value < minimum:
-            raise SettingsError(name, f"must be >= {minimum}", value)
-        if maximum is not None and value > maximum:
-            raise SettingsError(name, f"must be <= {maximum}", value)
-        return value
-
-    def number(self, name: str, default: float, minimum: float, maximum: float | None = None) -> float:
-        raw = self.text(name, str(default))
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SettingsError(name, "must be a number", raw) from None
-        if value < minimum:
-            raise SettingsError(name, f"must be >= {minimum:g}", value)
-        if maximum is not None and value > maximum:
-            raise SettingsError(name, f"must be <= {maximum:g}", value)
-        return value
-
-    def url(self, name: str) -> str | None:
-        value = self.optional(name)
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise SettingsError(name, "must be an http:// or https:// URL", value)
-        return value
-
-
 def load_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
-    env = _Env(os.environ if environ is None else environ)
+    env = TextSettings(os.environ if environ is None else environ, SettingsError)
     origins = tuple(o.strip() for o in (env.optional("INGEST_CORS_ORIGINS") or "").split(",") if o.strip())
     for origin in origins:
         if origin != "*" and not origin.startswith(("http://", "https://")):

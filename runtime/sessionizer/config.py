@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.text_settings import InvalidSetting, TextSettings
+
 MANAGED_FLINK_PROPERTIES = Path("/etc/flink/application_properties.json")
 PROPERTY_GROUP = "sessionizer"
 ENV_PREFIX = "PRISM_SESSIONIZER_"
@@ -24,9 +26,8 @@ INITIAL_POSITIONS = ("LATEST", "TRIM_HORIZON")
 EXECUTION_MODES = ("process", "thread")
 
 
-class ConfigError(ValueError):
-    def __init__(self, key: str, problem: str, value: object) -> None:
-        super().__init__(f"sessionizer property {key} {problem}, got {value!r}")
+class ConfigError(InvalidSetting):
+    label = "sessionizer property "
 
 
 @dataclass(frozen=True)
@@ -74,50 +75,28 @@ def load_config(environ: Mapping[str, str] | None = None, properties_file: Path 
 
 
 def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
-    def text(key: str, default: str | None = None) -> str:
-        value = values.get(key, default)
-        if value is None or not str(value).strip():
-            raise ConfigError(key, "is required", value)
-        return str(value).strip()
-
-    def number(key: str, default: int, minimum: int) -> int:
-        raw = values.get(key, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(key, "must be a whole number", raw) from None
-        if value < minimum:
-            raise ConfigError(key, f"must be >= {minimum}", value)
-        return value
-
-    def choice(key: str, choices: tuple[str, ...], default: str) -> str:
-        value = text(key, default)
-        if value not in choices:
-            raise ConfigError(key, f"must be one of {', '.join(choices)}", value)
-        return value
-
-    heartbeat = number("heartbeat.interval.ms", 5_000, 1_000)
+    read = TextSettings(values, ConfigError)
+    heartbeat = read.integer("heartbeat.interval.ms", 5_000, 1_000)
     # "a small multiple of the heartbeat interval": three missed heartbeats end a session.
-    gap = number("inactivity.gap.ms", 3 * heartbeat, heartbeat)
-    parallelism = values.get("parallelism")
+    gap = read.integer("inactivity.gap.ms", 3 * heartbeat, heartbeat)
     return SessionizerConfig(
-        environment=text("environment"),
-        region=text("region"),
-        raw_stream=text("raw.stream"),
-        session_stream=text("session.stream"),
-        late_stream=text("late.stream"),
-        aws_endpoint=values.get("aws.endpoint") or None,
-        initial_position=choice("source.initial.position", INITIAL_POSITIONS, "LATEST"),
-        out_of_orderness_ms=number("watermark.out.of.orderness.ms", 5_000, 0),
-        allowed_lateness_ms=number("allowed.lateness.ms", 30_000, 0),
+        environment=read.text("environment"),
+        region=read.text("region"),
+        raw_stream=read.text("raw.stream"),
+        session_stream=read.text("session.stream"),
+        late_stream=read.text("late.stream"),
+        aws_endpoint=read.url("aws.endpoint"),
+        initial_position=read.choice("source.initial.position", INITIAL_POSITIONS, "LATEST"),
+        out_of_orderness_ms=read.integer("watermark.out.of.orderness.ms", 5_000, 0),
+        allowed_lateness_ms=read.integer("allowed.lateness.ms", 30_000, 0),
         heartbeat_interval_ms=heartbeat,
         inactivity_gap_ms=gap,
-        update_interval_ms=number("update.interval.ms", 10_000, 100),
-        parallelism=number("parallelism", 1, 1) if parallelism else None,
-        execution_mode=choice("python.execution.mode", EXECUTION_MODES, "process"),
+        update_interval_ms=read.integer("update.interval.ms", 10_000, 100),
+        parallelism=read.integer("parallelism", 1, 1) if read.optional("parallelism") else None,
+        execution_mode=read.choice("python.execution.mode", EXECUTION_MODES, "process"),
         # Measured (bench/sessionizer.py): in process mode PyFlink's default of 1,000
         # elements per bundle leaves the worker waiting on round trips, 3x slower.
-        bundle_size=number("python.bundle.size", 100_000, 1),
-        state_cache_size=number("python.state.cache.size", 100_000, 1),
-        checkpoint_interval_ms=number("checkpoint.interval.ms", 60_000, 1_000),
+        bundle_size=read.integer("python.bundle.size", 100_000, 1),
+        state_cache_size=read.integer("python.state.cache.size", 100_000, 1),
+        checkpoint_interval_ms=read.integer("checkpoint.interval.ms", 60_000, 1_000),
     )

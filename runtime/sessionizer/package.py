@@ -36,7 +36,7 @@ JAR_FILE = "lib/prism-sessionizer-connector.jar"
 RUN_OPTIONS = {"python": MAIN_FILE, "jarfile": JAR_FILE, "pyFiles": f"{PYTHON_DIR}/"}
 
 # Modules of the job; everything else under runtime/ belongs to other deployables.
-JOB_MODULES = ("runtime/__init__.py", "runtime/events.py", "runtime/sessionizer")
+JOB_MODULES = ("runtime/__init__.py", "runtime/events.py", "runtime/text_settings.py", "runtime/sessionizer")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 

@@ -1,0 +1,73 @@
+"""Settings given as text (environment variables, Managed Flink properties), validated on read.
+
+Every runtime reads its settings through TextSettings, so a wrong value fails the same
+way everywhere, naming the setting, the rule and the value found:
+``INGEST_LINGER_MS must be >= 0, got -5``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class InvalidSetting(ValueError):
+    """A setting is missing or wrong. Subclasses say what kind of name it is (``label``)."""
+
+    label = ""
+
+    def __init__(self, name: str, problem: str, value: object) -> None:
+        self.name = name
+        super().__init__(f"{self.label}{name} {problem}, got {value!r}")
+
+
+class TextSettings:
+    def __init__(self, values: Mapping[str, str], error: type[InvalidSetting]) -> None:
+        self._values = values
+        self._error = error
+
+    def optional(self, name: str) -> str | None:
+        return str(self._values.get(name) or "").strip() or None
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self.optional(name)
+        if value is not None:
+            return value
+        if default is None:
+            raise self._error(name, "is required", None)
+        return default
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+        raw = self.text(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise self._error(name, "must be a whole number", raw) from None
+        if value < minimum:
+            raise self._error(name, f"must be >= {minimum}", value)
+        if maximum is not None and value > maximum:
+            raise self._error(name, f"must be <= {maximum}", value)
+        return value
+
+    def number(self, name: str, default: float, minimum: float, maximum: float | None = None) -> float:
+        raw = self.text(name, str(default))
+        try:
+            value = float(raw)
+        except ValueError:
+            raise self._error(name, "must be a number", raw) from None
+        if value < minimum:
+            raise self._error(name, f"must be >= {minimum:g}", value)
+        if maximum is not None and value > maximum:
+            raise self._error(name, f"must be <= {maximum:g}", value)
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default)
+        if value not in choices:
+            raise self._error(name, f"must be one of {', '.join(choices)}", value)
+        return value
+
+    def url(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise self._error(name, "must be an http:// or https:// URL", value)
+        return value
