@@ -15,7 +15,13 @@ import pulumi_aws as aws
 
 from components import naming
 from components.log_groups import log_destination
-from components.policies import Statement, policy_document, service_assume_role_policy
+from components.policies import (
+    KINESIS_READ_ACTIONS,
+    Statement,
+    key_via_services,
+    policy_document,
+    service_assume_role_policy,
+)
 from components.region import Region
 from components.settings import DeliverySettings, StreamKind
 
@@ -81,17 +87,7 @@ class Delivery(pulumi.ComponentResource):
             aws.iam.RolePolicyArgs(
                 role=self.role.id,
                 policy=policy_document(
-                    Statement(
-                        sid="ReadSourceStream",
-                        actions=[
-                            "kinesis:DescribeStream",
-                            "kinesis:DescribeStreamSummary",
-                            "kinesis:GetShardIterator",
-                            "kinesis:GetRecords",
-                            "kinesis:ListShards",
-                        ],
-                        resources=[args.stream_arn],
-                    ),
+                    Statement(sid="ReadSourceStream", actions=KINESIS_READ_ACTIONS, resources=[args.stream_arn]),
                     Statement(
                         sid="LocateBucket",
                         actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
@@ -105,19 +101,7 @@ class Delivery(pulumi.ComponentResource):
                             pulumi.Output.concat(bucket_arn, "/", _static_part(errors), "*"),
                         ],
                     ),
-                    Statement(
-                        sid="UseRegionKeyForStreamAndObjects",
-                        actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                        resources=[args.key_arn],
-                        conditions={
-                            "StringEquals": {
-                                "kms:ViaService": [
-                                    f"kinesis.{region.name}.amazonaws.com",
-                                    f"s3.{region.name}.amazonaws.com",
-                                ]
-                            }
-                        },
-                    ),
+                    key_via_services("UseRegionKeyForStreamAndObjects", args.key_arn, region.name, ("kinesis", "s3")),
                     Statement(
                         sid="LogDeliveryErrors",
                         actions=["logs:PutLogEvents"],

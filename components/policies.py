@@ -35,6 +35,26 @@ class Statement:
         return body
 
 
+# What a polling Kinesis consumer calls (Firehose, FlinkKinesisConsumer): no enhanced fan-out.
+KINESIS_READ_ACTIONS = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetShardIterator",
+    "kinesis:GetRecords",
+    "kinesis:ListShards",
+)
+
+
+def key_via_services(sid: str, key_arn: pulumi.Input[str], region: str, services: Sequence[str]) -> Statement:
+    """Decrypt and data keys of the region's key, only through these services (kinesis, s3, ...)."""
+    return Statement(
+        sid=sid,
+        actions=["kms:Decrypt", "kms:GenerateDataKey"],
+        resources=[key_arn],
+        conditions={"StringEquals": {"kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in services]}},
+    )
+
+
 def policy_document(*statements: Statement) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [s.document() for s in statements]})
 

@@ -18,7 +18,13 @@ import pulumi_aws as aws
 
 from components import naming
 from components.log_groups import log_destination
-from components.policies import Statement, policy_document, service_assume_role_policy
+from components.policies import (
+    KINESIS_READ_ACTIONS,
+    Statement,
+    key_via_services,
+    policy_document,
+    service_assume_role_policy,
+)
 from components.region import Region
 from components.settings import SessionizerSettings, SettingsError
 from runtime.sessionizer.config import PROPERTY_GROUP
@@ -131,18 +137,7 @@ class Sessionizer(pulumi.ComponentResource):
             aws.iam.RolePolicyArgs(
                 role=self.role.id,
                 policy=policy_document(
-                    Statement(
-                        sid="ReadRawEvents",
-                        # FlinkKinesisConsumer, polling (no enhanced fan-out).
-                        actions=[
-                            "kinesis:DescribeStream",
-                            "kinesis:DescribeStreamSummary",
-                            "kinesis:GetShardIterator",
-                            "kinesis:GetRecords",
-                            "kinesis:ListShards",
-                        ],
-                        resources=[args.raw_stream_arn],
-                    ),
+                    Statement(sid="ReadRawEvents", actions=KINESIS_READ_ACTIONS, resources=[args.raw_stream_arn]),
                     Statement(
                         sid="WriteSessionsAndLateEvents",
                         actions=["kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:PutRecords"],
@@ -153,19 +148,7 @@ class Sessionizer(pulumi.ComponentResource):
                         actions=["s3:GetObject", "s3:GetObjectVersion"],
                         resources=[code_arn],
                     ),
-                    Statement(
-                        sid="UseRegionKeyForStreamsAndCode",
-                        actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                        resources=[args.key_arn],
-                        conditions={
-                            "StringEquals": {
-                                "kms:ViaService": [
-                                    f"kinesis.{region.name}.amazonaws.com",
-                                    f"s3.{region.name}.amazonaws.com",
-                                ]
-                            }
-                        },
-                    ),
+                    key_via_services("UseRegionKeyForStreamsAndCode", args.key_arn, region.name, ("kinesis", "s3")),
                     Statement(
                         sid="WriteApplicationLogs",
                         actions=["logs:DescribeLogStreams", "logs:PutLogEvents"],

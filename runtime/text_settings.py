@@ -7,7 +7,10 @@ way everywhere, naming the setting, the rule and the value found:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 
 class InvalidSetting(ValueError):
@@ -37,27 +40,22 @@ class TextSettings:
         return default
 
     def integer(self, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-        raw = self.text(name, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self._error(name, "must be a whole number", raw) from None
-        if value < minimum:
-            raise self._error(name, f"must be >= {minimum}", value)
-        if maximum is not None and value > maximum:
-            raise self._error(name, f"must be <= {maximum}", value)
-        return value
+        return self._bounded(name, int, "a whole number", default, minimum, maximum)
 
     def number(self, name: str, default: float, minimum: float, maximum: float | None = None) -> float:
+        return self._bounded(name, float, "a number", default, minimum, maximum)
+
+    def _bounded(self, name: str, convert: Callable[[str], N], kind: str, default: N, minimum: N,
+                 maximum: N | None) -> N:  # fmt: skip
         raw = self.text(name, str(default))
         try:
-            value = float(raw)
+            value = convert(raw)
         except ValueError:
-            raise self._error(name, "must be a number", raw) from None
+            raise self._error(name, f"must be {kind}", raw) from None
         if value < minimum:
-            raise self._error(name, f"must be >= {minimum:g}", value)
+            raise self._error(name, f"must be >= {_show(minimum)}", value)
         if maximum is not None and value > maximum:
-            raise self._error(name, f"must be <= {maximum:g}", value)
+            raise self._error(name, f"must be <= {_show(maximum)}", value)
         return value
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
@@ -71,3 +69,8 @@ class TextSettings:
         if value is not None and not value.startswith(("http://", "https://")):
             raise self._error(name, "must be an http:// or https:// URL", value)
         return value
+
+
+def _show(bound: float) -> str:
+    """10485760 as it is; 0.1 rather than 0.10000000000000001."""
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
