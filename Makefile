@@ -11,9 +11,10 @@ FLINK_STAMP := $(FLINK_VENV)/.installed
 CONNECTOR := runtime/sessionizer/connector
 CONNECTOR_JAR := $(CONNECTOR)/target/prism-sessionizer-connector.jar
 SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
-SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py $(wildcard runtime/sessionizer/*.py)
+SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py \
+	$(wildcard runtime/sessionizer/*.py)
 
-.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip
+.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +39,19 @@ $(CONNECTOR_JAR): $(CONNECTOR)/pom.xml $(shell find $(CONNECTOR)/src -name '*.ja
 sessionizer-connector: $(CONNECTOR_JAR)
 
 # The Managed Flink application zip; components/sessionizer.py uploads it.
-$(SESSIONIZER_ZIP): $(STAMP) $(CONNECTOR_JAR) $(SESSIONIZER_SOURCES)
+$(SESSIONIZER_ZIP): $(STAMP) $(CONNECTOR_JAR) $(SESSIONIZER_SOURCES) runtime/packaging.py
 	$(BIN)/python -m runtime.sessionizer.package --jar $(CONNECTOR_JAR) --output $@
 
 sessionizer-zip: $(SESSIONIZER_ZIP)
+
+# The session writer's Lambda zip, dependencies built for arm64 (pip, from PyPI).
+SESSION_WRITER_ZIP := build/session_writer/prism-session-writer.zip
+SESSION_WRITER_SOURCES := runtime/__init__.py runtime/events.py runtime/kpl.py runtime/text_settings.py \
+	runtime/packaging.py $(wildcard runtime/session_writer/*.py)
+$(SESSION_WRITER_ZIP): $(STAMP) pyproject.toml $(SESSION_WRITER_SOURCES)
+	$(BIN)/python -m runtime.session_writer.package --output $@
+
+session-writer-zip: $(SESSION_WRITER_ZIP)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -52,8 +62,8 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy components __main__.py runtime tests bench
 
-# The Pulumi tests read the application zip, so it is built first.
-test: lint typecheck $(SESSIONIZER_ZIP)
+# The Pulumi tests read the application zips, so they are built first.
+test: lint typecheck $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP)
 	$(BIN)/pytest
 	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider -W ignore::DeprecationWarning tests/flink
 

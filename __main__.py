@@ -12,17 +12,23 @@ from dataclasses import dataclass
 import pulumi
 
 from components.archive import Archive, ArchiveArgs
+from components.artifacts import resolve_artifact
 from components.delivery import Delivery, DeliveryArgs
 from components.encryption import RegionKey, RegionKeyArgs
+from components.grafana import Grafana, GrafanaArgs
 from components.region import Region, open_region
 from components.replication import Replication, ReplicationArgs, ReplicationSide
-from components.sessionizer import Sessionizer, SessionizerArgs, resolve_artifact
+from components.session_store import SessionStore, SessionStoreArgs
+from components.sessionizer import Sessionizer, SessionizerArgs
 from components.settings import BUCKET_KINDS, STREAM_KINDS, RegionSettings, StreamKind, from_pulumi_config
 from components.streams import Streams, StreamsArgs
 
 settings = from_pulumi_config()
 env = settings.environment
-sessionizer_zip = resolve_artifact(settings.sessionizer)
+sessionizer_zip = resolve_artifact(settings.sessionizer.artifact, "sessionizer.artifact", "make sessionizer-zip")
+session_writer_zip = resolve_artifact(
+    settings.session_store.artifact, "sessionStore.artifact", "make session-writer-zip"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class RegionalPipeline:
     streams: Streams
     deliveries: dict[StreamKind, Delivery]
     sessionizer: Sessionizer
+    session_store: SessionStore
 
 
 def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
@@ -84,7 +91,23 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         ),
         region.opts,
     )
-    return RegionalPipeline(region, key, archive, streams, deliveries, sessionizer)
+
+    # session stream -> session writer (Lambda) -> Timestream sessions table, which Grafana reads.
+    session_store = SessionStore(
+        f"{code}-session-store",
+        SessionStoreArgs(
+            environment=env,
+            region=region,
+            settings=settings.session_store,
+            artifact=session_writer_zip,
+            session_stream_arn=streams.streams["session"].arn,
+            key_arn=key.arn,
+            artifacts_bucket=archive.buckets["artifacts"].name,
+            log_retention_days=settings.log_retention_days,
+        ),
+        region.opts,
+    )
+    return RegionalPipeline(region, key, archive, streams, deliveries, sessionizer, session_store)
 
 
 primary = regional_pipeline(settings.primary)
@@ -108,6 +131,20 @@ replication = Replication(
 )
 
 
+# One Grafana workspace for the stack, over both regions' sessions tables.
+grafana_home = primary if settings.grafana.region == settings.primary.name else secondary
+grafana = Grafana(
+    "grafana",
+    GrafanaArgs(
+        environment=env,
+        region=grafana_home.region,
+        table_arns=[p.session_store.table.arn for p in (primary, secondary)],
+        database_arns=[p.session_store.database.arn for p in (primary, secondary)],
+    ),
+    grafana_home.region.opts,
+)
+
+
 def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
     return {
         "region": pipeline.region.name,
@@ -121,11 +158,19 @@ def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
             "name": pipeline.sessionizer.application.name,
             "code_key": pipeline.sessionizer.code.key,
         },
+        "session_store": {
+            "database": pipeline.session_store.database.database_name,
+            "table": pipeline.session_store.table.table_name,
+            "function": pipeline.session_store.function.name,
+            # For the alerting issue: batches the writer gave up on wait here.
+            "failed_batches_queue": pipeline.session_store.failed_batches.name,
+        },
         "key_arn": pipeline.key.arn,
     }
 
 
 pulumi.export("environment", env)
 pulumi.export("sessionizer_production_timeouts", settings.sessionizer.production_timeouts)
+pulumi.export("grafana", {"region": settings.grafana.region, "endpoint": grafana.workspace.endpoint})
 pulumi.export("primary", region_outputs(primary))
 pulumi.export("secondary", region_outputs(secondary))

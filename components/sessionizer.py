@@ -26,11 +26,10 @@ from components.policies import (
     service_assume_role_policy,
 )
 from components.region import Region
-from components.settings import SessionizerSettings, SettingsError
+from components.settings import SessionizerSettings
 from runtime.sessionizer.config import PROPERTY_GROUP
 from runtime.sessionizer.package import RUN_OPTIONS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "FLINK-1_20"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
 # What AWS support sets for production traffic (the application must restart after).
@@ -45,15 +44,6 @@ def artifact_key(zip_path: Path) -> str:
     """The S3 key of the application zip: its content hash makes a code change a real change."""
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     return f"sessionizer/prism-sessionizer-{digest[:16]}.zip"
-
-
-def resolve_artifact(settings: SessionizerSettings) -> Path:
-    """The built zip; raises pulumi.RunError (printed without a trace) when it is not there."""
-    path = PROJECT_ROOT / settings.artifact
-    if not path.is_file():
-        problem = "must name a built application zip (run `make sessionizer-zip`)"
-        raise pulumi.RunError(str(SettingsError("sessionizer.artifact", problem, str(settings.artifact))))
-    return path
 
 
 @dataclass(frozen=True)

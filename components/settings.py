@@ -144,6 +144,30 @@ class SessionizerSettings:
 
 
 @dataclass(frozen=True)
+class SessionStoreSettings:
+    """Timestream table, the session writer Lambda and its event source mapping."""
+
+    artifact: Path  # the Lambda zip (make session-writer-zip), relative to the project
+    memory_retention_hours: int
+    magnetic_retention_days: int
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    batch_size: int
+    batching_window_seconds: int
+    parallelization_factor: int
+    starting_position: Literal["LATEST", "TRIM_HORIZON"]
+    maximum_retry_attempts: int
+    maximum_record_age_seconds: int  # -1: no limit
+    failed_batch_retention_days: int  # the on-failure queue
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    region: str  # one workspace per stack, in one of the stack's regions
+
+
+@dataclass(frozen=True)
 class Tags:
     owner: str
     cost_center: str
@@ -159,6 +183,8 @@ class Settings:
     archive: ArchiveSettings
     replication: ReplicationSettings
     sessionizer: SessionizerSettings
+    session_store: SessionStoreSettings
+    grafana: GrafanaSettings
     tags: Tags
     log_retention_days: int
     kms_deletion_window_days: int
@@ -297,9 +323,7 @@ def _lifecycle(section: _Section) -> LifecycleSettings:
 
 
 def _sessionizer(section: _Section) -> SessionizerSettings:
-    artifact = Path(section.string("artifact", "build/sessionizer/prism-sessionizer.zip"))
-    if artifact.is_absolute() or artifact.suffix != ".zip":
-        raise SettingsError(section.key("artifact"), "must be a .zip path relative to the project", str(artifact))
+    artifact = _zip_path(section, "build/sessionizer/prism-sessionizer.zip")
     checkpoint_interval = section.integer("checkpointIntervalMs", 60_000, 1_000)
     min_pause = section.integer("minPauseBetweenCheckpointsMs", 5_000, 0)
     if min_pause >= checkpoint_interval:
@@ -331,6 +355,43 @@ def _sessionizer(section: _Section) -> SessionizerSettings:
         inactivity_gap_ms=section.integer("inactivityGapMs", 3 * heartbeat, heartbeat),
         update_interval_ms=section.integer("updateIntervalMs", 10_000, 1_000),
         production_timeouts=section.boolean("productionTimeouts", False),
+    )
+    section.finish()
+    return settings
+
+
+def _zip_path(section: _Section, default: str) -> Path:
+    artifact = Path(section.string("artifact", default))
+    if artifact.is_absolute() or artifact.suffix != ".zip":
+        raise SettingsError(section.key("artifact"), "must be a .zip path relative to the project", str(artifact))
+    return artifact
+
+
+def _session_store(section: _Section, session_stream: StreamSettings) -> SessionStoreSettings:
+    parallelization = section.integer("parallelizationFactor", 1, 1, 10)
+    reserved = section.integer("reservedConcurrency", 10, 1)
+    if session_stream.shards is not None and reserved < session_stream.shards * parallelization:
+        # The event source runs one batch per shard and parallelization slot at a time.
+        raise SettingsError(section.key("reservedConcurrency"), "must be >= streams.session.shards x "
+                            f"parallelizationFactor ({session_stream.shards * parallelization})", reserved)  # fmt: skip
+    record_age = section.integer("maximumRecordAgeSeconds", 3_600, -1, 604_800)
+    if 0 <= record_age < 60:
+        raise SettingsError(section.key("maximumRecordAgeSeconds"), "must be -1 (no limit) or 60-604800", record_age)
+    settings = SessionStoreSettings(
+        artifact=_zip_path(section, "build/session_writer/prism-session-writer.zip"),
+        # Timestream: memory store 1 hour to 1 year, magnetic store 1 day to 200 years.
+        memory_retention_hours=section.integer("memoryRetentionHours", 24, 1, 8_766),
+        magnetic_retention_days=section.integer("magneticRetentionDays", 365, 1, 73_000),
+        memory_mb=section.integer("memoryMb", 512, 128, 10_240),
+        timeout_seconds=section.integer("timeoutSeconds", 60, 1, 900),
+        reserved_concurrency=reserved,
+        batch_size=section.integer("batchSize", 500, 1, 10_000),
+        batching_window_seconds=section.integer("batchingWindowSeconds", 1, 0, 300),
+        parallelization_factor=parallelization,
+        starting_position=section.choice("startingPosition", ("LATEST", "TRIM_HORIZON"), "LATEST"),  # type: ignore[arg-type]
+        maximum_retry_attempts=section.integer("maximumRetryAttempts", 10, -1, 10_000),
+        maximum_record_age_seconds=record_age,
+        failed_batch_retention_days=section.integer("failedBatchRetentionDays", 14, 1, 14),
     )
     section.finish()
     return settings
@@ -382,6 +443,13 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
     replication_section.finish()
 
     sessionizer = _sessionizer(root.section("sessionizer"))
+    session_store = _session_store(root.section("sessionStore"), streams["session"])
+    grafana_section = root.section("grafana")
+    grafana = GrafanaSettings(region=grafana_section.string("region", primary.name))
+    if grafana.region not in (primary.name, secondary.name):
+        raise SettingsError(grafana_section.key("region"), "must be one of the stack's regions "
+                            f"({primary.name}, {secondary.name})", grafana.region)  # fmt: skip
+    grafana_section.finish()
 
     tags_section = root.section("tags")
     tags = Tags(owner=tags_section.string("owner"), cost_center=tags_section.string("costCenter"))
@@ -403,6 +471,8 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
         archive=archive,
         replication=replication,
         sessionizer=sessionizer,
+        session_store=session_store,
+        grafana=grafana,
         tags=tags,
         log_retention_days=log_retention,
         kms_deletion_window_days=kms_window,

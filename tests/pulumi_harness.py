@@ -46,6 +46,17 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
     if typ == "aws:iam/role:Role":
         role = inputs.get("name", name)
         return role, {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", "name": role}
+    if typ == "aws:timestreamwrite/database:Database":
+        database = inputs["databaseName"]
+        return database, {"arn": _arn("timestream", region, f"database/{database}"), "databaseName": database}
+    if typ == "aws:timestreamwrite/table:Table":
+        path = f"database/{inputs['databaseName']}/table/{inputs['tableName']}"
+        return f"{inputs['tableName']}:{inputs['databaseName']}", {"arn": _arn("timestream", region, path)}
+    if typ == "aws:sqs/queue:Queue":
+        return f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{inputs['name']}", {
+            "arn": _arn("sqs", region, inputs["name"]),
+            "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{inputs['name']}",
+        }
     if typ == "aws:s3/bucketObjectv2:BucketObjectv2":
         version = hashlib.sha256(f"{inputs['bucket']}/{inputs['key']}".encode()).hexdigest()[:32]
         return f"{name}-id", {"versionId": version, "etag": version}
@@ -56,6 +67,8 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
         "aws:cloudwatch/logGroup:LogGroup": ("logs", f"log-group:{physical}"),
         "aws:kms/alias:Alias": ("kms", physical),
         "aws:kinesisanalyticsv2/application:Application": ("kinesisanalytics", f"application/{physical}"),
+        "aws:lambda/function:Function": ("lambda", f"function:{physical}"),
+        "aws:grafana/workspace:Workspace": ("grafana", f"/workspaces/{name}-id"),
     }
     if typ in arns:
         service, resource = arns[typ]
@@ -174,6 +187,8 @@ def _asset(value: object) -> object:
     """Assets (the sessionizer zip) are recorded as what they point at."""
     if isinstance(value, pulumi.FileAsset):
         return {"fileAsset": str(value.path)}
+    if isinstance(value, pulumi.FileArchive):
+        return {"fileArchive": str(value.path)}
     raise TypeError(f"cannot record {type(value).__name__}")
 
 

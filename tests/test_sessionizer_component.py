@@ -6,7 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from components.sessionizer import PROJECT_ROOT, RUN_OPTIONS_GROUP, RUNTIME, artifact_key
+from components.artifacts import PROJECT_ROOT
+from components.sessionizer import RUN_OPTIONS_GROUP, RUNTIME, artifact_key
 from components.settings import Settings
 from runtime.sessionizer.config import PROPERTY_GROUP, parse_config
 from runtime.sessionizer.package import RUN_OPTIONS

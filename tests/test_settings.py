@@ -137,9 +137,7 @@ def test_a_missing_application_zip_stops_the_program_naming_the_build(tmp_path: 
     result = run_program("dev", stack_file)
 
     assert result.returncode == 2
-    assert "prism-pipeline:sessionizer.artifact must name a built application zip (run `make sessionizer-zip`)" in (
-        result.stderr
-    )
+    assert "prism-pipeline:sessionizer.artifact must name a built zip (run `make sessionizer-zip`)" in result.stderr
     assert "Traceback" not in result.stderr
 
 

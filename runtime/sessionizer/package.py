@@ -19,11 +19,11 @@ sources give the same bytes and the same content hash (the S3 key of the artifac
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+
+from runtime.packaging import write_zip
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR = ROOT / "runtime" / "sessionizer" / "connector"
@@ -37,7 +37,6 @@ RUN_OPTIONS = {"python": MAIN_FILE, "jarfile": JAR_FILE, "pyFiles": f"{PYTHON_DI
 
 # Modules of the job; everything else under runtime/ belongs to other deployables.
 JOB_MODULES = ("runtime/__init__.py", "runtime/events.py", "runtime/text_settings.py", "runtime/sessionizer")
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def job_sources(root: Path = ROOT) -> Iterator[tuple[str, Path]]:
@@ -56,18 +55,6 @@ def build_jar() -> Path:
     """The shaded connector jar; Maven fetches the connector from Maven Central."""
     subprocess.run(["mvn", "-q", "-B", "package", "-f", str(CONNECTOR / "pom.xml")], check=True)
     return CONNECTOR_JAR
-
-
-def write_zip(output: Path, entries: Iterable[tuple[str, Path]]) -> str:
-    """Write the entries reproducibly; returns the zip's SHA-256."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, file in sorted(entries):
-            info = zipfile.ZipInfo(name, _FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, file.read_bytes())
-    return hashlib.sha256(output.read_bytes()).hexdigest()
 
 
 def build(output: Path, jar: Path) -> str:

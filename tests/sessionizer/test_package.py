@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.packaging import write_zip
 from runtime.sessionizer.package import (
     DEFAULT_OUTPUT,
     JAR_FILE,
@@ -18,7 +19,6 @@ from runtime.sessionizer.package import (
     ROOT,
     RUN_OPTIONS,
     job_sources,
-    write_zip,
 )
 
 

@@ -1,0 +1,19 @@
+"""The built code the program uploads (application zips): found before any resource is declared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from components.settings import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def resolve_artifact(artifact: Path, key: str, build: str) -> Path:
+    """A built zip; raises pulumi.RunError (printed without a trace) naming the build when it is not there."""
+    path = PROJECT_ROOT / artifact
+    if not path.is_file():
+        raise pulumi.RunError(str(SettingsError(key, f"must name a built zip (run `{build}`)", str(artifact))))
+    return path

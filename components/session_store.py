@@ -1,0 +1,211 @@
+"""The session store of a region: Timestream, and the Lambda that fills it from the session stream.
+
+session stream -> event source mapping (batches, bisection, partial failures)
+  -> session writer Lambda (runtime/session_writer) -> Timestream sessions table
+  -> batches that keep failing -> on-failure SQS queue (kept for the alerting issue)
+
+The Lambda zip is built by `make session-writer-zip`; its content hash is the
+function's source code hash, so only a code change updates the function.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming
+from components.log_groups import log_destination
+from components.policies import (
+    KINESIS_READ_ACTIONS,
+    Statement,
+    key_via_services,
+    policy_document,
+    service_assume_role_policy,
+)
+from components.region import Region
+from components.settings import SessionStoreSettings
+from runtime.session_writer.package import HANDLER, PYTHON_VERSION
+
+TABLE_NAME = "sessions"
+REJECTED_DATA_PREFIX = "timestream-rejected/"
+# Timestream's endpoint discovery has no resource-level permission: AWS documents "*".
+DESCRIBE_ENDPOINTS = Statement(sid="DiscoverTimestreamEndpoints", actions=["timestream:DescribeEndpoints"],
+                               resources=["*"])  # fmt: skip
+
+Magnetic = aws.timestreamwrite.TableMagneticStoreWritePropertiesArgs
+RejectedLocation = aws.timestreamwrite.TableMagneticStoreWritePropertiesMagneticStoreRejectedDataLocationArgs
+RejectedS3 = aws.timestreamwrite.TableMagneticStoreWritePropertiesMagneticStoreRejectedDataLocationS3ConfigurationArgs
+
+
+def source_code_hash(zip_path: Path) -> str:
+    """What Lambda reports as CodeSha256: base64 of the zip's SHA-256."""
+    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+
+@dataclass(frozen=True)
+class SessionStoreArgs:
+    environment: str
+    region: Region
+    settings: SessionStoreSettings
+    artifact: Path  # the built Lambda zip
+    session_stream_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    artifacts_bucket: pulumi.Input[str]  # name; Timestream reports rejected magnetic writes there
+    log_retention_days: int
+
+
+class SessionStore(pulumi.ComponentResource):
+    database: aws.timestreamwrite.Database
+    table: aws.timestreamwrite.Table
+    function: aws.lambda_.Function
+    failed_batches: aws.sqs.Queue
+
+    def __init__(self, name: str, args: SessionStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("prism:session_store:SessionStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        region, s = args.region, args.settings
+
+        self.database = aws.timestreamwrite.Database(
+            f"{name}-database",
+            aws.timestreamwrite.DatabaseArgs(
+                database_name=naming.regional(args.environment, region.settings, "sessions", naming.MAX_TIMESTREAM),
+                kms_key_id=args.key_arn,
+            ),
+            child,
+        )
+        self.table = aws.timestreamwrite.Table(
+            f"{name}-table",
+            aws.timestreamwrite.TableArgs(
+                database_name=self.database.database_name,
+                table_name=TABLE_NAME,
+                retention_properties=aws.timestreamwrite.TableRetentionPropertiesArgs(
+                    memory_store_retention_period_in_hours=s.memory_retention_hours,
+                    magnetic_store_retention_period_in_days=s.magnetic_retention_days,
+                ),
+                # Late session records older than the memory store still land, in the magnetic store.
+                magnetic_store_write_properties=Magnetic(
+                    enable_magnetic_store_writes=True,
+                    magnetic_store_rejected_data_location=RejectedLocation(
+                        s3_configuration=RejectedS3(
+                            bucket_name=args.artifacts_bucket,
+                            object_key_prefix=REJECTED_DATA_PREFIX,
+                            encryption_option="SSE_KMS",
+                            kms_key_id=args.key_arn,
+                        )
+                    ),
+                ),
+            ),
+            child,
+        )
+
+        self.failed_batches = aws.sqs.Queue(
+            f"{name}-failed-batches",
+            aws.sqs.QueueArgs(
+                name=naming.regional(args.environment, region.settings, "session-writer-failed", naming.MAX_SQS_QUEUE),
+                kms_master_key_id=args.key_arn,
+                kms_data_key_reuse_period_seconds=300,
+                message_retention_seconds=s.failed_batch_retention_days * 86_400,
+            ),
+            child,
+        )
+
+        function_name = naming.regional(args.environment, region.settings, "session-writer", naming.MAX_LAMBDA)
+        logs = log_destination(name, f"/aws/lambda/{function_name}", "session-writer", args.log_retention_days, child)
+        role = aws.iam.Role(
+            f"{name}-role",
+            aws.iam.RoleArgs(
+                name=naming.regional(args.environment, region.settings, "session-writer", naming.MAX_IAM_ROLE),
+                description=f"Lambda {function_name}: session stream -> Timestream sessions table",
+                assume_role_policy=service_assume_role_policy("lambda.amazonaws.com", region.account_id),
+            ),
+            child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=policy_document(
+                    Statement(
+                        sid="ReadSessionStream", actions=KINESIS_READ_ACTIONS, resources=[args.session_stream_arn]
+                    ),
+                    Statement(
+                        sid="WriteSessionsTable", actions=["timestream:WriteRecords"], resources=[self.table.arn]
+                    ),
+                    DESCRIBE_ENDPOINTS,
+                    Statement(
+                        sid="SendFailedBatches", actions=["sqs:SendMessage"], resources=[self.failed_batches.arn]
+                    ),
+                    key_via_services("UseRegionKeyForStreamAndQueue", args.key_arn, region.name, ("kinesis", "sqs")),
+                    Statement(
+                        sid="WriteLogs",
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        resources=[pulumi.Output.concat(logs.group.arn, ":log-stream:*")],
+                    ),
+                ),
+            ),
+            child,
+        )
+
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            aws.lambda_.FunctionArgs(
+                name=function_name,
+                description=f"prism {args.environment} session writer ({region.name}): session records -> Timestream",
+                role=role.arn,
+                runtime=f"python{PYTHON_VERSION}",
+                architectures=["arm64"],
+                handler=HANDLER,
+                code=pulumi.FileArchive(str(args.artifact)),
+                source_code_hash=source_code_hash(args.artifact),
+                memory_size=s.memory_mb,
+                timeout=s.timeout_seconds,
+                reserved_concurrent_executions=s.reserved_concurrency,
+                environment=aws.lambda_.FunctionEnvironmentArgs(
+                    variables={
+                        "SESSION_STORE_DATABASE": self.database.database_name,
+                        "SESSION_STORE_TABLE": self.table.table_name,
+                        "POWERTOOLS_SERVICE_NAME": "session-writer",
+                        "POWERTOOLS_METRICS_NAMESPACE": "prism",
+                        "SESSION_WRITER_ENVIRONMENT": args.environment,
+                    }
+                ),
+                logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.group.name),
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+        self.event_source = aws.lambda_.EventSourceMapping(
+            f"{name}-from-session-stream",
+            aws.lambda_.EventSourceMappingArgs(
+                event_source_arn=args.session_stream_arn,
+                function_name=self.function.arn,
+                starting_position=s.starting_position,
+                batch_size=s.batch_size,
+                maximum_batching_window_in_seconds=s.batching_window_seconds,
+                parallelization_factor=s.parallelization_factor,
+                bisect_batch_on_function_error=True,
+                maximum_retry_attempts=s.maximum_retry_attempts,
+                maximum_record_age_in_seconds=s.maximum_record_age_seconds,
+                function_response_types=["ReportBatchItemFailures"],
+                destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                        destination_arn=self.failed_batches.arn
+                    )
+                ),
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs(
+            {
+                "database": self.database.database_name,
+                "table": self.table.table_name,
+                "table_arn": self.table.arn,
+                "function": self.function.name,
+                "failed_batches_queue": self.failed_batches.name,
+            }
+        )

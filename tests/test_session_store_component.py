@@ -1,0 +1,152 @@
+"""The session store (Timestream, the session writer Lambda, its event source) and Grafana, for every stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.artifacts import PROJECT_ROOT
+from components.session_store import source_code_hash
+from components.settings import Settings
+from runtime.session_writer.package import HANDLER
+from tests.graph import ROLE_POLICY, STREAM, Graph, Resource, bucket_kind
+
+DATABASE = "aws:timestreamwrite/database:Database"
+TABLE = "aws:timestreamwrite/table:Table"
+FUNCTION = "aws:lambda/function:Function"
+MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+QUEUE = "aws:sqs/queue:Queue"
+WORKSPACE = "aws:grafana/workspace:Workspace"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ACCOUNT = "123456789012"
+
+
+def _in(graph: Graph, token: str, region: str) -> list[Resource]:
+    return [r for r in graph.of_type(token) if r.region == region]
+
+
+def _code(settings: Settings, region: str) -> str:
+    return next(r.code for r in settings.regions if r.name == region)
+
+
+def _policy(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
+    policy = next(p for p in graph.of_type(ROLE_POLICY) if p.name == name)
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def test_each_region_has_a_sessions_table_with_the_stack_retention(graph: Graph, settings: Settings) -> None:
+    s = settings.session_store
+    for region in settings.regions:
+        [database] = _in(graph, DATABASE, region.name)
+        [table] = _in(graph, TABLE, region.name)
+        assert database.inputs["databaseName"] == f"prism-{settings.environment}-{region.code}-sessions"
+        assert database.inputs["kmsKeyId"].startswith(f"arn:aws:kms:{region.name}:")
+        assert (table.inputs["databaseName"], table.inputs["tableName"]) == (
+            database.inputs["databaseName"],
+            "sessions",
+        )
+        assert table.inputs["retentionProperties"] == {
+            "memoryStoreRetentionPeriodInHours": s.memory_retention_hours,
+            "magneticStoreRetentionPeriodInDays": s.magnetic_retention_days,
+        }
+        magnetic = table.inputs["magneticStoreWriteProperties"]
+        assert magnetic["enableMagneticStoreWrites"] is True
+        report = magnetic["magneticStoreRejectedDataLocation"]["s3Configuration"]
+        bucket = graph.bucket_by_name(report["bucketName"])
+        assert (bucket_kind(bucket), bucket.region) == ("artifacts", region.name)
+        assert (report["encryptionOption"], report["objectKeyPrefix"]) == ("SSE_KMS", "timestream-rejected/")
+
+
+def test_the_writer_lambda_is_the_built_zip_on_arm64_with_the_stack_sizing(graph: Graph, settings: Settings) -> None:
+    s = settings.session_store
+    zip_path = PROJECT_ROOT / s.artifact
+    for region in settings.regions:
+        [function] = _in(graph, FUNCTION, region.name)
+        inputs = function.inputs
+        assert inputs["name"] == f"prism-{settings.environment}-{region.code}-session-writer"
+        assert (inputs["runtime"], inputs["architectures"], inputs["handler"]) == ("python3.12", ["arm64"], HANDLER)
+        assert inputs["code"] == {"fileArchive": str(zip_path)}
+        assert inputs["sourceCodeHash"] == source_code_hash(zip_path)
+        assert (inputs["memorySize"], inputs["timeout"]) == (s.memory_mb, s.timeout_seconds)
+        assert inputs["reservedConcurrentExecutions"] == s.reserved_concurrency
+        [table] = _in(graph, TABLE, region.name)
+        variables = inputs["environment"]["variables"]
+        assert (variables["SESSION_STORE_DATABASE"], variables["SESSION_STORE_TABLE"]) == (
+            table.inputs["databaseName"], "sessions",
+        )  # fmt: skip
+        group = next(
+            g for g in _in(graph, LOG_GROUP, region.name) if g.inputs["name"] == f"/aws/lambda/{inputs['name']}"
+        )
+        assert inputs["loggingConfig"] == {"logFormat": "JSON", "logGroup": group.inputs["name"]}
+        assert group.inputs["retentionInDays"] == settings.log_retention_days
+
+
+def test_the_event_source_reads_the_region_session_stream_with_partial_failures(
+    graph: Graph, settings: Settings
+) -> None:
+    s = settings.session_store
+    for region in settings.regions:
+        [mapping] = _in(graph, MAPPING, region.name)
+        [queue] = _in(graph, QUEUE, region.name)
+        stream = next(x for x in _in(graph, STREAM, region.name) if x.inputs["name"].endswith("-session"))
+        inputs = mapping.inputs
+        assert inputs["eventSourceArn"] == f"arn:aws:kinesis:{region.name}:{ACCOUNT}:stream/{stream.inputs['name']}"
+        assert inputs["functionName"].endswith(f":function:prism-{settings.environment}-{region.code}-session-writer")
+        assert inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert inputs["bisectBatchOnFunctionError"] is True
+        assert (inputs["batchSize"], inputs["maximumBatchingWindowInSeconds"]) == (
+            s.batch_size, s.batching_window_seconds,
+        )  # fmt: skip
+        assert (inputs["parallelizationFactor"], inputs["startingPosition"]) == (
+            s.parallelization_factor, s.starting_position,
+        )  # fmt: skip
+        assert (inputs["maximumRetryAttempts"], inputs["maximumRecordAgeInSeconds"]) == (
+            s.maximum_retry_attempts, s.maximum_record_age_seconds,
+        )  # fmt: skip
+        assert (
+            inputs["destinationConfig"]["onFailure"]["destinationArn"]
+            == f"arn:aws:sqs:{region.name}:{ACCOUNT}:{queue.inputs['name']}"
+        )
+        assert queue.inputs["kmsMasterKeyId"].startswith(f"arn:aws:kms:{region.name}:")
+        assert queue.inputs["messageRetentionSeconds"] == s.failed_batch_retention_days * 86_400
+
+
+def test_the_writer_role_writes_only_its_table_and_reads_only_its_stream(graph: Graph, settings: Settings) -> None:
+    for region in settings.regions:
+        statements = _policy(graph, f"{_code(settings, region.name)}-session-store-policy")
+        [table] = _in(graph, TABLE, region.name)
+        database, name = table.inputs["databaseName"], table.inputs["tableName"]
+        assert statements["WriteSessionsTable"] == {
+            "Sid": "WriteSessionsTable", "Effect": "Allow", "Action": ["timestream:WriteRecords"],
+            "Resource": [f"arn:aws:timestream:{region.name}:{ACCOUNT}:database/{database}/table/{name}"],
+        }  # fmt: skip
+        assert statements["DiscoverTimestreamEndpoints"]["Action"] == ["timestream:DescribeEndpoints"]
+        [stream_arn] = statements["ReadSessionStream"]["Resource"]  # type: ignore[misc]
+        assert str(stream_arn).endswith(f"-{region.code}-session")
+        [queue] = _in(graph, QUEUE, region.name)
+        assert statements["SendFailedBatches"]["Resource"] == [
+            f"arn:aws:sqs:{region.name}:{ACCOUNT}:{queue.inputs['name']}"
+        ]
+        via = statements["UseRegionKeyForStreamAndQueue"]["Condition"]
+        assert via == {"StringEquals": {"kms:ViaService": [f"kinesis.{region.name}.amazonaws.com",
+                                                          f"sqs.{region.name}.amazonaws.com"]}}  # fmt: skip
+        assert set(statements) == {
+            "ReadSessionStream", "WriteSessionsTable", "DiscoverTimestreamEndpoints", "SendFailedBatches",
+            "UseRegionKeyForStreamAndQueue", "WriteLogs",
+        }  # fmt: skip
+
+
+def test_one_grafana_workspace_reads_both_regions_tables(graph: Graph, settings: Settings) -> None:
+    [workspace] = graph.of_type(WORKSPACE)
+    assert workspace.region == settings.grafana.region
+    inputs = workspace.inputs
+    assert inputs["dataSources"] == ["TIMESTREAM"]
+    assert (inputs["accountAccessType"], inputs["permissionType"]) == ("CURRENT_ACCOUNT", "SERVICE_MANAGED")
+    statements = _policy(graph, "grafana-policy")
+    tables = sorted(statements["QuerySessionsTables"]["Resource"])  # type: ignore[arg-type]
+    assert tables == sorted(
+        f"arn:aws:timestream:{t.region}:{ACCOUNT}:database/{t.inputs['databaseName']}/table/sessions"
+        for t in graph.of_type(TABLE)
+    )
+    assert "timestream:WriteRecords" not in json.dumps(statements)
+    assert graph.outputs["grafana"]["region"] == settings.grafana.region
