@@ -121,7 +121,7 @@ def test_the_writer_role_writes_only_its_table_and_reads_only_its_stream(graph: 
             "Resource": [f"arn:aws:timestream:{region.name}:{ACCOUNT}:database/{database}/table/{name}"],
         }  # fmt: skip
         assert statements["DiscoverTimestreamEndpoints"]["Action"] == ["timestream:DescribeEndpoints"]
-        [stream_arn] = statements["ReadSessionStream"]["Resource"]  # type: ignore[misc]
+        [stream_arn] = statements["ReadSessionStream"]["Resource"]
         assert str(stream_arn).endswith(f"-{region.code}-session")
         [queue] = _in(graph, QUEUE, region.name)
         assert statements["SendFailedBatches"]["Resource"] == [
@@ -143,7 +143,7 @@ def test_one_grafana_workspace_reads_both_regions_tables(graph: Graph, settings:
     assert inputs["dataSources"] == ["TIMESTREAM"]
     assert (inputs["accountAccessType"], inputs["permissionType"]) == ("CURRENT_ACCOUNT", "SERVICE_MANAGED")
     statements = _policy(graph, "grafana-policy")
-    tables = sorted(statements["QuerySessionsTables"]["Resource"])  # type: ignore[arg-type]
+    tables = sorted(statements["QuerySessionsTables"]["Resource"])
     assert tables == sorted(
         f"arn:aws:timestream:{t.region}:{ACCOUNT}:database/{t.inputs['databaseName']}/table/sessions"
         for t in graph.of_type(TABLE)
