@@ -6,6 +6,7 @@ import pytest
 
 from components.settings import Settings, from_stack_file
 from runtime.local.kinesis_mock import KinesisMock, start_kinesis_mock
+from runtime.local.moto_server import MotoServer, start_moto_server
 from tests.graph import ROOT, STACKS, Graph, load_graph
 
 # PyFlink cannot live beside pulumi: `make test` runs tests/flink in .venv-sessionizer.
@@ -40,3 +41,13 @@ def kinesis_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KinesisMo
         yield mock
     finally:
         mock.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto server on a free loopback port for the whole test session, stopped by pid."""
+    server = start_moto_server(tmp_path_factory.mktemp("moto-logs"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,51 @@
+"""moto server (``moto[server]``) on a loopback port: S3, Firehose, Timestream and the rest, locally."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from runtime.local.kinesis_mock import LOCAL_CREDENTIALS
+from runtime.local.processes import Started, free_port, start, wait_until
+
+
+@dataclass
+class MotoServer:
+    started: Started
+    endpoint: str
+
+    def client(self, service: str, region: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region, **LOCAL_CREDENTIALS)
+
+    def state(self) -> dict[str, Any]:
+        """Everything moto holds, as its /moto-api/data.json shows it (what the APIs cannot read back)."""
+        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=10) as response:
+            return dict(json.loads(response.read()))
+
+    def stop(self) -> None:
+        self.started.stop()
+
+
+def start_moto_server(log_dir: Path) -> MotoServer:
+    port = free_port()
+    started = start(
+        "moto-server",
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        {},
+        Path.cwd(),
+        log_dir,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2) as response:
+            return bool(response.status == 200)
+
+    wait_until(answering, started, 60, "moto server")
+    return MotoServer(started, endpoint)
