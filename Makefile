@@ -79,7 +79,10 @@ bench-ingest: setup
 bench-validation: setup
 	$(BIN)/python -m bench.validation
 
+bench-session-writer: setup
+	$(BIN)/python -m bench.session_writer
+
 # PyFlink's local mini-cluster: run it in the sessionizer's environment.
-.PHONY: bench-sessionizer
+.PHONY: bench-sessionizer bench-session-writer
 bench-sessionizer: setup
 	$(FLINK_BIN)/python -m bench.sessionizer

@@ -22,7 +22,6 @@ class WriteOutcome:
     superseded: int = 0  # the store already had a newer (or the same) version: success
     calls: int = 0
     throttled: int = 0
-    bytes_sent: int = 0
 
 
 class SessionStore(Protocol):

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -63,7 +62,6 @@ class TimestreamStore:
             outcome.superseded += part.superseded
             outcome.calls += part.calls
             outcome.throttled += part.throttled
-            outcome.bytes_sent += part.bytes_sent
         return outcome
 
     def _write_call(self, positions: list[int], records: Sequence[SessionRecord]) -> WriteOutcome:
@@ -71,7 +69,6 @@ class TimestreamStore:
         rows = [timestream_row(record) for record in records]
         for attempt in range(1, self._max_attempts + 1):
             outcome.calls += 1
-            outcome.bytes_sent += len(json.dumps(rows, separators=(",", ":")))
             try:
                 self._client.write_records(DatabaseName=self._database, TableName=self._table, Records=rows)
             except ClientError as error:
