@@ -9,12 +9,21 @@ flink-timeouts
     The application ARNs come from ``--account-id``, or else from the caller's
     identity (STS), named exactly as the Pulumi program names the applications.
     The new timeouts apply only after the applications restart.
+
+grafana-dashboards
+    Imports (or updates) the dashboards of dashboards/ into a Grafana workspace through
+    its HTTP API: ``--url`` is the workspace endpoint (the stack output
+    ``grafana.endpoint``), ``--token`` a service account token with the Editor role
+    (or GRAFANA_TOKEN).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +153,26 @@ def flink_timeouts(args: argparse.Namespace) -> int:
     return 0
 
 
+def grafana_dashboards(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get("GRAFANA_TOKEN")
+    if not token:
+        print("error: --token or GRAFANA_TOKEN (a Grafana service account token) is required", file=sys.stderr)
+        return 2
+    base = args.url if args.url.startswith(("http://", "https://")) else f"https://{args.url}"
+    for path in sorted((ROOT / "dashboards").glob("*.json")):
+        body = json.dumps({"dashboard": json.loads(path.read_text()), "overwrite": True, "folderUid": ""}).encode()
+        request = urllib.request.Request(
+            f"{base.rstrip('/')}/api/dashboards/db",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read() or b"{}")
+        print(f"{path.name}: {answer.get('status', response.status)} {answer.get('url', '')}".rstrip())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime.ops", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,7 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     timeouts.add_argument("--severity", choices=SEVERITIES, default="normal")
     timeouts.add_argument("--service-code", help="AWS Support service code (optional)")
     timeouts.add_argument("--category-code", help="AWS Support category code (optional)")
+    dashboards = commands.add_parser("grafana-dashboards", help="import dashboards/ into a Grafana workspace")
+    dashboards.add_argument("--url", required=True, help="the workspace endpoint (stack output grafana.endpoint)")
+    dashboards.add_argument("--token", help="Grafana service account token (default: GRAFANA_TOKEN)")
     args = parser.parse_args(argv)
+    if args.command == "grafana-dashboards":
+        return grafana_dashboards(args)
     return flink_timeouts(args)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import boto3
 import pytest
@@ -52,3 +56,42 @@ def test_open_case_files_the_text_with_the_callers_account(aws: None, capsys: py
     assert case["subject"].startswith("Managed Service for Apache Flink: heartbeat.timeout and akka.ask.timeout")
     body = case["recentCommunications"]["communications"][0]["body"]
     assert "arn:aws:kinesisanalytics:us-west-2:123456789012:application/prism-loadtest-usw2-sessionizer" in body
+
+
+def test_grafana_dashboards_are_posted_to_the_workspace_api(capsys: pytest.CaptureFixture[str]) -> None:
+    received: list[tuple[str, str, dict[str, Any]]] = []
+
+    class GrafanaApi(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.path, self.headers["Authorization"], body))
+            answer = json.dumps({"status": "success", "url": f"/d/{body['dashboard']['uid']}"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), GrafanaApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert main(["grafana-dashboards", "--url", url, "--token", "glsa_test"]) == 0
+    finally:
+        server.shutdown()
+    assert [(path, auth) for path, auth, _ in received] == [("/api/dashboards/db", "Bearer glsa_test")] * 2
+    assert sorted(body["dashboard"]["uid"] for _, _, body in received) == [
+        "prism-live-sessions", "prism-sessions-breakdown",
+    ]  # fmt: skip
+    assert all(body["overwrite"] is True for _, _, body in received)
+    assert "live-sessions.json: success /d/prism-live-sessions" in capsys.readouterr().out
+
+
+def test_grafana_dashboards_need_a_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("GRAFANA_TOKEN", raising=False)
+    assert main(["grafana-dashboards", "--url", "g-123.grafana-workspace.us-east-1.amazonaws.com"]) == 2
+    assert "GRAFANA_TOKEN" in capsys.readouterr().err
