@@ -15,13 +15,7 @@ import pulumi_aws as aws
 
 from components import naming
 from components.log_groups import log_destination
-from components.policies import (
-    KINESIS_READ_ACTIONS,
-    Statement,
-    key_via_services,
-    policy_document,
-    service_assume_role_policy,
-)
+from components.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
 from components.region import Region
 from components.settings import DeliverySettings, StreamKind
 
@@ -72,45 +66,39 @@ class Delivery(pulumi.ComponentResource):
         )
         self.log_group = logs.group
 
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            aws.iam.RoleArgs(
-                name=naming.regional(args.environment, region.settings, f"{args.kind}-delivery", naming.MAX_IAM_ROLE),
-                description=f"Firehose {firehose_name}: read the {args.kind} stream, write its bucket",
-                assume_role_policy=service_assume_role_policy("firehose.amazonaws.com", region.account_id),
-            ),
-            child,
-        )
         bucket_arn = pulumi.Output.from_input(args.bucket_arn)
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            aws.iam.RolePolicyArgs(
-                role=self.role.id,
-                policy=policy_document(
-                    Statement(sid="ReadSourceStream", actions=KINESIS_READ_ACTIONS, resources=[args.stream_arn]),
-                    Statement(
-                        sid="LocateBucket",
-                        actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-                        resources=[bucket_arn],
-                    ),
-                    Statement(
-                        sid="WriteUnderPrefixes",
-                        actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                        resources=[
-                            pulumi.Output.concat(bucket_arn, "/", _static_part(prefix), "*"),
-                            pulumi.Output.concat(bucket_arn, "/", _static_part(errors), "*"),
-                        ],
-                    ),
-                    key_via_services("UseRegionKeyForStreamAndObjects", args.key_arn, region.name, ("kinesis", "s3")),
-                    Statement(
-                        sid="LogDeliveryErrors",
-                        actions=["logs:PutLogEvents"],
-                        resources=[logs.stream_arn],
-                    ),
+        access = service_role(
+            name,
+            naming.regional(args.environment, region.settings, f"{args.kind}-delivery", naming.MAX_IAM_ROLE),
+            f"Firehose {firehose_name}: read the {args.kind} stream, write its bucket",
+            "firehose.amazonaws.com",
+            region.account_id,
+            [
+                Statement(sid="ReadSourceStream", actions=KINESIS_READ_ACTIONS, resources=[args.stream_arn]),
+                Statement(
+                    sid="LocateBucket",
+                    actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                    resources=[bucket_arn],
                 ),
-            ),
+                Statement(
+                    sid="WriteUnderPrefixes",
+                    actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+                    resources=[
+                        pulumi.Output.concat(bucket_arn, "/", _static_part(prefix), "*"),
+                        pulumi.Output.concat(bucket_arn, "/", _static_part(errors), "*"),
+                    ],
+                ),
+                key_via_services("UseRegionKeyForStreamAndObjects", args.key_arn, region.name, ("kinesis", "s3")),
+                Statement(
+                    sid="LogDeliveryErrors",
+                    actions=["logs:PutLogEvents"],
+                    resources=[logs.stream_arn],
+                ),
+            ],
             child,
         )
+        self.role = access.role
+        policy = access.policy
 
         self.firehose = aws.kinesis.FirehoseDeliveryStream(
             name,

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming
-from components.policies import Statement, policy_document, service_assume_role_policy
+from components.policies import Statement, service_role
 from components.region import Region
 
 GRAFANA_VERSION = "10.4"
@@ -37,34 +37,26 @@ class Grafana(pulumi.ComponentResource):
         super().__init__("prism:grafana:Grafana", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         workspace_name = f"prism-{args.environment}"
-        role = aws.iam.Role(
-            f"{name}-role",
-            aws.iam.RoleArgs(
-                name=naming.account_wide(args.environment, "grafana", naming.MAX_IAM_ROLE),
-                description=f"Managed Grafana {workspace_name}: read the sessions tables",
-                assume_role_policy=service_assume_role_policy("grafana.amazonaws.com", args.region.account_id),
-            ),
-            child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            aws.iam.RolePolicyArgs(
-                role=role.id,
-                policy=policy_document(
-                    Statement(sid="QuerySessionsTables", actions=TIMESTREAM_READ_ACTIONS, resources=args.table_arns),
-                    Statement(
-                        sid="BrowseSessionsDatabases",
-                        actions=["timestream:DescribeDatabase", "timestream:ListTables"],
-                        resources=args.database_arns,
-                    ),
-                    # No resource-level permission exists for these: AWS documents "*".
-                    Statement(
-                        sid="DiscoverTimestream",
-                        actions=["timestream:DescribeEndpoints", "timestream:ListDatabases"],
-                        resources=["*"],
-                    ),
+        access = service_role(
+            name,
+            naming.account_wide(args.environment, "grafana", naming.MAX_IAM_ROLE),
+            f"Managed Grafana {workspace_name}: read the sessions tables",
+            "grafana.amazonaws.com",
+            args.region.account_id,
+            [
+                Statement(sid="QuerySessionsTables", actions=TIMESTREAM_READ_ACTIONS, resources=args.table_arns),
+                Statement(
+                    sid="BrowseSessionsDatabases",
+                    actions=["timestream:DescribeDatabase", "timestream:ListTables"],
+                    resources=args.database_arns,
                 ),
-            ),
+                # No resource-level permission exists for these: AWS documents "*".
+                Statement(
+                    sid="DiscoverTimestream",
+                    actions=["timestream:DescribeEndpoints", "timestream:ListDatabases"],
+                    resources=["*"],
+                ),
+            ],
             child,
         )
         self.workspace = aws.grafana.Workspace(
@@ -76,7 +68,7 @@ class Grafana(pulumi.ComponentResource):
                 authentication_providers=["AWS_SSO"],
                 permission_type="SERVICE_MANAGED",
                 data_sources=["TIMESTREAM"],
-                role_arn=role.arn,
+                role_arn=access.role.arn,
                 grafana_version=GRAFANA_VERSION,
                 configuration=json.dumps({"unifiedAlerting": {"enabled": True}}),
             ),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
+import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,34 @@ def service_assume_role_policy(service: str, account_id: pulumi.Input[str]) -> p
             conditions={"StringEquals": {"aws:SourceAccount": account_id}},
         )
     )
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    """A role an AWS service assumes, with its one inline policy."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+
+
+def service_role(
+    name: str,
+    role_name: str,
+    description: str,
+    service: str,
+    account_id: pulumi.Input[str],
+    statements: Sequence[Statement],
+    opts: pulumi.ResourceOptions,
+) -> ServiceRole:
+    """``<name>-role`` and ``<name>-policy``: the role, trusted by ``service`` for this account only."""
+    role = aws.iam.Role(
+        f"{name}-role",
+        aws.iam.RoleArgs(
+            name=role_name, description=description, assume_role_policy=service_assume_role_policy(service, account_id)
+        ),
+        opts,
+    )
+    policy = aws.iam.RolePolicy(
+        f"{name}-policy", aws.iam.RolePolicyArgs(role=role.id, policy=policy_document(*statements)), opts
+    )
+    return ServiceRole(role, policy)

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from components import naming
 from components.archive import SecureBucket
-from components.policies import Statement, policy_document, service_assume_role_policy
+from components.policies import Statement, service_role
 from components.region import Region
 from components.settings import BucketKind
 
@@ -93,57 +93,51 @@ class Replication(pulumi.ComponentResource):
         # IAM is global; the source region's provider declares the role.
         in_source = pulumi.ResourceOptions(parent=self, provider=src.provider)
 
-        role = aws.iam.Role(
-            f"{name}-{direction}-role",
-            aws.iam.RoleArgs(
-                name=naming.account_wide(args.environment, f"replication-{direction}"),
-                description=f"S3 replication of prism-pipeline {args.environment} from {src.name} to {dst.name}",
-                assume_role_policy=service_assume_role_policy("s3.amazonaws.com", src.account_id),
-            ),
-            in_source,
-        )
         source_arns = [source.buckets[kind].arn for kind in args.kinds]
         destination_arns = [destination.buckets[kind].arn for kind in args.kinds]
-        policy = aws.iam.RolePolicy(
-            f"{name}-{direction}-policy",
-            aws.iam.RolePolicyArgs(
-                role=role.id,
-                policy=policy_document(
-                    Statement(
-                        sid="ReadReplicationConfiguration",
-                        actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                        resources=source_arns,
-                    ),
-                    Statement(
-                        sid="ReadSourceVersions",
-                        actions=[
-                            "s3:GetObjectVersionForReplication",
-                            "s3:GetObjectVersionAcl",
-                            "s3:GetObjectVersionTagging",
-                        ],
-                        resources=[pulumi.Output.concat(arn, "/*") for arn in source_arns],
-                    ),
-                    Statement(
-                        sid="WriteReplicas",
-                        actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                        resources=[pulumi.Output.concat(arn, "/*") for arn in destination_arns],
-                    ),
-                    Statement(
-                        sid="DecryptSourceObjects",
-                        actions=["kms:Decrypt"],
-                        resources=[source.key_arn],
-                        conditions={"StringEquals": {"kms:ViaService": f"s3.{src.name}.amazonaws.com"}},
-                    ),
-                    Statement(
-                        sid="EncryptReplicas",
-                        actions=["kms:Encrypt", "kms:GenerateDataKey"],
-                        resources=[destination.key_arn],
-                        conditions={"StringEquals": {"kms:ViaService": f"s3.{dst.name}.amazonaws.com"}},
-                    ),
+        access = service_role(
+            f"{name}-{direction}",
+            naming.account_wide(args.environment, f"replication-{direction}"),
+            f"S3 replication of prism-pipeline {args.environment} from {src.name} to {dst.name}",
+            "s3.amazonaws.com",
+            src.account_id,
+            [
+                Statement(
+                    sid="ReadReplicationConfiguration",
+                    actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                    resources=source_arns,
                 ),
-            ),
+                Statement(
+                    sid="ReadSourceVersions",
+                    actions=[
+                        "s3:GetObjectVersionForReplication",
+                        "s3:GetObjectVersionAcl",
+                        "s3:GetObjectVersionTagging",
+                    ],
+                    resources=[pulumi.Output.concat(arn, "/*") for arn in source_arns],
+                ),
+                Statement(
+                    sid="WriteReplicas",
+                    actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    resources=[pulumi.Output.concat(arn, "/*") for arn in destination_arns],
+                ),
+                Statement(
+                    sid="DecryptSourceObjects",
+                    actions=["kms:Decrypt"],
+                    resources=[source.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{src.name}.amazonaws.com"}},
+                ),
+                Statement(
+                    sid="EncryptReplicas",
+                    actions=["kms:Encrypt", "kms:GenerateDataKey"],
+                    resources=[destination.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{dst.name}.amazonaws.com"}},
+                ),
+            ],
             in_source,
         )
+        role = access.role
+        policy = access.policy
         self.roles[direction] = role
 
         for kind in args.kinds:

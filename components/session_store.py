@@ -20,13 +20,7 @@ import pulumi_aws as aws
 
 from components import naming
 from components.log_groups import log_destination
-from components.policies import (
-    KINESIS_READ_ACTIONS,
-    Statement,
-    key_via_services,
-    policy_document,
-    service_assume_role_policy,
-)
+from components.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
 from components.region import Region
 from components.settings import SessionStoreSettings
 from runtime.session_writer.package import HANDLER, PYTHON_VERSION
@@ -116,40 +110,28 @@ class SessionStore(pulumi.ComponentResource):
 
         function_name = naming.regional(args.environment, region.settings, "session-writer", naming.MAX_LAMBDA)
         logs = log_destination(name, f"/aws/lambda/{function_name}", "session-writer", args.log_retention_days, child)
-        role = aws.iam.Role(
-            f"{name}-role",
-            aws.iam.RoleArgs(
-                name=naming.regional(args.environment, region.settings, "session-writer", naming.MAX_IAM_ROLE),
-                description=f"Lambda {function_name}: session stream -> Timestream sessions table",
-                assume_role_policy=service_assume_role_policy("lambda.amazonaws.com", region.account_id),
-            ),
-            child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            aws.iam.RolePolicyArgs(
-                role=role.id,
-                policy=policy_document(
-                    Statement(
-                        sid="ReadSessionStream", actions=KINESIS_READ_ACTIONS, resources=[args.session_stream_arn]
-                    ),
-                    Statement(
-                        sid="WriteSessionsTable", actions=["timestream:WriteRecords"], resources=[self.table.arn]
-                    ),
-                    DESCRIBE_ENDPOINTS,
-                    Statement(
-                        sid="SendFailedBatches", actions=["sqs:SendMessage"], resources=[self.failed_batches.arn]
-                    ),
-                    key_via_services("UseRegionKeyForStreamAndQueue", args.key_arn, region.name, ("kinesis", "sqs")),
-                    Statement(
-                        sid="WriteLogs",
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                        resources=[pulumi.Output.concat(logs.group.arn, ":log-stream:*")],
-                    ),
+        access = service_role(
+            name,
+            naming.regional(args.environment, region.settings, "session-writer", naming.MAX_IAM_ROLE),
+            f"Lambda {function_name}: session stream -> Timestream sessions table",
+            "lambda.amazonaws.com",
+            region.account_id,
+            [
+                Statement(sid="ReadSessionStream", actions=KINESIS_READ_ACTIONS, resources=[args.session_stream_arn]),
+                Statement(sid="WriteSessionsTable", actions=["timestream:WriteRecords"], resources=[self.table.arn]),
+                DESCRIBE_ENDPOINTS,
+                Statement(sid="SendFailedBatches", actions=["sqs:SendMessage"], resources=[self.failed_batches.arn]),
+                key_via_services("UseRegionKeyForStreamAndQueue", args.key_arn, region.name, ("kinesis", "sqs")),
+                Statement(
+                    sid="WriteLogs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[pulumi.Output.concat(logs.group.arn, ":log-stream:*")],
                 ),
-            ),
+            ],
             child,
         )
+        role = access.role
+        policy = access.policy
 
         self.function = aws.lambda_.Function(
             f"{name}-function",

@@ -18,13 +18,7 @@ import pulumi_aws as aws
 
 from components import naming
 from components.log_groups import log_destination
-from components.policies import (
-    KINESIS_READ_ACTIONS,
-    Statement,
-    key_via_services,
-    policy_document,
-    service_assume_role_policy,
-)
+from components.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
 from components.region import Region
 from components.settings import SessionizerSettings
 from runtime.sessionizer.config import PROPERTY_GROUP
@@ -113,50 +107,44 @@ class Sessionizer(pulumi.ComponentResource):
             name, f"/aws/kinesis-analytics/{app_name}", "application", args.log_retention_days, child
         )
 
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            aws.iam.RoleArgs(
-                name=naming.regional(args.environment, region.settings, "sessionizer", naming.MAX_IAM_ROLE),
-                description=f"Managed Flink {app_name}: read raw events, write sessions and late events",
-                assume_role_policy=service_assume_role_policy("kinesisanalytics.amazonaws.com", region.account_id),
-            ),
-            child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            aws.iam.RolePolicyArgs(
-                role=self.role.id,
-                policy=policy_document(
-                    Statement(sid="ReadRawEvents", actions=KINESIS_READ_ACTIONS, resources=[args.raw_stream_arn]),
-                    Statement(
-                        sid="WriteSessionsAndLateEvents",
-                        actions=["kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:PutRecords"],
-                        resources=[args.session_stream_arn, args.late_stream_arn],
-                    ),
-                    Statement(
-                        sid="ReadApplicationCode",
-                        actions=["s3:GetObject", "s3:GetObjectVersion"],
-                        resources=[code_arn],
-                    ),
-                    key_via_services("UseRegionKeyForStreamsAndCode", args.key_arn, region.name, ("kinesis", "s3")),
-                    Statement(
-                        sid="WriteApplicationLogs",
-                        actions=["logs:DescribeLogStreams", "logs:PutLogEvents"],
-                        resources=[pulumi.Output.concat(logs.group.arn, ":log-stream:*")],
-                    ),
-                    Statement(
-                        sid="FindApplicationLogGroup",
-                        actions=["logs:DescribeLogGroups"],
-                        resources=[
-                            pulumi.Output.concat(
-                                "arn:", region.partition, ":logs:", region.name, ":", region.account_id, ":log-group:*"
-                            )
-                        ],
-                    ),
+        access = service_role(
+            name,
+            naming.regional(args.environment, region.settings, "sessionizer", naming.MAX_IAM_ROLE),
+            f"Managed Flink {app_name}: read raw events, write sessions and late events",
+            "kinesisanalytics.amazonaws.com",
+            region.account_id,
+            [
+                Statement(sid="ReadRawEvents", actions=KINESIS_READ_ACTIONS, resources=[args.raw_stream_arn]),
+                Statement(
+                    sid="WriteSessionsAndLateEvents",
+                    actions=["kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:PutRecords"],
+                    resources=[args.session_stream_arn, args.late_stream_arn],
                 ),
-            ),
+                Statement(
+                    sid="ReadApplicationCode",
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[code_arn],
+                ),
+                key_via_services("UseRegionKeyForStreamsAndCode", args.key_arn, region.name, ("kinesis", "s3")),
+                Statement(
+                    sid="WriteApplicationLogs",
+                    actions=["logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    resources=[pulumi.Output.concat(logs.group.arn, ":log-stream:*")],
+                ),
+                Statement(
+                    sid="FindApplicationLogGroup",
+                    actions=["logs:DescribeLogGroups"],
+                    resources=[
+                        pulumi.Output.concat(
+                            "arn:", region.partition, ":logs:", region.name, ":", region.account_id, ":log-group:*"
+                        )
+                    ],
+                ),
+            ],
             child,
         )
+        self.role = access.role
+        policy = access.policy
 
         self.application = aws.kinesisanalyticsv2.Application(
             name,
