@@ -206,6 +206,7 @@ def run_job(path: Path, events: int, parallelism: int, mode: str) -> tuple[float
 
     from runtime.sessionizer.config import parse_config
     from runtime.sessionizer.job import build, environment
+    from runtime.sessionizer.package import CONNECTOR_JAR
 
     config = parse_config(
         {
@@ -214,7 +215,7 @@ def run_job(path: Path, events: int, parallelism: int, mode: str) -> tuple[float
             "parallelism": str(parallelism), "python.execution.mode": mode,
         }
     )  # fmt: skip
-    env = environment(config, jar=None)
+    env = environment(config, jar=CONNECTOR_JAR)
     source = FileSource.for_record_stream_format(StreamFormat.text_line_format(), str(path)).build()
     lines = env.from_source(source, WatermarkStrategy.no_watermarks(), "events")
     sessions, late = build(lines, config)

@@ -68,6 +68,7 @@ def job_properties(args: SessionizerArgs) -> dict[str, pulumi.Input[str]]:
         # A new application starts at the tip; restarts resume from the snapshot's positions.
         "source.initial.position": "LATEST",
         "watermark.out.of.orderness.ms": str(s.out_of_orderness_ms),
+        "watermark.idle.advance.after.ms": str(s.idle_advance_after_ms),
         "allowed.lateness.ms": str(s.allowed_lateness_ms),
         "heartbeat.interval.ms": str(s.heartbeat_interval_ms),
         "inactivity.gap.ms": str(s.inactivity_gap_ms),

@@ -134,6 +134,7 @@ class SessionizerSettings:
     metrics_level: FlinkMetricsLevel
     execution_mode: PythonExecutionMode
     out_of_orderness_ms: int
+    idle_advance_after_ms: int  # a quiet input: the watermark moves on with the clock after this
     allowed_lateness_ms: int
     heartbeat_interval_ms: int
     inactivity_gap_ms: int
@@ -349,6 +350,7 @@ def _sessionizer(section: _Section) -> SessionizerSettings:
         # and spends a third of thread mode's CPU per event.
         execution_mode=section.choice("executionMode", ("process", "thread"), "process"),  # type: ignore[arg-type]
         out_of_orderness_ms=out_of_orderness,
+        idle_advance_after_ms=section.integer("idleAdvanceAfterMs", max(1_000, out_of_orderness), 0),
         allowed_lateness_ms=lateness,
         heartbeat_interval_ms=heartbeat,
         # "A small multiple of the heartbeat interval": three missed heartbeats end a session.

@@ -65,6 +65,7 @@ def test_run_options_and_job_properties_are_what_the_zip_and_the_job_expect(grap
             s.allowed_lateness_ms, s.out_of_orderness_ms,
         )  # fmt: skip
         assert (config.inactivity_gap_ms, config.update_interval_ms) == (s.inactivity_gap_ms, s.update_interval_ms)
+        assert config.idle_advance_after_ms == s.idle_advance_after_ms
         assert config.execution_mode == s.execution_mode
         assert config.parallelism is None, "Managed Flink sets the parallelism, not the job"
 

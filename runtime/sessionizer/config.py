@@ -40,6 +40,7 @@ class SessionizerConfig:
     aws_endpoint: str | None  # a local stand-in (kinesis-mock); None on AWS
     initial_position: str
     out_of_orderness_ms: int  # watermark = newest event time minus this
+    idle_advance_after_ms: int  # no event for this long: the watermark moves on with the clock
     allowed_lateness_ms: int  # how far behind the watermark an event still counts
     heartbeat_interval_ms: int
     inactivity_gap_ms: int  # no event for this long ends a session
@@ -76,6 +77,7 @@ def load_config(environ: Mapping[str, str] | None = None, properties_file: Path 
 
 def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
     read = TextSettings(values, ConfigError)
+    out_of_orderness = read.integer("watermark.out.of.orderness.ms", 5_000, 0)
     heartbeat = read.integer("heartbeat.interval.ms", 5_000, 1_000)
     # "a small multiple of the heartbeat interval": three missed heartbeats end a session.
     gap = read.integer("inactivity.gap.ms", 3 * heartbeat, heartbeat)
@@ -87,7 +89,8 @@ def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
         late_stream=read.text("late.stream"),
         aws_endpoint=read.url("aws.endpoint"),
         initial_position=read.choice("source.initial.position", INITIAL_POSITIONS, "LATEST"),
-        out_of_orderness_ms=read.integer("watermark.out.of.orderness.ms", 5_000, 0),
+        out_of_orderness_ms=out_of_orderness,
+        idle_advance_after_ms=read.integer("watermark.idle.advance.after.ms", max(1_000, out_of_orderness), 0),
         allowed_lateness_ms=read.integer("allowed.lateness.ms", 30_000, 0),
         heartbeat_interval_ms=heartbeat,
         inactivity_gap_ms=gap,

@@ -4,7 +4,7 @@ A thin adapter around session.py. Wiring:
 
     FlinkKinesisConsumer(raw)            de-aggregates the ingest service's KPL records
       -> parse: (sessionId, timestamp, raw JSON)
-      -> event-time watermarks, bounded out-of-orderness
+      -> event-time watermarks, bounded out-of-orderness, advancing with the clock when quiet
       -> key by sessionId
       -> SessionFunction (KeyedProcessFunction: the Tracker in keyed state, timers)
            main output: session records      -> KinesisStreamsSink(session)
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pyflink.common import Configuration, Duration, Types, WatermarkStrategy
+from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import (
@@ -151,11 +151,16 @@ def session_settings(config: SessionizerConfig) -> SessionSettings:
     )
 
 
+def watermark_strategy(config: SessionizerConfig) -> WatermarkStrategy:
+    """Bounded out-of-orderness that advances with the clock once the input is quiet (connector jar)."""
+    java = get_gateway().jvm.prism.sessionizer.IdleAdvancingWatermarks
+    strategy = WatermarkStrategy(java.strategy(config.out_of_orderness_ms, config.idle_advance_after_ms))
+    return strategy.with_timestamp_assigner(EventTime())
+
+
 def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream, DataStream]:
     """Sessions and late events from a stream of raw event JSON strings."""
-    watermarks = WatermarkStrategy.for_bounded_out_of_orderness(
-        Duration.of_millis(config.out_of_orderness_ms)
-    ).with_timestamp_assigner(EventTime())
+    watermarks = watermark_strategy(config)
     sessions = (
         raw_events.map(parse, output_type=_RECORD)
         .name("parse")

@@ -1,7 +1,7 @@
 """The whole job wiring in PyFlink's local mini-cluster: raw events in, session records and late events out.
 
 Runs in the sessionizer's own environment (.venv-sessionizer; `make test` runs it), never
-beside pulumi. The input is bounded; after a marker event the source pauses for 1.5 s
+beside pulumi. The input is bounded; the replay pauses before and after a marker event
 so the periodic watermark moves on, and what comes after the pause is late for real.
 """
 
@@ -19,6 +19,7 @@ from pyflink.datastream.connectors.number_seq import NumberSequenceSource
 
 from runtime.sessionizer.config import parse_config
 from runtime.sessionizer.job import build, environment
+from runtime.sessionizer.package import CONNECTOR_JAR
 from runtime.sessionizer.playback import Event
 from tests.sessionizer.sequences import T0, ev, final_record, raw
 
@@ -47,16 +48,30 @@ def _raw(event: Event) -> str:
 
 
 class Replay(MapFunction):  # type: ignore[misc]
-    """Index -> raw line; pauses after the marker, long enough for several watermark intervals (200 ms)."""
+    """Index -> raw line; pauses (seconds) before the lines in `pauses`, for several watermark intervals."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], pauses: dict[int, float]) -> None:
         self.lines = lines
+        self.pauses = pauses
 
     def map(self, index: int) -> str:
-        line = self.lines[index]
-        if PAUSE_MARKER in line:
-            time.sleep(1.5)
-        return line
+        time.sleep(self.pauses.get(index, 0.0))
+        return self.lines[index]
+
+
+def replay(env: Any, lines: list[str], pauses: dict[int, float]) -> Any:
+    # The replay runs in a task of its own: while it sleeps, the watermark task's periodic
+    # timer keeps firing on what it has seen (and on the silence).
+    indexes = env.from_source(NumberSequenceSource(0, len(lines) - 1), WatermarkStrategy.no_watermarks(), "events")
+    return indexes.map(Replay(lines, pauses), output_type=Types.STRING()).disable_chaining()
+
+
+def tagged_output(sessions: Any, late: Any) -> list[dict[str, Any]]:
+    tagged = sessions.map(lambda r: "S" + r, output_type=Types.STRING()).union(
+        late.map(lambda r: "L" + r, output_type=Types.STRING())
+    )
+    with tagged.execute_and_collect() as results:
+        return [{"stream": line[0], **json.loads(line[1:])} for line in results]
 
 
 def run_job(execution_mode: str) -> list[dict[str, Any]]:
@@ -76,19 +91,14 @@ def run_job(execution_mode: str) -> list[dict[str, Any]]:
             "python.bundle.size": "1",  # no element waits in a bundle
         }
     )
-    env = environment(config, jar=None)
+    env = environment(config, jar=CONNECTOR_JAR)
     marker = ev("heartbeat", 200, PAUSE_MARKER)
     inputs = [*_shuffled_within_lateness(WATCHED + ABANDONED + FAILED), marker, STRAGGLER, BEHIND]
     lines = [*map(_raw, inputs), "this is not an event"]
-    # A FLIP-27 source runs in the task's mailbox thread, so the periodic watermark timer
-    # fires between two records (a legacy source thread would hold the lock through the pause).
-    indexes = env.from_source(NumberSequenceSource(0, len(lines) - 1), WatermarkStrategy.no_watermarks(), "events")
-    sessions, late = build(indexes.map(Replay(lines), output_type=Types.STRING()), config)
-    tagged = sessions.map(lambda r: "S" + r, output_type=Types.STRING()).union(
-        late.map(lambda r: "L" + r, output_type=Types.STRING())
-    )
-    with tagged.execute_and_collect() as results:
-        return [{"stream": line[0], **json.loads(line[1:])} for line in results]
+    # Sessions are active through the first pause (updates every 200 ms), the marker ends
+    # them, and the second pause lets the watermark carry that to the sessions.
+    pauses = {inputs.index(marker): 1.0, inputs.index(marker) + 1: 1.5}
+    return tagged_output(*build(replay(env, lines, pauses), config))
 
 
 @pytest.fixture(scope="module", params=["thread", "process"])
@@ -132,3 +142,26 @@ def test_late_events_are_wrapped_with_their_reason_and_never_dropped(output: lis
     assert behind["watermark"] >= T0 + 200_000 - 1000 - 1 - 1000  # the marker's time, less out-of-orderness
     assert behind["processingTime"] > T0
     assert late[("unparseable", None)]["event"] == "this is not an event"
+
+
+def test_a_quiet_stream_still_ends_its_sessions() -> None:
+    """No event for longer than the idle time: the watermark moves on with the clock and seals the session."""
+    config = parse_config(
+        {
+            "environment": "dev", "region": "us-east-1", "raw.stream": "-", "session.stream": "-", "late.stream": "-",
+            "watermark.out.of.orderness.ms": "100", "allowed.lateness.ms": "500", "heartbeat.interval.ms": "1000",
+            "watermark.idle.advance.after.ms": "200", "update.interval.ms": "60000", "parallelism": "1",
+            "python.bundle.size": "1",
+        }
+    )  # fmt: skip
+    quiet = [ev("init", 0, "quiet"), ev("playing", 1, "quiet"), ev("stopped", 2, "quiet", reason="ended")]
+    straggler = ev("heartbeat", 2.5, "quiet")  # on time for the data, but after 3 s of silence
+    lines = [*map(_raw, quiet), _raw(straggler)]
+    env = environment(config, jar=CONNECTOR_JAR)
+    output = tagged_output(*build(replay(env, lines, {len(quiet): 3.0}), config))
+    # Without the clock the watermark would stay at 1.9 s and the straggler would count;
+    # with it the session is final after about 2.8 s of silence, before the straggler comes.
+    assert [(r["stream"], r.get("final"), r.get("reason")) for r in output] == [
+        ("S", True, None), ("L", None, "session_finalised"),
+    ]  # fmt: skip
+    assert output[0]["playingMs"] == 1000

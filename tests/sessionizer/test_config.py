@@ -24,6 +24,7 @@ def test_defaults_derive_the_inactivity_gap_from_the_heartbeat() -> None:
     assert (config.execution_mode, config.initial_position, config.aws_endpoint) == ("process", "LATEST", None)
     assert config.parallelism is None
     assert (config.bundle_size, config.state_cache_size) == (100_000, 100_000)
+    assert config.idle_advance_after_ms == config.out_of_orderness_ms == 5_000
 
 
 @pytest.mark.parametrize(

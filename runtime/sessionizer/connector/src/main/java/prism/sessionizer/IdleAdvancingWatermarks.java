@@ -1,0 +1,56 @@
+package prism.sessionizer;
+
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+
+/**
+ * Bounded out-of-orderness watermarks that keep moving when the input goes quiet.
+ *
+ * <p>While events flow, the watermark is the newest event time minus the out-of-orderness
+ * (as {@code WatermarkStrategy.forBoundedOutOfOrderness}). Once no event has arrived for
+ * {@code idleAfterMs} of processing time, it advances with the clock from there: sessions of
+ * a quiet stream still end (their final record, their inactivity timeout) instead of waiting
+ * for the next event. An event delayed by d is late only when d exceeds out-of-orderness +
+ * idle time + allowed lateness, never sooner than without this.
+ */
+public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
+
+    private final long outOfOrdernessMs;
+    private final long idleAfterMs;
+    private boolean seen;
+    private long maxTimestamp;
+    private long lastEventAtMs;
+
+    public IdleAdvancingWatermarks(long outOfOrdernessMs, long idleAfterMs) {
+        this.outOfOrdernessMs = outOfOrdernessMs;
+        this.idleAfterMs = idleAfterMs;
+    }
+
+    public static <T> WatermarkStrategy<T> strategy(long outOfOrdernessMs, long idleAfterMs) {
+        return context -> new IdleAdvancingWatermarks<>(outOfOrdernessMs, idleAfterMs);
+    }
+
+    @Override
+    public void onEvent(T event, long eventTimestamp, WatermarkOutput output) {
+        if (!seen || eventTimestamp > maxTimestamp) {
+            maxTimestamp = eventTimestamp;
+        }
+        seen = true;
+        lastEventAtMs = System.currentTimeMillis();
+    }
+
+    @Override
+    public void onPeriodicEmit(WatermarkOutput output) {
+        if (!seen) {
+            return;
+        }
+        long watermark = maxTimestamp - outOfOrdernessMs - 1;
+        long quietMs = System.currentTimeMillis() - lastEventAtMs;
+        if (quietMs > idleAfterMs) {
+            watermark += quietMs - idleAfterMs;
+        }
+        output.emitWatermark(new Watermark(watermark));
+    }
+}
