@@ -19,7 +19,7 @@ SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settin
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[infra,ingest,session-writer,dev]"
+	$(BIN)/pip install --quiet -e ".[infra,ingest,session-writer,local,dev]"
 	touch $@
 
 $(FLINK_STAMP): pyproject.toml

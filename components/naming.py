@@ -43,13 +43,13 @@ def account_wide(environment: str, what: str, max_length: int = MAX_IAM_ROLE) ->
     return _checked(f"prism-{environment}-{what}", max_length)
 
 
-def bucket(environment: str, region: RegionSettings, kind: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+def bucket_name(environment: str, region: RegionSettings, kind: str, account_id: str) -> str:
     """S3 bucket names are global: the account id keeps them unique across accounts."""
+    name = f"prism-{environment}-{region.code}-{kind}-{account_id}"
+    if len(name) > MAX_S3_BUCKET or not _S3_BUCKET.match(name):
+        raise ValueError(f"bucket name {name!r} breaks S3's rule (3-63 of a-z 0-9 -)")
+    return name
 
-    def build(account: str) -> str:
-        name = f"prism-{environment}-{region.code}-{kind}-{account}"
-        if len(name) > MAX_S3_BUCKET or not _S3_BUCKET.match(name):
-            raise ValueError(f"bucket name {name!r} breaks S3's rule (3-63 of a-z 0-9 -)")
-        return name
 
-    return pulumi.Output.from_input(account_id).apply(build)
+def bucket(environment: str, region: RegionSettings, kind: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(account_id).apply(lambda account: bucket_name(environment, region, kind, account))
