@@ -1,4 +1,4 @@
-# One command sets up and tests on a fresh machine: `make test`.
+# Two commands on a fresh machine: `make run` (the pipeline, locally) and `make test`.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +14,7 @@ SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
 SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py \
 	$(wildcard runtime/sessionizer/*.py)
 
-.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip
+.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip run
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ lint: setup
 # provider's own check that a preview would run.
 typecheck: setup
 	$(BIN)/mypy components __main__.py runtime tests bench
+
+# The whole pipeline on this machine until Ctrl-C, e.g. make run RUN_ARGS="--viewers 20 --duration 120".
+RUN_ARGS ?=
+run: setup $(CONNECTOR_JAR)
+	$(BIN)/python -m runtime.local.pipeline $(RUN_ARGS)
 
 # The Pulumi tests read the application zips, so they are built first.
 test: lint typecheck $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP)
