@@ -144,24 +144,36 @@ def test_late_events_are_wrapped_with_their_reason_and_never_dropped(output: lis
     assert late[("unparseable", None)]["event"] == "this is not an event"
 
 
-def test_a_quiet_stream_still_ends_its_sessions() -> None:
-    """No event for longer than the idle time: the watermark moves on with the clock and seals the session."""
-    config = parse_config(
-        {
-            "environment": "dev", "region": "us-east-1", "raw.stream": "-", "session.stream": "-", "late.stream": "-",
-            "watermark.out.of.orderness.ms": "100", "allowed.lateness.ms": "500", "heartbeat.interval.ms": "1000",
-            "watermark.idle.advance.after.ms": "200", "update.interval.ms": "60000", "parallelism": "1",
-            "python.bundle.size": "1",
-        }
-    )  # fmt: skip
-    quiet = [ev("init", 0, "quiet"), ev("playing", 1, "quiet"), ev("stopped", 2, "quiet", reason="ended")]
-    straggler = ev("heartbeat", 2.5, "quiet")  # on time for the data, but after 3 s of silence
-    lines = [*map(_raw, quiet), _raw(straggler)]
+QUIET_CONFIG = {
+    "environment": "dev", "region": "us-east-1", "raw.stream": "-", "session.stream": "-", "late.stream": "-",
+    "watermark.out.of.orderness.ms": "100", "allowed.lateness.ms": "500", "heartbeat.interval.ms": "1000",
+    "watermark.idle.advance.after.ms": "200", "update.interval.ms": "60000", "parallelism": "1",
+    "python.bundle.size": "1",
+}  # fmt: skip
+QUIET = [ev("init", 0, "quiet"), ev("playing", 1, "quiet"), ev("stopped", 2, "quiet", reason="ended")]
+STRAGGLING = ev("heartbeat", 2.5, "quiet")  # on time for the data, but after 3 s of silence
+
+
+def run_quiet(shift_ms: int) -> list[dict[str, Any]]:
+    config = parse_config(QUIET_CONFIG)
+    lines = [json.dumps({**raw(e), "timestamp": e.timestamp + shift_ms}) for e in [*QUIET, STRAGGLING]]
     env = environment(config, jar=CONNECTOR_JAR)
-    output = tagged_output(*build(replay(env, lines, {len(quiet): 3.0}), config))
+    return tagged_output(*build(replay(env, lines, {len(QUIET): 3.0}), config))
+
+
+def test_a_quiet_stream_still_ends_its_sessions() -> None:
+    """Live events, then silence: the watermark moves on with the clock and seals the session."""
+    output = run_quiet(shift_ms=int(time.time() * 1000) - T0)
     # Without the clock the watermark would stay at 1.9 s and the straggler would count;
     # with it the session is final after about 2.8 s of silence, before the straggler comes.
     assert [(r["stream"], r.get("final"), r.get("reason")) for r in output] == [
         ("S", True, None), ("L", None, "session_finalised"),
     ]  # fmt: skip
     assert output[0]["playingMs"] == 1000
+
+
+def test_a_backlog_is_not_made_late_by_the_clock() -> None:
+    """Old events (a reader catching up): silence does not move the watermark, the straggler counts."""
+    output = run_quiet(shift_ms=0)
+    assert [(r["stream"], r.get("final")) for r in output] == [("S", True)]
+    assert output[0]["lastEventTime"] == T0 + 2000 and output[0]["endReason"] == "ended"

@@ -14,6 +14,10 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
  * a quiet stream still end (their final record, their inactivity timeout) instead of waiting
  * for the next event. An event delayed by d is late only when d exceeds out-of-orderness +
  * idle time + allowed lateness, never sooner than without this.
+ *
+ * <p>Silence means "no data" only when the reader was caught up: the newest event it saw was
+ * no older than {@code idleAfterMs} when it saw it. A reader working through a backlog (old
+ * events, a stalled fetch) never advances by the clock, or the backlog would turn late.
  */
 public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
 
@@ -48,7 +52,8 @@ public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
         }
         long watermark = maxTimestamp - outOfOrdernessMs - 1;
         long quietMs = System.currentTimeMillis() - lastEventAtMs;
-        if (quietMs > idleAfterMs) {
+        boolean caughtUp = lastEventAtMs - maxTimestamp <= idleAfterMs;
+        if (caughtUp && quietMs > idleAfterMs) {
             watermark += quietMs - idleAfterMs;
         }
         output.emitWatermark(new Watermark(watermark));
