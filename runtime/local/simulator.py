@@ -173,13 +173,13 @@ class PlayerSimulator:
     async def _play(
         self, client: httpx.AsyncClient, rng: random.Random, truth: SessionTruth, steps: list[Step]
     ) -> None:
-        started = time.time() * 1000
         monotonic_start = time.monotonic()
         for step in steps:
             delay = monotonic_start + step.at_ms / 1000 - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            document = {"event": step.name, "sessionId": truth.session_id, "timestamp": int(started + step.at_ms),
+            # A player stamps an event when it happens, which is when this loop gets to it.
+            document = {"event": step.name, "sessionId": truth.session_id, "timestamp": int(time.time() * 1000),
                         "playhead": step.at_ms / 1000, "duration": 3600}  # fmt: skip
             if step.payload is not None:
                 document["payload"] = step.payload

@@ -154,7 +154,8 @@ def session_settings(config: SessionizerConfig) -> SessionSettings:
 def watermark_strategy(config: SessionizerConfig) -> WatermarkStrategy:
     """Bounded out-of-orderness that advances with the clock once the input is quiet (connector jar)."""
     java = get_gateway().jvm.prism.sessionizer.IdleAdvancingWatermarks
-    strategy = WatermarkStrategy(java.strategy(config.out_of_orderness_ms, config.idle_advance_after_ms))
+    caught_up_lag = config.out_of_orderness_ms + config.allowed_lateness_ms
+    strategy = WatermarkStrategy(java.strategy(config.out_of_orderness_ms, config.idle_advance_after_ms, caught_up_lag))
     return strategy.with_timestamp_assigner(EventTime())
 
 

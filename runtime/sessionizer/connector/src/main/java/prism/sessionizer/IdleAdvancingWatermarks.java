@@ -16,24 +16,27 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
  * idle time + allowed lateness, never sooner than without this.
  *
  * <p>Silence means "no data" only when the reader was caught up: the newest event it saw was
- * no older than {@code idleAfterMs} when it saw it. A reader working through a backlog (old
- * events, a stalled fetch) never advances by the clock, or the backlog would turn late.
+ * no older than {@code caughtUpLagMs} (out-of-orderness + allowed lateness) when it saw it. A
+ * reader working through an older backlog never advances by the clock, or a stalled fetch
+ * would turn the backlog late.
  */
 public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
 
     private final long outOfOrdernessMs;
     private final long idleAfterMs;
+    private final long caughtUpLagMs;
     private boolean seen;
     private long maxTimestamp;
     private long lastEventAtMs;
 
-    public IdleAdvancingWatermarks(long outOfOrdernessMs, long idleAfterMs) {
+    public IdleAdvancingWatermarks(long outOfOrdernessMs, long idleAfterMs, long caughtUpLagMs) {
         this.outOfOrdernessMs = outOfOrdernessMs;
         this.idleAfterMs = idleAfterMs;
+        this.caughtUpLagMs = caughtUpLagMs;
     }
 
-    public static <T> WatermarkStrategy<T> strategy(long outOfOrdernessMs, long idleAfterMs) {
-        return context -> new IdleAdvancingWatermarks<>(outOfOrdernessMs, idleAfterMs);
+    public static <T> WatermarkStrategy<T> strategy(long outOfOrdernessMs, long idleAfterMs, long caughtUpLagMs) {
+        return context -> new IdleAdvancingWatermarks<>(outOfOrdernessMs, idleAfterMs, caughtUpLagMs);
     }
 
     @Override
@@ -52,7 +55,7 @@ public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
         }
         long watermark = maxTimestamp - outOfOrdernessMs - 1;
         long quietMs = System.currentTimeMillis() - lastEventAtMs;
-        boolean caughtUp = lastEventAtMs - maxTimestamp <= idleAfterMs;
+        boolean caughtUp = lastEventAtMs - maxTimestamp <= caughtUpLagMs;
         if (caughtUp && quietMs > idleAfterMs) {
             watermark += quietMs - idleAfterMs;
         }
