@@ -1,8 +1,9 @@
 """prism-pipeline: player events -> raw stream -> sessions -> S3 and Timestream, in two regions.
 
 Read top to bottom, this is the data path of one stack: the settings, then each
-region's pipeline in the order data flows through it, then what spans both regions,
-then the stack outputs.
+region's pipeline in the order data flows through it (players -> ALB -> ingest ->
+streams -> sessionizer -> session store), then what spans both regions (the
+accelerator in front of both ALBs, replication, Grafana), then the stack outputs.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import pulumi
 from components.archive import Archive, ArchiveArgs
 from components.artifacts import resolve_artifact
 from components.delivery import Delivery, DeliveryArgs
+from components.edge import Edge, EdgeArgs, EdgeOrigin, accelerator_ports
 from components.encryption import RegionKey, RegionKeyArgs
+from components.firewall import Firewall, FirewallArgs
 from components.grafana import Grafana, GrafanaArgs
-from components.region import Region, open_region
+from components.ingest import IngestService, IngestServiceArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.network import Network, NetworkArgs
+from components.region import Region, global_provider, open_region
 from components.replication import Replication, ReplicationArgs, ReplicationSide
 from components.session_store import SessionStore, SessionStoreArgs
 from components.sessionizer import Sessionizer, SessionizerArgs
@@ -37,6 +43,10 @@ class RegionalPipeline:
     key: RegionKey
     archive: Archive
     streams: Streams
+    network: Network
+    load_balancer: LoadBalancer
+    ingest: IngestService
+    failed_events: Delivery
     deliveries: dict[StreamKind, Delivery]
     sessionizer: Sessionizer
     session_store: SessionStore
@@ -52,6 +62,79 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
 
     # raw events (from ingest) -> sessionizer -> session records and late events.
     streams = Streams(f"{code}-streams", StreamsArgs(env, region, key.arn, settings.streams), region.opts)
+    raw_stream = streams.streams["raw"]
+
+    # Players reach the region here: ALB (behind WAF) -> ingest tasks -> raw stream.
+    network = Network(
+        f"{code}-network",
+        NetworkArgs(
+            environment=env,
+            region=region,
+            vpc=settings.network.vpcs[region.settings.role],
+            availability_zones=settings.network.availability_zones,
+            egress=settings.network.egress,
+        ),
+        region.opts,
+    )
+    load_balancer = LoadBalancer(
+        f"{code}-load-balancer",
+        LoadBalancerArgs(
+            environment=env,
+            region=region,
+            settings=settings.ingest,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+        ),
+        region.opts,
+    )
+    Firewall(
+        f"{code}-firewall",
+        FirewallArgs(
+            environment=env,
+            region=region,
+            settings=settings.waf,
+            load_balancer_arn=load_balancer.alb.arn,
+            log_retention_days=settings.log_retention_days,
+        ),
+        region.opts,
+    )
+    # Events the service refuses land under the raw bucket's failed/ prefix, never nowhere.
+    failed_events = Delivery(
+        f"{code}-failed-delivery",
+        DeliveryArgs(
+            environment=env,
+            region=region,
+            kind="failed",
+            stream_arn=None,
+            bucket_arn=archive.buckets["raw"].arn,
+            key_arn=key.arn,
+            delivery=settings.delivery,
+            log_retention_days=settings.log_retention_days,
+            append_newline=False,
+        ),
+        region.opts,
+    )
+    ingest = IngestService(
+        f"{code}-ingest",
+        IngestServiceArgs(
+            environment=env,
+            region=region,
+            settings=settings.ingest,
+            heartbeat_interval_ms=settings.sessionizer.heartbeat_interval_ms,
+            private_subnet_ids=network.private_subnet_ids,
+            security_group_id=load_balancer.target_security_group.id,
+            target_group=load_balancer.target_group,
+            load_balancer=load_balancer.alb,
+            listeners=list(load_balancer.listeners.values()),
+            raw_stream_arn=raw_stream.arn,
+            raw_stream_name=raw_stream.name,
+            failed_events_arn=failed_events.firehose.arn,
+            failed_events_name=failed_events.firehose.name,
+            key_arn=key.arn,
+            log_retention_days=settings.log_retention_days,
+        ),
+        region.opts,
+    )
 
     # Every stream is archived: Firehose -> its bucket, one event per line, by arrival hour.
     deliveries = {
@@ -107,11 +190,39 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         ),
         region.opts,
     )
-    return RegionalPipeline(region, key, archive, streams, deliveries, sessionizer, session_store)
+    return RegionalPipeline(
+        region,
+        key,
+        archive,
+        streams,
+        network,
+        load_balancer,
+        ingest,
+        failed_events,
+        deliveries,
+        sessionizer,
+        session_store,
+    )
 
 
 primary = regional_pipeline(settings.primary)
 secondary = regional_pipeline(settings.secondary)
+
+
+# One accelerator in front of both regions' ALBs: players go to the nearest healthy one.
+edge = Edge(
+    "edge",
+    EdgeArgs(
+        environment=env,
+        settings=settings.edge,
+        ports=accelerator_ports(settings.ingest),
+        origins={
+            p.region.settings.role: EdgeOrigin(region=p.region.name, load_balancer_arn=p.load_balancer.alb.arn)
+            for p in (primary, secondary)
+        },
+    ),
+    pulumi.ResourceOptions(providers=[global_provider(settings)]),
+)
 
 
 def replication_side(pipeline: RegionalPipeline) -> ReplicationSide:
@@ -165,11 +276,27 @@ def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
             # For the alerting issue: batches the writer gave up on wait here.
             "failed_batches_queue": pipeline.session_store.failed_batches.name,
         },
+        "ingest": {
+            "alb_dns_name": pipeline.load_balancer.alb.dns_name,
+            "cluster": pipeline.ingest.cluster.name,
+            "service": pipeline.ingest.service.name,
+            "failed_events_delivery": pipeline.failed_events.firehose.name,
+        },
         "key_arn": pipeline.key.arn,
     }
 
 
 pulumi.export("environment", env)
+# Players are given this URL: the accelerator, or the DNS name that points at it.
+scheme = "https" if settings.ingest.https else "http"
+pulumi.export(
+    "ingest",
+    {
+        "url": pulumi.Output.concat(f"{scheme}://", settings.ingest.hostname or edge.accelerator.dns_name, "/"),
+        "accelerator_dns_name": edge.accelerator.dns_name,
+        "static_ips": edge.static_ips,
+    },
+)
 pulumi.export("sessionizer_production_timeouts", settings.sessionizer.production_timeouts)
 pulumi.export("grafana", {"region": settings.grafana.region, "endpoint": grafana.workspace.endpoint})
 pulumi.export("primary", region_outputs(primary))

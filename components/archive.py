@@ -24,8 +24,11 @@ Rule = aws.s3.BucketLifecycleConfigurationRuleArgs
 @dataclass(frozen=True)
 class SecureBucketArgs:
     bucket_name: pulumi.Input[str]
-    key_arn: pulumi.Input[str]
+    # None: S3-managed keys, for the writers that accept nothing else (ALB access logs).
+    key_arn: pulumi.Input[str] | None
     lifecycle_rules: Sequence[Rule]
+    # Who else may write here (log delivery), next to the TLS-only statement.
+    extra_statements: Sequence[Statement] = ()
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -76,11 +79,11 @@ class SecureBucket(pulumi.ComponentResource):
                 rules=[
                     aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                         apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="aws:kms",
+                            sse_algorithm="aws:kms" if args.key_arn is not None else "AES256",
                             kms_master_key_id=args.key_arn,
                         ),
                         # One data key per bucket instead of one KMS call per object.
-                        bucket_key_enabled=True,
+                        bucket_key_enabled=True if args.key_arn is not None else None,
                     )
                 ],
             ),
@@ -98,7 +101,8 @@ class SecureBucket(pulumi.ComponentResource):
                         actions=["s3:*"],
                         resources=[self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
                         conditions={"Bool": {"aws:SecureTransport": "false"}},
-                    )
+                    ),
+                    *args.extra_statements,
                 ),
             ),
             # S3 refuses a policy while the public access block is still being applied.

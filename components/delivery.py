@@ -1,4 +1,5 @@
-"""Firehose from one Kinesis stream to its bucket, newline-delimited and partitioned by arrival hour.
+"""Firehose to a bucket, newline-delimited and partitioned by arrival hour: from one Kinesis
+stream, or by direct put (the ingest service's failed events, under the raw bucket's failed/).
 
 A Kinesis-source Firehose de-aggregates KPL records by itself before delivery, so the
 raw stream's aggregated records land as one event per line without a processor of
@@ -9,6 +10,7 @@ multi-records and needs dynamic partitioning; it does not apply here).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -17,17 +19,20 @@ from components import naming
 from components.log_groups import log_destination
 from components.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
 from components.region import Region
-from components.settings import DeliverySettings, StreamKind
+from components.settings import DeliverySettings
+
+# What a Firehose lands: a stream's records, or events the ingest service refused.
+DeliveryKind = Literal["raw", "session", "late", "failed"]
 
 S3Config = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs
 _HOUR_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
 
 
-def data_prefix(kind: StreamKind) -> str:
+def data_prefix(kind: DeliveryKind) -> str:
     return f"{kind}/{_HOUR_PARTITIONS}"
 
 
-def error_prefix(kind: StreamKind) -> str:
+def error_prefix(kind: DeliveryKind) -> str:
     # Firehose requires the error type in the error prefix once the prefix has expressions.
     return f"errors/{kind}/!{{firehose:error-output-type}}/{_HOUR_PARTITIONS}"
 
@@ -41,12 +46,14 @@ def _static_part(prefix: str) -> str:
 class DeliveryArgs:
     environment: str
     region: Region
-    kind: StreamKind
-    stream_arn: pulumi.Input[str]
+    kind: DeliveryKind
+    stream_arn: pulumi.Input[str] | None  # None: direct put (PutRecordBatch)
     bucket_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
     delivery: DeliverySettings
     log_retention_days: int
+    # Stream records are bare JSON; the ingest service's failed-event documents end in a newline.
+    append_newline: bool = True
 
 
 class Delivery(pulumi.ComponentResource):
@@ -67,14 +74,18 @@ class Delivery(pulumi.ComponentResource):
         self.log_group = logs.group
 
         bucket_arn = pulumi.Output.from_input(args.bucket_arn)
+        source = f"read the {args.kind} stream" if args.stream_arn is not None else "take direct puts"
+        reads: list[Statement] = []
+        if args.stream_arn is not None:
+            reads.append(Statement(sid="ReadSourceStream", actions=KINESIS_READ_ACTIONS, resources=[args.stream_arn]))
         access = service_role(
             name,
             naming.regional(args.environment, region.settings, f"{args.kind}-delivery", naming.MAX_IAM_ROLE),
-            f"Firehose {firehose_name}: read the {args.kind} stream, write its bucket",
+            f"Firehose {firehose_name}: {source}, write its bucket",
             "firehose.amazonaws.com",
             region.account_id,
             [
-                Statement(sid="ReadSourceStream", actions=KINESIS_READ_ACTIONS, resources=[args.stream_arn]),
+                *reads,
                 Statement(
                     sid="LocateBucket",
                     actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
@@ -88,7 +99,12 @@ class Delivery(pulumi.ComponentResource):
                         pulumi.Output.concat(bucket_arn, "/", _static_part(errors), "*"),
                     ],
                 ),
-                key_via_services("UseRegionKeyForStreamAndObjects", args.key_arn, region.name, ("kinesis", "s3")),
+                key_via_services(
+                    "UseRegionKeyForStreamAndObjects",
+                    args.key_arn,
+                    region.name,
+                    ("kinesis", "s3") if args.stream_arn is not None else ("s3",),
+                ),
                 Statement(
                     sid="LogDeliveryErrors",
                     actions=["logs:PutLogEvents"],
@@ -105,8 +121,20 @@ class Delivery(pulumi.ComponentResource):
             aws.kinesis.FirehoseDeliveryStreamArgs(
                 name=firehose_name,
                 destination="extended_s3",
-                kinesis_source_configuration=aws.kinesis.FirehoseDeliveryStreamKinesisSourceConfigurationArgs(
-                    kinesis_stream_arn=args.stream_arn, role_arn=self.role.arn
+                kinesis_source_configuration=(
+                    aws.kinesis.FirehoseDeliveryStreamKinesisSourceConfigurationArgs(
+                        kinesis_stream_arn=args.stream_arn, role_arn=self.role.arn
+                    )
+                    if args.stream_arn is not None
+                    else None
+                ),
+                # A stream source is encrypted by the stream; direct puts are encrypted by Firehose.
+                server_side_encryption=(
+                    aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
+                        enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=args.key_arn
+                    )
+                    if args.stream_arn is None
+                    else None
                 ),
                 extended_s3_configuration=S3Config(
                     bucket_arn=bucket_arn,
@@ -120,14 +148,18 @@ class Delivery(pulumi.ComponentResource):
                     cloudwatch_logging_options=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
                         enabled=True, log_group_name=logs.group.name, log_stream_name=logs.stream.name
                     ),
-                    processing_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationArgs(
-                        enabled=True,
-                        processors=[
-                            # One JSON document per line, so Athena and jq read the objects as they are.
-                            aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
-                                type="AppendDelimiterToRecord"
-                            )
-                        ],
+                    processing_configuration=(
+                        aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationArgs(
+                            enabled=True,
+                            processors=[
+                                # One JSON document per line, so Athena and jq read the objects as they are.
+                                aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorArgs(
+                                    type="AppendDelimiterToRecord"
+                                )
+                            ],
+                        )
+                        if args.append_newline
+                        else None
                     ),
                 ),
             ),

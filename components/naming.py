@@ -25,6 +25,10 @@ MAX_TIMESTREAM = 256
 MAX_SQS_QUEUE = 80
 MAX_LAMBDA = 64
 MAX_GRAFANA_WORKSPACE = 255
+MAX_LOAD_BALANCER = 32  # ALBs and target groups
+MAX_ECS = 255
+MAX_SECURITY_GROUP = 255
+MAX_ACCELERATOR = 64
 
 
 def _checked(name: str, max_length: int) -> str:

@@ -38,11 +38,15 @@ class Region:
         return pulumi.ResourceOptions(providers=[self.provider])
 
 
-def default_tags(settings: Settings, region: RegionSettings) -> dict[str, str]:
+# Global Accelerator's API lives in this region only, whatever the stack's regions are.
+GLOBAL_ACCELERATOR_API_REGION = "us-west-2"
+
+
+def default_tags(settings: Settings, region_role: str) -> dict[str, str]:
     return {
         "project": PROJECT,
         "environment": settings.environment,
-        "region-role": region.role,
+        "region-role": region_role,
         "managed-by": "pulumi",
         "owner": settings.tags.owner,
         "cost-center": settings.tags.cost_center,
@@ -54,7 +58,7 @@ def open_region(settings: Settings, region: RegionSettings) -> Region:
         f"aws-{region.role}",
         aws.ProviderArgs(
             region=region.name,
-            default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, region)),
+            default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, region.role)),
         ),
     )
     invoke = pulumi.InvokeOutputOptions(provider=provider)
@@ -63,4 +67,15 @@ def open_region(settings: Settings, region: RegionSettings) -> Region:
         provider=provider,
         account_id=aws.get_caller_identity_output(opts=invoke).account_id,
         partition=aws.get_partition_output(opts=invoke).partition,
+    )
+
+
+def global_provider(settings: Settings) -> aws.Provider:
+    """The provider for global services (Global Accelerator), tagged as such."""
+    return aws.Provider(
+        "aws-global",
+        aws.ProviderArgs(
+            region=GLOBAL_ACCELERATOR_API_REGION,
+            default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, "global")),
+        ),
     )

@@ -13,6 +13,7 @@ from a ``Pulumi.<stack>.yaml`` file (``from_stack_file``). Both go through
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -168,6 +169,100 @@ class GrafanaSettings:
     region: str  # one workspace per stack, in one of the stack's regions
 
 
+RegionRole = Literal["primary", "secondary"]
+ROLES: tuple[RegionRole, ...] = ("primary", "secondary")
+Egress = Literal["endpoints", "nat"]
+
+
+@dataclass(frozen=True)
+class NewVpc:
+    """A VPC the program creates: its CIDR is cut into one public and one private subnet per zone."""
+
+    cidr: str
+
+
+@dataclass(frozen=True)
+class ExistingVpc:
+    """A VPC someone else runs; its private subnets must already reach Kinesis, Firehose, ECR and logs."""
+
+    vpc_id: str
+    public_subnet_ids: tuple[str, ...]
+    private_subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    availability_zones: int
+    # endpoints: interface endpoints for every AWS API the tasks call, no internet path;
+    # nat: a NAT gateway per zone.
+    egress: Egress
+    vpcs: Mapping[RegionRole, NewVpc | ExistingVpc]
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    minimum: int
+    desired: int
+    maximum: int
+
+
+@dataclass(frozen=True)
+class IngestServiceSettings:
+    """The ingest service in each region: ALB, Fargate tasks, their scaling, and what they are told."""
+
+    image: str  # may hold {account} and {region}, filled per region
+    cpu: int  # Fargate CPU units
+    memory_mb: int
+    cpu_architecture: Literal["X86_64", "ARM64"]
+    port: int
+    tasks: TaskCounts
+    cpu_target_percent: int
+    requests_per_target: int  # ALBRequestCountPerTarget, per minute
+    scale_in_cooldown_seconds: int
+    scale_out_cooldown_seconds: int
+    shutdown_drain_seconds: int
+    ack_timeout_seconds: int
+    cors_origins: tuple[str, ...]
+    max_body_bytes: int
+    max_batch_events: int
+    max_clock_skew_ms: int
+    allow_http: bool
+    certificate_arns: Mapping[RegionRole, str | None]
+    tls_policy: str
+    idle_timeout_seconds: int
+    deletion_protection: bool
+    access_log_expiration_days: int
+    hostname: str | None  # the name players use (a DNS alias of the accelerator), if any
+    container_insights: Literal["enabled", "enhanced", "disabled"]
+
+    def image_for(self, region: str, account_id: str) -> str:
+        return self.image.replace("{region}", region).replace("{account}", account_id)
+
+    @property
+    def https(self) -> bool:
+        return any(self.certificate_arns.values())
+
+
+@dataclass(frozen=True)
+class WafSettings:
+    rate_limit: int  # requests per client IP per window
+    rate_window_seconds: int
+    max_body_bytes: int
+    common_rule_set: Literal["block", "count"]
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    traffic_dial: int  # percent of the traffic the accelerator would send this region that it does send
+    weight: int  # the region's ALB within its endpoint group
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    client_affinity: Literal["NONE", "SOURCE_IP"]
+    endpoints: Mapping[RegionRole, EndpointSettings]
+
+
 @dataclass(frozen=True)
 class Tags:
     owner: str
@@ -185,6 +280,10 @@ class Settings:
     replication: ReplicationSettings
     sessionizer: SessionizerSettings
     session_store: SessionStoreSettings
+    network: NetworkSettings
+    ingest: IngestServiceSettings
+    waf: WafSettings
+    edge: EdgeSettings
     grafana: GrafanaSettings
     tags: Tags
     log_retention_days: int
@@ -236,6 +335,22 @@ class _Section:
         if pattern is not None and not pattern.match(value):
             raise SettingsError(self.key(name), f"must be {rule}", value)
         return value
+
+    def optional_string(self, name: str, pattern: re.Pattern[str], rule: str) -> str | None:
+        if self._values.get(name) is None:
+            self._read.add(name)
+            return None
+        return self.string(name, None, pattern, rule)
+
+    def strings(self, name: str, default: tuple[str, ...] | None) -> tuple[str, ...]:
+        value = self._get(name)
+        if value is None:
+            if default is None:
+                raise SettingsError(self.key(name), "is required", None)
+            return default
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise SettingsError(self.key(name), "must be a list of non-empty strings", value)
+        return tuple(value)
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = self.string(name, default)
@@ -399,6 +514,229 @@ def _session_store(section: _Section, session_stream: StreamSettings) -> Session
     return settings
 
 
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+# arn:aws:acm:us-east-1:123456789012:certificate/<uuid>
+_CERTIFICATE_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:acm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):certificate/[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
+)
+# registry/repository:tag or @sha256:digest; {account} and {region} are filled per region.
+_IMAGE = re.compile(
+    r"^(?P<registry>[a-z0-9{}.-]+(?::\d+)?)/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})$"
+)
+_ECR_REGISTRY = re.compile(r"^(?:\d{12}|\{account\})\.dkr\.ecr\.(?P<region>[a-z0-9-]+|\{region\})\.amazonaws\.com$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# ALB security policies that allow TLS 1.2 and 1.3 only (or 1.3 only).
+TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+)
+# Fargate task sizes: CPU units -> (lowest memory, highest memory, step), MiB.
+FARGATE_MEMORY = {
+    256: (512, 2048, None), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024), 2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024), 8192: (16384, 61440, 4096), 16384: (32768, 122880, 8192),
+}  # fmt: skip
+# Fargate gives a container at most 120 s between SIGTERM and SIGKILL.
+FARGATE_MAX_STOP_TIMEOUT = 120
+# A WAF web ACL in front of an ALB sees at most the first 8 KB of a body.
+WAF_ALB_BODY_INSPECTION_BYTES = 8_192
+
+
+def task_stop_timeout_seconds(shutdown_drain_seconds: int, ack_timeout_seconds: int) -> int:
+    """SIGTERM to SIGKILL: in-flight requests (each waits at most the ack timeout), then the
+    service drains its Kinesis queue and its failed-events queue, each within the drain time;
+    five seconds for the process to exit."""
+    return min(shutdown_drain_seconds, ack_timeout_seconds) + 2 * shutdown_drain_seconds + 5
+
+
+def _vpc(section: _Section, availability_zones: int) -> NewVpc | ExistingVpc:
+    if section._values.get("vpcId") is None:
+        text = section.string("cidr", None)
+        try:
+            network = ipaddress.IPv4Network(text)
+        except ValueError:
+            raise SettingsError(section.key("cidr"), "must be an IPv4 network such as 10.40.0.0/16", text) from None
+        if not 16 <= network.prefixlen <= 22 or not network.is_private:
+            raise SettingsError(section.key("cidr"), "must be a private network of /16 to /22", text)
+        section.finish()
+        return NewVpc(cidr=str(network))
+    vpc_id = section.string("vpcId", None, _VPC_ID, "a VPC id such as vpc-0123456789abcdef0")
+    subnets: dict[str, tuple[str, ...]] = {}
+    for name in ("publicSubnetIds", "privateSubnetIds"):
+        ids = section.strings(name, None)
+        bad = [i for i in ids if not _SUBNET_ID.match(i)]
+        if bad:
+            raise SettingsError(section.key(name), "must hold subnet ids such as subnet-0123456789abcdef0", bad[0])
+        if len(set(ids)) < availability_zones:
+            raise SettingsError(section.key(name), f"must name one subnet in each of network.availabilityZones "
+                                f"({availability_zones}) zones", list(ids))  # fmt: skip
+        subnets[name] = ids
+    if section._values.get("cidr") is not None:
+        raise SettingsError(section.key("cidr"), "applies only to a VPC the program creates (no vpcId)",
+                            section._values["cidr"])  # fmt: skip
+    section.finish()
+    return ExistingVpc(vpc_id, subnets["publicSubnetIds"], subnets["privateSubnetIds"])
+
+
+def _network(section: _Section) -> NetworkSettings:
+    zones = section.integer("availabilityZones", 2, 2, 3)
+    egress = section.choice("egress", ("endpoints", "nat"), "endpoints")
+    vpcs = {role: _vpc(section.section(role), zones) for role in ROLES}
+    new = [v.cidr for v in vpcs.values() if isinstance(v, NewVpc)]
+    if len(new) == 2 and ipaddress.IPv4Network(new[0]).overlaps(ipaddress.IPv4Network(new[1])):
+        # Not needed today, but peering or a transit gateway later would need them apart.
+        raise SettingsError(section.key("secondary.cidr"), f"must not overlap primary.cidr ({new[0]})", new[1])
+    section.finish()
+    return NetworkSettings(availability_zones=zones, egress=egress, vpcs=vpcs)  # type: ignore[arg-type]
+
+
+def _task_counts(section: _Section) -> TaskCounts:
+    minimum = section.integer("min", 2, 1, 1_000)
+    desired = section.integer("desired", minimum, 1, 1_000)
+    maximum = section.integer("max", max(desired, 4), 1, 1_000)
+    if not minimum <= desired <= maximum:
+        raise SettingsError(section.key("desired"), f"must be between min ({minimum}) and max ({maximum})", desired)
+    section.finish()
+    return TaskCounts(minimum, desired, maximum)
+
+
+def _ingest(section: _Section, regions: Mapping[RegionRole, RegionSettings], egress: Egress) -> IngestServiceSettings:
+    image = section.string("image", None, _IMAGE, "an image reference with a tag or digest, "
+                           "such as {account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:1.4.0")  # fmt: skip
+    match = _IMAGE.match(image)
+    assert match is not None
+    if match["tag"] == "latest":
+        raise SettingsError(section.key("image"), "must name a release tag or digest, not latest", image)
+    ecr = _ECR_REGISTRY.match(match["registry"])
+    if egress == "endpoints" and (ecr is None or ecr["region"] != "{region}"):
+        # The tasks have no internet path: they reach only their own region's ECR endpoints.
+        raise SettingsError(section.key("image"), "must be in each region's own ECR "
+                            "(<account>.dkr.ecr.{region}.amazonaws.com/...) when network.egress is endpoints",
+                            image)  # fmt: skip
+
+    cpu = section.integer("cpu", 512, 256, 16_384)
+    if cpu not in FARGATE_MEMORY:
+        raise SettingsError(section.key("cpu"), f"must be a Fargate size ({', '.join(map(str, FARGATE_MEMORY))})", cpu)
+    low, high, step = FARGATE_MEMORY[cpu]
+    memory = section.integer("memoryMb", low, 512, 122_880)
+    allowed = memory in (512, 1024, 2048) if step is None else low <= memory <= high and memory % step == 0
+    if not low <= memory <= high or not allowed:
+        rule = "512, 1024 or 2048" if step is None else f"{low}-{high} in steps of {step}"
+        raise SettingsError(section.key("memoryMb"), f"must be {rule} for cpu {cpu}", memory)
+
+    drain = section.integer("shutdownDrainSeconds", 25, 1, 3_600)
+    ack_timeout = section.integer("ackTimeoutSeconds", 10, 1, 120)
+    stop_timeout = task_stop_timeout_seconds(drain, ack_timeout)
+    if stop_timeout > FARGATE_MAX_STOP_TIMEOUT:
+        raise SettingsError(section.key("shutdownDrainSeconds"), "is too long: in-flight requests plus two "
+                            f"drains need {stop_timeout} s, Fargate kills a task after {FARGATE_MAX_STOP_TIMEOUT} s",
+                            drain)  # fmt: skip
+
+    origins = section.strings("corsOrigins", ("*",))
+    for origin in origins:
+        if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+            raise SettingsError(section.key("corsOrigins"), "must list origins such as https://player.example.com "
+                                "or *", origin)  # fmt: skip
+
+    allow_http = section.boolean("allowHttp", False)
+    certificates: dict[RegionRole, str | None] = {}
+    for role in ROLES:
+        region_section = section.section(role)
+        arn = region_section.optional_string(
+            "certificateArn",
+            _CERTIFICATE_ARN,
+            "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+        )
+        if arn is not None:
+            found = _CERTIFICATE_ARN.match(arn)
+            assert found is not None
+            if found["region"] != regions[role].name:
+                raise SettingsError(region_section.key("certificateArn"), "must be a certificate in the ALB's "
+                                    f"region ({regions[role].name})", arn)  # fmt: skip
+        region_section.finish()
+        certificates[role] = arn
+    missing = [role for role, arn in certificates.items() if arn is None]
+    if missing and not allow_http:
+        raise SettingsError(section.key(f"{missing[0]}.certificateArn"), "is required unless ingest.allowHttp is true",
+                            None)  # fmt: skip
+    if len(missing) == 1:
+        # Players use one URL for both regions, so both ALBs speak the same protocols.
+        raise SettingsError(section.key(f"{missing[0]}.certificateArn"), "must be set in both regions or neither",
+                            None)  # fmt: skip
+
+    settings = IngestServiceSettings(
+        image=image,
+        cpu=cpu,
+        memory_mb=memory,
+        cpu_architecture=section.choice("cpuArchitecture", ("X86_64", "ARM64"), "X86_64"),  # type: ignore[arg-type]
+        port=section.integer("port", 8080, 1_024, 65_535),
+        tasks=_task_counts(section.section("tasks")),
+        cpu_target_percent=section.integer("cpuTargetPercent", 60, 10, 90),
+        requests_per_target=section.integer("requestsPerTarget", 6_000, 1),
+        scale_in_cooldown_seconds=section.integer("scaleInCooldownSeconds", 300, 0, 3_600),
+        scale_out_cooldown_seconds=section.integer("scaleOutCooldownSeconds", 60, 0, 3_600),
+        shutdown_drain_seconds=drain,
+        ack_timeout_seconds=ack_timeout,
+        cors_origins=origins,
+        max_body_bytes=section.integer("maxBodyBytes", 1_048_576, 1_024, 10_485_760),
+        max_batch_events=section.integer("maxBatchEvents", 500, 1, 10_000),
+        max_clock_skew_ms=section.integer("maxClockSkewMs", 300_000, 0),
+        allow_http=allow_http,
+        certificate_arns=certificates,
+        tls_policy=section.choice("tlsPolicy", TLS_POLICIES, TLS_POLICIES[0]),
+        # ALB idle timeout: 1-4000 s.
+        idle_timeout_seconds=section.integer("idleTimeoutSeconds", 60, 1, 4_000),
+        deletion_protection=section.boolean("deletionProtection", True),
+        access_log_expiration_days=section.integer("accessLogExpirationDays", 90, 1),
+        hostname=section.optional_string("hostname", _HOSTNAME, "a DNS name such as ingest.prism.example.com"),
+        container_insights=section.choice(  # type: ignore[arg-type]
+            "containerInsights", ("enabled", "enhanced", "disabled"), "enabled"
+        ),
+    )
+    section.finish()
+    return settings
+
+
+def _waf(section: _Section) -> WafSettings:
+    # WAF rate-based rules: a limit of 10 to 2,000,000,000 per window of 1, 2, 5 or 10 minutes.
+    window = section.integer("rateWindowSeconds", 300, 60, 600)
+    if window not in (60, 120, 300, 600):
+        raise SettingsError(section.key("rateWindowSeconds"), "must be 60, 120, 300 or 600", window)
+    settings = WafSettings(
+        rate_limit=section.integer("rateLimit", 3_000, 10, 2_000_000_000),
+        rate_window_seconds=window,
+        max_body_bytes=section.integer("maxBodyBytes", WAF_ALB_BODY_INSPECTION_BYTES, 1, WAF_ALB_BODY_INSPECTION_BYTES),
+        common_rule_set=section.choice("commonRuleSet", ("block", "count"), "block"),  # type: ignore[arg-type]
+    )
+    section.finish()
+    return settings
+
+
+def _edge(section: _Section) -> EdgeSettings:
+    endpoints: dict[RegionRole, EndpointSettings] = {}
+    for role in ROLES:
+        endpoint = section.section(role)
+        endpoints[role] = EndpointSettings(
+            traffic_dial=endpoint.integer("trafficDial", 100, 0, 100),
+            weight=endpoint.integer("weight", 128, 0, 255),
+        )
+        endpoint.finish()
+    if all(e.traffic_dial == 0 or e.weight == 0 for e in endpoints.values()):
+        # Global Accelerator fails open with nothing to send to: it would send everywhere.
+        raise SettingsError(section.key("secondary.trafficDial"), "must leave one region taking traffic "
+                            "(trafficDial and weight above 0)", endpoints["secondary"].traffic_dial)  # fmt: skip
+    settings = EdgeSettings(
+        client_affinity=section.choice("clientAffinity", ("NONE", "SOURCE_IP"), "NONE"),  # type: ignore[arg-type]
+        endpoints=endpoints,
+    )
+    section.finish()
+    return settings
+
+
 def parse_settings(values: Mapping[str, Any]) -> Settings:
     """Validate the stack's ``prism-pipeline:*`` values (namespace already removed)."""
     root = _Section("", values)
@@ -446,6 +784,10 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
 
     sessionizer = _sessionizer(root.section("sessionizer"))
     session_store = _session_store(root.section("sessionStore"), streams["session"])
+    network = _network(root.section("network"))
+    ingest = _ingest(root.section("ingest"), {"primary": primary, "secondary": secondary}, network.egress)
+    waf = _waf(root.section("waf"))
+    edge = _edge(root.section("edge"))
     grafana_section = root.section("grafana")
     grafana = GrafanaSettings(region=grafana_section.string("region", primary.name))
     if grafana.region not in (primary.name, secondary.name):
@@ -474,6 +816,10 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
         replication=replication,
         sessionizer=sessionizer,
         session_store=session_store,
+        network=network,
+        ingest=ingest,
+        waf=waf,
+        edge=edge,
         grafana=grafana,
         tags=tags,
         log_retention_days=log_retention,

@@ -75,8 +75,8 @@ def run_program(stack: str, stack_file: Path | None = None) -> subprocess.Comple
     )
 
 
-def load_graph(stack: str) -> Graph:
-    result = run_program(stack)
+def load_graph(stack: str, stack_file: Path | None = None) -> Graph:
+    result = run_program(stack, stack_file)
     if result.returncode != 0:
         raise AssertionError(f"program for stack {stack} failed:\n{result.stderr}")
     document = json.loads(result.stdout)

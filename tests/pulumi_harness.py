@@ -29,6 +29,8 @@ from pulumi.runtime.mocks import MockMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
+# Elastic Load Balancing's log-delivery accounts (aws.elb.get_service_account).
+ELB_ACCOUNTS = {"us-east-1": "127311923021", "us-west-2": "797873946194"}
 
 
 def _arn(service: str, region: str, resource: str) -> str:
@@ -60,6 +62,40 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
     if typ == "aws:s3/bucketObjectv2:BucketObjectv2":
         version = hashlib.sha256(f"{inputs['bucket']}/{inputs['key']}".encode()).hexdigest()[:32]
         return f"{name}-id", {"versionId": version, "etag": version}
+    if typ == "aws:lb/loadBalancer:LoadBalancer":
+        suffix = f"app/{inputs['name']}/{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+        arn = _arn("elasticloadbalancing", region, f"loadbalancer/{suffix}")
+        return arn, {
+            "arn": arn,
+            "arnSuffix": suffix,
+            "dnsName": f"{inputs['name']}-1234567890.{region}.elb.amazonaws.com",
+            "zoneId": "Z35SXDOTRQ7X7K",
+        }
+    if typ == "aws:lb/targetGroup:TargetGroup":
+        suffix = f"targetgroup/{inputs['name']}/{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+        arn = _arn("elasticloadbalancing", region, suffix)
+        return arn, {"arn": arn, "arnSuffix": suffix}
+    if typ == "aws:globalaccelerator/accelerator:Accelerator":
+        arn = f"arn:aws:globalaccelerator::{ACCOUNT_ID}:accelerator/{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+        return arn, {
+            "arn": arn,
+            "dnsName": "a1b2c3d4e5f6a7b8c.awsglobalaccelerator.com",
+            "ipSets": [{"ipAddresses": ["75.2.0.10", "99.83.0.20"], "ipFamily": "IPv4"}],
+        }
+    if typ.startswith("aws:globalaccelerator/"):
+        arn = f"arn:aws:globalaccelerator::{ACCOUNT_ID}:accelerator/x/{name}"
+        return arn, {"arn": arn}
+    if typ == "aws:ec2/vpc:Vpc":
+        return f"vpc-{hashlib.sha256(name.encode()).hexdigest()[:17]}", {}
+    if typ == "aws:ec2/subnet:Subnet":
+        return f"subnet-{hashlib.sha256(name.encode()).hexdigest()[:17]}", {}
+    if typ == "aws:ec2/securityGroup:SecurityGroup":
+        return f"sg-{hashlib.sha256(name.encode()).hexdigest()[:17]}", {}
+    if typ == "aws:ecs/taskDefinition:TaskDefinition":
+        arn = _arn("ecs", region, f"task-definition/{inputs['family']}:1")
+        return arn, {"arn": arn, "revision": 1}
+    if typ == "aws:ecs/service:Service":
+        return _arn("ecs", region, f"service/{inputs['name']}"), {"name": inputs["name"]}
     physical = inputs.get("name", name)
     arns = {
         "aws:kinesis/stream:Stream": ("kinesis", f"stream/{physical}"),
@@ -69,6 +105,8 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
         "aws:kinesisanalyticsv2/application:Application": ("kinesisanalytics", f"application/{physical}"),
         "aws:lambda/function:Function": ("lambda", f"function:{physical}"),
         "aws:grafana/workspace:Workspace": ("grafana", f"/workspaces/{name}-id"),
+        "aws:ecs/cluster:Cluster": ("ecs", f"cluster/{physical}"),
+        "aws:wafv2/webAcl:WebAcl": ("wafv2", f"regional/webacl/{physical}/{name}-id"),
     }
     if typ in arns:
         service, resource = arns[typ]
@@ -108,6 +146,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "id": "aws",
                 "reverseDnsPrefix": "com.amazonaws",
             }, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], "no-region")
+            names = [f"{region}{letter}" for letter in "abcd"]
+            return {"names": names, "zoneIds": [f"{region}-az{i}" for i in range(1, 5)], "id": region}, []
+        if args.token == "aws:elb/getServiceAccount:getServiceAccount":
+            region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], "no-region")
+            account = ELB_ACCOUNTS[region]
+            return {"arn": f"arn:aws:iam::{account}:root", "id": account}, []
         raise NotImplementedError(f"the mocks do not answer {args.token}")
 
 

@@ -14,13 +14,16 @@ from tests.graph import (
     STREAM,
     VERSIONING,
     Graph,
+    Resource,
     bucket_kind,
 )
 
 
-def test_each_region_has_three_streams_three_firehoses_and_four_buckets(graph: Graph, settings: Settings) -> None:
+def test_each_region_has_three_streams_four_firehoses_and_five_buckets(graph: Graph, settings: Settings) -> None:
+    """Streams raw, session, late; a Firehose per stream plus failed events; a bucket per
+    stream, the artifacts bucket and the ALB's access logs."""
     expected = {region.name for region in settings.regions}
-    for token, count in ((STREAM, 3), (FIREHOSE, 3), (BUCKET, 4)):
+    for token, count in ((STREAM, 3), (FIREHOSE, 4), (BUCKET, 5)):
         per_region = Counter(r.region for r in graph.of_type(token))
         assert per_region == {region: count for region in expected}, token
 
@@ -33,11 +36,14 @@ def test_every_aws_resource_comes_from_an_explicit_region_provider(graph: Graph,
 
 
 def test_providers_tag_everything_with_project_environment_and_role(graph: Graph, settings: Settings) -> None:
-    providers = graph.of_type("pulumi:providers:aws")
-    assert len(providers) == 2
-    for provider in providers:
+    providers = {p.name: p for p in graph.of_type("pulumi:providers:aws")}
+    assert set(providers) == {"aws-primary", "aws-secondary", "aws-global"}
+    assert providers["aws-global"].inputs["region"] == "us-west-2", "Global Accelerator's API region"
+    for name, provider in providers.items():
         tags = json.loads(provider.inputs["defaultTags"])["tags"]
-        role = "primary" if provider.inputs["region"] == settings.primary.name else "secondary"
+        role = name.removeprefix("aws-")
+        if role != "global":
+            assert provider.inputs["region"] == getattr(settings, role).name
         assert tags["project"] == "prism-pipeline"
         assert tags["environment"] == settings.environment
         assert tags["region-role"] == role
@@ -129,9 +135,13 @@ def test_every_bucket_is_versioned_encrypted_private_and_tls_only(graph: Graph) 
         )
         (rule,) = encryption.inputs["rules"]
         default = rule["applyServerSideEncryptionByDefault"]
-        assert default["sseAlgorithm"] == "aws:kms"
-        assert default["kmsMasterKeyId"].startswith(f"arn:aws:kms:{bucket.region}:")
-        assert keys[bucket.region].inputs["enableKeyRotation"] is True
+        if bucket_kind(bucket) == "accesslogs":
+            # ALB log delivery writes with S3-managed keys only.
+            assert default == {"sseAlgorithm": "AES256"}
+        else:
+            assert default["sseAlgorithm"] == "aws:kms"
+            assert default["kmsMasterKeyId"].startswith(f"arn:aws:kms:{bucket.region}:")
+            assert keys[bucket.region].inputs["enableKeyRotation"] is True
 
         (block,) = graph.attached_to_bucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
         for setting in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
@@ -141,7 +151,10 @@ def test_every_bucket_is_versioned_encrypted_private_and_tls_only(graph: Graph) 
         assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
 
         (policy,) = graph.attached_to_bucket("aws:s3/bucketPolicy:BucketPolicy", bucket)
-        (deny,) = json.loads(policy.inputs["policy"])["Statement"]
+        deny, *writers = json.loads(policy.inputs["policy"])["Statement"]
+        assert [w["Sid"] for w in writers] == (
+            ["AlbLogDelivery", "AlbLogDeliveryService"] if bucket_kind(bucket) == "accesslogs" else []
+        )
         bucket_arn = f"arn:aws:s3:::{bucket.inputs['bucket']}"
         assert deny["Effect"] == "Deny"
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -155,6 +168,9 @@ def test_every_bucket_has_a_lifecycle_from_settings(graph: Graph, settings: Sett
         )
         rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
         main = rules["old-versions"] if bucket_kind(bucket) == "artifacts" else rules["tiering-and-expiry"]
+        if bucket_kind(bucket) == "accesslogs":
+            assert main["expiration"]["days"] == settings.ingest.access_log_expiration_days
+            continue
         assert main["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == (
             settings.archive.abort_incomplete_upload_days
         )
@@ -170,7 +186,7 @@ def test_every_bucket_has_a_lifecycle_from_settings(graph: Graph, settings: Sett
 
 
 # Actions AWS defines without resource-level permissions: "*" is the only resource they take.
-ACCOUNT_LEVEL_ACTIONS = {"timestream:DescribeEndpoints", "timestream:ListDatabases"}
+ACCOUNT_LEVEL_ACTIONS = {"timestream:DescribeEndpoints", "timestream:ListDatabases", "ecr:GetAuthorizationToken"}
 
 
 def test_every_role_policy_names_specific_actions_and_resources(graph: Graph) -> None:
@@ -190,9 +206,14 @@ def test_every_role_policy_names_specific_actions_and_resources(graph: Graph) ->
                 assert resource.split(":", 5)[5] not in ("*", ""), f"{policy.name}: {resource}"
 
 
+def stream_firehoses(graph: Graph) -> list[Resource]:
+    """The Firehoses fed by a stream (the failed-events one takes direct puts)."""
+    return [f for f in graph.of_type(FIREHOSE) if "kinesisSourceConfiguration" in f.inputs]
+
+
 def test_firehose_reads_its_stream_and_writes_its_bucket_in_its_region(graph: Graph, settings: Settings) -> None:
     streams = {s.inputs["name"]: s for s in graph.of_type(STREAM)}
-    for firehose in graph.of_type(FIREHOSE):
+    for firehose in stream_firehoses(graph):
         source = firehose.inputs["kinesisSourceConfiguration"]
         stream_name = source["kinesisStreamArn"].rsplit("/", 1)[1]
         kind = stream_name.rsplit("-", 1)[1]
@@ -215,7 +236,7 @@ def test_firehose_reads_its_stream_and_writes_its_bucket_in_its_region(graph: Gr
 
 def test_firehose_role_is_scoped_to_its_own_stream_bucket_and_key(graph: Graph) -> None:
     policies = {p.name.removesuffix("-policy"): p for p in graph.of_type(ROLE_POLICY)}
-    for firehose in graph.of_type(FIREHOSE):
+    for firehose in stream_firehoses(graph):
         document = json.loads(policies[firehose.name].inputs["policy"])
         statements = {s["Sid"]: s for s in document["Statement"]}
         assert statements["ReadSourceStream"]["Resource"] == [
@@ -253,7 +274,11 @@ def test_stack_outputs_name_streams_and_buckets_per_region(graph: Graph, setting
             assert stream["name"] == f"prism-{settings.environment}-{region.code}-{kind}"
             assert stream["arn"] == f"arn:aws:kinesis:{region.name}:123456789012:stream/{stream['name']}"
         assert set(exported["buckets"]) == {"raw", "session", "late", "artifacts"}
-        declared = {b.inputs["bucket"] for b in graph.of_type(BUCKET) if b.region == region.name}
+        declared = {
+            b.inputs["bucket"]
+            for b in graph.of_type(BUCKET)
+            if b.region == region.name and bucket_kind(b) != "accesslogs"
+        }
         assert set(exported["buckets"].values()) == declared
 
 

@@ -10,7 +10,10 @@ import pytest
 import yaml
 
 from components.settings import SettingsError, from_stack_file, parse_settings, region_code, stack_file_values
-from tests.graph import ROOT, STACKS, run_program
+from tests.graph import ROOT, STACKS, load_graph, run_program
+
+CERTIFICATE_ARN_USE1 = "arn:aws:acm:us-east-1:123456789012:certificate/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+CERTIFICATE_ARN_USW2 = "arn:aws:acm:us-west-2:123456789012:certificate/7a2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e"
 
 
 def valid_values() -> dict[str, Any]:
@@ -96,6 +99,50 @@ BAD_CONFIGS = [
      "prism-pipeline:sessionizer.executionMode must be one of process, thread"),
     ("an artifact that is not a zip", "sessionizer.artifact", "build/sessionizer.tar",
      "prism-pipeline:sessionizer.artifact must be a .zip path relative to the project"),
+    # ingest infrastructure
+    ("a certificate ARN that is not one", "ingest.primary.certificateArn", "arn:aws:acm:us-east-1:123:certificate/x",
+     "prism-pipeline:ingest.primary.certificateArn must be an ACM certificate ARN"),
+    ("a certificate of the other region", "ingest.primary.certificateArn", CERTIFICATE_ARN_USW2,
+     "prism-pipeline:ingest.primary.certificateArn must be a certificate in the ALB's region (us-east-1)"),
+    ("a certificate in one region only", "ingest.primary.certificateArn", CERTIFICATE_ARN_USE1,
+     "prism-pipeline:ingest.secondary.certificateArn must be set in both regions or neither, got None"),
+    ("no certificate and no HTTP", "ingest.allowHttp", False,
+     "prism-pipeline:ingest.primary.certificateArn is required unless ingest.allowHttp is true, got None"),
+    ("desired tasks above max", "ingest.tasks", {"min": 1, "desired": 5, "max": 2},
+     "prism-pipeline:ingest.tasks.desired must be between min (1) and max (2), got 5"),
+    ("desired tasks below min", "ingest.tasks", {"min": 3, "desired": 2, "max": 4},
+     "prism-pipeline:ingest.tasks.desired must be between min (3) and max (4), got 2"),
+    ("memory Fargate has no size for", "ingest.memoryMb", 3000,
+     "prism-pipeline:ingest.memoryMb must be 512, 1024 or 2048 for cpu 256, got 3000"),
+    ("CPU Fargate has no size for", "ingest.cpu", 768, "prism-pipeline:ingest.cpu must be a Fargate size"),
+    ("the latest tag", "ingest.image", "{account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:latest",
+     "prism-pipeline:ingest.image must name a release tag or digest, not latest"),
+    ("an image the endpoints cannot reach", "ingest.image", "ghcr.io/prism/ingest:1.0.0",
+     "prism-pipeline:ingest.image must be in each region's own ECR"),
+    ("a drain Fargate cuts short", "ingest.shutdownDrainSeconds", 60,
+     "prism-pipeline:ingest.shutdownDrainSeconds is too long: in-flight requests plus two drains need 135 s"),
+    ("a CORS origin with a path", "ingest.corsOrigins", ["https://player.example.com/app"],
+     "prism-pipeline:ingest.corsOrigins must list origins such as https://player.example.com or *"),
+    ("overlapping VPCs", "network.secondary.cidr", "10.40.128.0/17",
+     "prism-pipeline:network.secondary.cidr must not overlap primary.cidr (10.40.0.0/16), got '10.40.128.0/17'"),
+    ("a public VPC range", "network.primary.cidr", "8.8.0.0/16",
+     "prism-pipeline:network.primary.cidr must be a private network of /16 to /22, got '8.8.0.0/16'"),
+    ("an existing VPC with one zone", "network.primary",
+     {"vpcId": "vpc-0123456789abcdef0", "publicSubnetIds": ["subnet-0123456789abcdef0"],
+      "privateSubnetIds": ["subnet-0123456789abcdef1", "subnet-0123456789abcdef2"]},
+     "prism-pipeline:network.primary.publicSubnetIds must name one subnet in each of network.availabilityZones (2)"),
+    ("four zones", "network.availabilityZones", 4, "prism-pipeline:network.availabilityZones must be <= 3, got 4"),
+    ("a rate window WAF lacks", "waf.rateWindowSeconds", 90,
+     "prism-pipeline:waf.rateWindowSeconds must be 60, 120, 300 or 600, got 90"),
+    ("a body limit past what WAF sees on an ALB", "waf.maxBodyBytes", 16384,
+     "prism-pipeline:waf.maxBodyBytes must be <= 8192, got 16384"),
+    ("a traffic dial over 100", "edge.primary.trafficDial", 101,
+     "prism-pipeline:edge.primary.trafficDial must be <= 100, got 101"),
+    ("a negative traffic dial", "edge.primary.trafficDial", -1,
+     "prism-pipeline:edge.primary.trafficDial must be >= 0, got -1"),
+    ("a weight over 255", "edge.secondary.weight", 256, "prism-pipeline:edge.secondary.weight must be <= 255, got 256"),
+    ("both regions turned off", "edge", {"primary": {"trafficDial": 0}, "secondary": {"weight": 0}},
+     "prism-pipeline:edge.secondary.trafficDial must leave one region taking traffic"),
 ]  # fmt: skip
 
 
@@ -153,3 +200,26 @@ def test_region_codes_are_short_and_distinct(region: str, code: str) -> None:
 def test_region_code_rejects_a_non_region() -> None:
     with pytest.raises(ValueError, match="not an AWS region name"):
         region_code("us-middle-1")
+
+
+def test_an_existing_vpc_is_used_as_it_is(tmp_path: Path) -> None:
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    existing = {
+        "vpcId": "vpc-0123456789abcdef0",
+        "publicSubnetIds": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+        "privateSubnetIds": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
+    }
+    document["config"]["prism-pipeline:network"]["primary"] = existing
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump(document))
+
+    graph = load_graph("dev", stack_file)
+
+    assert [v.region for v in graph.of_type("aws:ec2/vpc:Vpc")] == ["us-west-2"], "only the secondary VPC is created"
+    assert not [e for e in graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.region == "us-east-1"]
+    (alb,) = [a for a in graph.of_type("aws:lb/loadBalancer:LoadBalancer") if a.region == "us-east-1"]
+    assert alb.inputs["subnets"] == existing["publicSubnetIds"]
+    (service,) = [s for s in graph.of_type("aws:ecs/service:Service") if s.region == "us-east-1"]
+    assert service.inputs["networkConfiguration"]["subnets"] == existing["privateSubnetIds"]
+    (group,) = [g for g in graph.of_type("aws:lb/targetGroup:TargetGroup") if g.region == "us-east-1"]
+    assert group.inputs["vpcId"] == existing["vpcId"]

@@ -177,3 +177,43 @@ def test_a_backlog_is_not_made_late_by_the_clock() -> None:
     output = run_quiet(shift_ms=0)
     assert [(r["stream"], r.get("final")) for r in output] == [("S", True)]
     assert output[0]["lastEventTime"] == T0 + 2000 and output[0]["endReason"] == "ended"
+
+
+OLD_STRAGGLER = ev("init", -60, "long-gone")  # a minute behind everything else
+
+
+class LiveReplay(Replay):
+    """Replay that stamps events as the job reads them: event time = the wall time the first
+    line is read + the event's offset from the anchor event, so the reader is caught up
+    however long the mini-cluster took to start."""
+
+    def __init__(self, events: list[dict[str, Any]], pauses: dict[int, float], anchor_ms: int) -> None:
+        super().__init__([json.dumps(e) for e in events], pauses)
+        self.anchor_ms = anchor_ms
+        self.started_ms: int | None = None
+
+    def map(self, index: int) -> str:
+        time.sleep(self.pauses.get(index, 0.0))
+        if self.started_ms is None:
+            self.started_ms = int(time.time() * 1000)
+        event = json.loads(self.lines[index])
+        return json.dumps({**event, "timestamp": event["timestamp"] - self.anchor_ms + self.started_ms})
+
+
+def test_an_old_straggler_after_live_events_does_not_stop_the_clock() -> None:
+    """Live events, a little silence, one very old event, more silence: the old event is late,
+    and the live session still ends by the clock. (The reader was caught up when it saw the
+    newest event; one straggler does not make it a reader working through a backlog.)"""
+    config = parse_config({**QUIET_CONFIG, "watermark.idle.advance.after.ms": "1000"})
+    env = environment(config, jar=CONNECTOR_JAR)
+    indexes = env.from_source(NumberSequenceSource(0, 4), WatermarkStrategy.no_watermarks(), "events")
+    # 1.1 s: past out-of-orderness + lateness (0.6 s), short of sealing the session.
+    pauses = {len(QUIET): 1.1, len(QUIET) + 1: 3.0}
+    events = [raw(e) for e in [*QUIET, OLD_STRAGGLER, STRAGGLING]]
+    # The session's last event happens as the job reads it.
+    replay = LiveReplay(events, pauses, anchor_ms=QUIET[-1].timestamp)
+    lines = indexes.map(replay, output_type=Types.STRING()).disable_chaining()
+    output = tagged_output(*build(lines, config))
+    assert sorted((r["stream"], r.get("final"), r.get("reason")) for r in output) == [
+        ("L", None, "behind_watermark"), ("L", None, "session_finalised"), ("S", True, None),
+    ]  # fmt: skip

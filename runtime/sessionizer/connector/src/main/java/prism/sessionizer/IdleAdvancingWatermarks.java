@@ -18,7 +18,8 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
  * <p>Silence means "no data" only when the reader was caught up: the newest event it saw was
  * no older than {@code caughtUpLagMs} (out-of-orderness + allowed lateness) when it saw it. A
  * reader working through an older backlog never advances by the clock, or a stalled fetch
- * would turn the backlog late.
+ * would turn the backlog late. Only the newest event decides: a straggler far behind it says
+ * nothing about the reader, and must not stop the clock for everyone else.
  */
 public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
 
@@ -28,6 +29,7 @@ public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
     private boolean seen;
     private long maxTimestamp;
     private long lastEventAtMs;
+    private long maxTimestampSeenAtMs;
 
     public IdleAdvancingWatermarks(long outOfOrdernessMs, long idleAfterMs, long caughtUpLagMs) {
         this.outOfOrdernessMs = outOfOrdernessMs;
@@ -41,11 +43,13 @@ public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
 
     @Override
     public void onEvent(T event, long eventTimestamp, WatermarkOutput output) {
+        long now = System.currentTimeMillis();
         if (!seen || eventTimestamp > maxTimestamp) {
             maxTimestamp = eventTimestamp;
+            maxTimestampSeenAtMs = now;
         }
         seen = true;
-        lastEventAtMs = System.currentTimeMillis();
+        lastEventAtMs = now;
     }
 
     @Override
@@ -55,7 +59,7 @@ public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
         }
         long watermark = maxTimestamp - outOfOrdernessMs - 1;
         long quietMs = System.currentTimeMillis() - lastEventAtMs;
-        boolean caughtUp = lastEventAtMs - maxTimestamp <= caughtUpLagMs;
+        boolean caughtUp = maxTimestampSeenAtMs - maxTimestamp <= caughtUpLagMs;
         if (caughtUp && quietMs > idleAfterMs) {
             watermark += quietMs - idleAfterMs;
         }
