@@ -20,6 +20,7 @@ from components import naming
 from components.archive import SecureBucket, SecureBucketArgs, data_lifecycle_rules
 from components.policies import Statement
 from components.region import Region
+from components.security_groups import allow_tcp, security_group
 from components.settings import IngestServiceSettings, LifecycleSettings
 
 HEALTH_CHECK_PATH = "/ready"
@@ -91,75 +92,27 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
         # -- security groups -----------------------------------------------------
-        alb_group = aws.ec2.SecurityGroup(
+        alb_group = security_group(
             f"{name}-alb",
-            aws.ec2.SecurityGroupArgs(
-                vpc_id=args.vpc_id,
-                name=f"{lb_name}-alb",
-                description="Players (through Global Accelerator, client IPs preserved) to the ingest ALB",
-                tags={"Name": f"{lb_name}-alb"},
-            ),
+            args.vpc_id,
+            f"{lb_name}-alb",
+            "Players (through Global Accelerator, client IPs preserved) to the ingest ALB",
             child,
         )
-        self.target_security_group = aws.ec2.SecurityGroup(
+        self.target_security_group = security_group(
             f"{name}-tasks",
-            aws.ec2.SecurityGroupArgs(
-                vpc_id=args.vpc_id,
-                name=f"{lb_name}-tasks",
-                description="Ingest tasks: the service port from the ALB only; HTTPS out to AWS APIs",
-                tags={"Name": f"{lb_name}-tasks"},
-            ),
+            args.vpc_id,
+            f"{lb_name}-tasks",
+            "Ingest tasks: the service port from the ALB only; HTTPS out to AWS APIs",
             child,
         )
+        tasks = self.target_security_group
         for port in ports:
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-alb-in-{port}",
-                aws.vpc.SecurityGroupIngressRuleArgs(
-                    security_group_id=alb_group.id,
-                    description=f"players on {port}",
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4="0.0.0.0/0",
-                ),
-                child,
-            )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-to-tasks",
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=alb_group.id,
-                description="requests and health checks to the ingest tasks",
-                ip_protocol="tcp",
-                from_port=s.port,
-                to_port=s.port,
-                referenced_security_group_id=self.target_security_group.id,
-            ),
-            child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-tasks-from-alb",
-            aws.vpc.SecurityGroupIngressRuleArgs(
-                security_group_id=self.target_security_group.id,
-                description="the service port from the ALB",
-                ip_protocol="tcp",
-                from_port=s.port,
-                to_port=s.port,
-                referenced_security_group_id=alb_group.id,
-            ),
-            child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-to-aws",
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=self.target_security_group.id,
-                description="HTTPS to Kinesis, Firehose, ECR, CloudWatch Logs and STS",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                cidr_ipv4="0.0.0.0/0",
-            ),
-            child,
-        )
+            allow_tcp(f"{name}-alb-in-{port}", "in", alb_group, port, f"players on {port}", child, cidr="0.0.0.0/0")
+        allow_tcp(f"{name}-alb-to-tasks", "out", alb_group, s.port, "requests and health checks", child, peer=tasks)
+        allow_tcp(f"{name}-tasks-from-alb", "in", tasks, s.port, "the service port from the ALB", child, peer=alb_group)
+        allow_tcp(f"{name}-tasks-to-aws", "out", tasks, 443, "HTTPS to Kinesis, Firehose, ECR, Logs, STS", child,
+                  cidr="0.0.0.0/0")  # fmt: skip
 
         # -- load balancer -------------------------------------------------------
         self.alb = aws.lb.LoadBalancer(

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from components import naming
 from components.region import Region
+from components.security_groups import allow_tcp, security_group
 from components.settings import Egress, ExistingVpc, NewVpc
 
 # The AWS APIs an ingest task calls, as interface endpoint service suffixes.
@@ -160,28 +161,15 @@ class Network(pulumi.ComponentResource):
             private_route_tables.append(private_routes)
 
         if args.egress == "endpoints":
-            endpoint_group = aws.ec2.SecurityGroup(
+            endpoint_group = security_group(
                 f"{name}-endpoints",
-                aws.ec2.SecurityGroupArgs(
-                    vpc_id=vpc.id,
-                    name=f"{prefix}-endpoints",
-                    description="HTTPS from inside the VPC to the AWS API endpoints",
-                    tags={"Name": f"{prefix}-endpoints"},
-                ),
+                vpc.id,
+                f"{prefix}-endpoints",
+                "HTTPS from inside the VPC to the AWS API endpoints",
                 child,
             )
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-endpoints-https",
-                aws.vpc.SecurityGroupIngressRuleArgs(
-                    security_group_id=endpoint_group.id,
-                    description="HTTPS from the VPC",
-                    ip_protocol="tcp",
-                    from_port=443,
-                    to_port=443,
-                    cidr_ipv4=vpc.cidr_block,
-                ),
-                child,
-            )
+            allow_tcp(f"{name}-endpoints-https", "in", endpoint_group, 443, "HTTPS from the VPC", child,
+                      cidr=vpc.cidr_block)  # fmt: skip
             for service in INTERFACE_ENDPOINTS:
                 self.endpoints[service] = aws.ec2.VpcEndpoint(
                     f"{name}-{service.replace('.', '-')}",

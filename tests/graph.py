@@ -37,6 +37,9 @@ class Graph:
     def of_type(self, token: str) -> list[Resource]:
         return [r for r in self.resources if r.type == token]
 
+    def in_region(self, token: str, region: str) -> list[Resource]:
+        return [r for r in self.of_type(token) if r.region == region]
+
     def by_urn(self, urn: str) -> Resource:
         return next(r for r in self.resources if r.urn == urn)
 

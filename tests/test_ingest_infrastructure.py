@@ -34,12 +34,8 @@ ENDPOINT_GROUP = "aws:globalaccelerator/endpointGroup:EndpointGroup"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
-def _in(graph: Graph, token: str, region: str) -> list[Resource]:
-    return [r for r in graph.of_type(token) if r.region == region]
-
-
 def _one(graph: Graph, token: str, region: str) -> Resource:
-    (resource,) = _in(graph, token, region)
+    (resource,) = graph.in_region(token, region)
     return resource
 
 
@@ -66,7 +62,7 @@ def test_each_region_has_a_vpc_with_public_and_private_subnets_in_distinct_zones
         assert isinstance(wanted, NewVpc)
         assert vpc.inputs["cidrBlock"] == wanted.cidr
         assert vpc.inputs["enableDnsHostnames"] is True and vpc.inputs["enableDnsSupport"] is True
-        subnets = _in(graph, SUBNET, region.name)
+        subnets = graph.in_region(SUBNET, region.name)
         by_tier = {tier: [s for s in subnets if s.inputs["tags"]["tier"] == tier] for tier in ("public", "private")}
         network = ipaddress.IPv4Network(wanted.cidr)
         for tier, tier_subnets in by_tier.items():
@@ -81,8 +77,8 @@ def test_each_region_has_a_vpc_with_public_and_private_subnets_in_distinct_zones
 def test_private_subnets_reach_aws_through_endpoints_or_nat_as_the_stack_says(graph: Graph, settings: Settings) -> None:
     for region in settings.regions:
         endpoints = {e.inputs["serviceName"].removeprefix(f"com.amazonaws.{region.name}."): e
-                     for e in _in(graph, ENDPOINT, region.name)}  # fmt: skip
-        nats = _in(graph, NAT, region.name)
+                     for e in graph.in_region(ENDPOINT, region.name)}  # fmt: skip
+        nats = graph.in_region(NAT, region.name)
         if settings.network.egress == "endpoints":
             assert set(endpoints) == {*INTERFACE_ENDPOINTS, "s3"}
             assert not nats
@@ -135,7 +131,7 @@ def test_target_group_checks_ready_and_drains_for_the_service_drain_time(graph: 
 
 def test_http_redirects_to_https_unless_the_stack_allows_http(graph: Graph, settings: Settings) -> None:
     for region in settings.regions:
-        listeners = {listener.inputs["port"]: listener for listener in _in(graph, LISTENER, region.name)}
+        listeners = {listener.inputs["port"]: listener for listener in graph.in_region(LISTENER, region.name)}
         (http_action,) = listeners[80].inputs["defaultActions"]
         if settings.ingest.allow_http:
             assert http_action["type"] == "forward"
@@ -187,12 +183,12 @@ def test_task_role_may_put_only_on_its_own_regions_raw_stream(graph: Graph, sett
         role_name = definition.inputs["taskRoleArn"].rsplit("/", 1)[1]
         statements = _statements(graph, role_name)
         assert set(statements) == {"PutRawEvents", "PutFailedEvents", "EncryptRawEvents"}
-        raw = next(s for s in _in(graph, STREAM, region.name) if s.inputs["name"].endswith("-raw"))
+        raw = next(s for s in graph.in_region(STREAM, region.name) if s.inputs["name"].endswith("-raw"))
         raw_arn = f"arn:aws:kinesis:{region.name}:123456789012:stream/{raw.inputs['name']}"
         put = statements["PutRawEvents"]
         assert put["Resource"] == [raw_arn]
         assert set(put["Action"]) == {"kinesis:PutRecord", "kinesis:PutRecords", "kinesis:ListShards"}
-        failed = next(f for f in _in(graph, FIREHOSE, region.name) if f.inputs["name"].endswith("-failed-to-s3"))
+        failed = next(f for f in graph.in_region(FIREHOSE, region.name) if f.inputs["name"].endswith("-failed-to-s3"))
         assert statements["PutFailedEvents"]["Action"] == ["firehose:PutRecordBatch"]
         assert statements["PutFailedEvents"]["Resource"] == [
             f"arn:aws:firehose:{region.name}:123456789012:deliverystream/{failed.inputs['name']}"
@@ -242,7 +238,7 @@ def test_the_service_accepts_the_environment_the_task_definition_gives_it(graph:
         container = _container(graph, region.name)
         environment = {variable["name"]: variable["value"] for variable in container["environment"]}
         service = load_settings(environment)
-        raw = next(s for s in _in(graph, STREAM, region.name) if s.inputs["name"].endswith("-raw"))
+        raw = next(s for s in graph.in_region(STREAM, region.name) if s.inputs["name"].endswith("-raw"))
         assert service.stream_name == raw.inputs["name"]
         assert service.region == region.name
         assert service.failed_events_stream == f"prism-{settings.environment}-{region.code}-failed-to-s3"
@@ -262,7 +258,7 @@ def test_service_rolls_back_failed_deployments_and_scales_on_cpu_and_requests(gr
         assert service["desiredCount"] == tasks.desired
         assert service["networkConfiguration"]["assignPublicIp"] is False
         private = {
-            s.inputs["cidrBlock"] for s in _in(graph, SUBNET, region.name) if s.inputs["tags"]["tier"] == "private"
+            s.inputs["cidrBlock"] for s in graph.in_region(SUBNET, region.name) if s.inputs["tags"]["tier"] == "private"
         }
         assert len(service["networkConfiguration"]["subnets"]) == len(private)
         (balancer,) = service["loadBalancers"]
@@ -274,7 +270,7 @@ def test_service_rolls_back_failed_deployments_and_scales_on_cpu_and_requests(gr
             p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
                 "predefinedMetricType"
             ]: p.inputs["targetTrackingScalingPolicyConfiguration"]
-            for p in _in(graph, SCALING_POLICY, region.name)
+            for p in graph.in_region(SCALING_POLICY, region.name)
         }
         assert metrics["ECSServiceAverageCPUUtilization"]["targetValue"] == settings.ingest.cpu_target_percent
         requests = metrics["ALBRequestCountPerTarget"]
@@ -290,7 +286,7 @@ def test_cluster_has_container_insights_and_the_service_logs_with_retention(grap
             {"name": "containerInsights", "value": settings.ingest.container_insights}
         ]
         group = _container(graph, region.name)["logConfiguration"]["options"]["awslogs-group"]
-        (log_group,) = [g for g in _in(graph, LOG_GROUP, region.name) if g.inputs["name"] == group]
+        (log_group,) = [g for g in graph.in_region(LOG_GROUP, region.name) if g.inputs["name"] == group]
         assert log_group.inputs["retentionInDays"] == settings.log_retention_days
 
 
@@ -298,7 +294,7 @@ def test_failed_events_firehose_takes_direct_puts_into_the_raw_buckets_failed_pr
     graph: Graph, settings: Settings
 ) -> None:
     for region in settings.regions:
-        (failed,) = [f for f in _in(graph, FIREHOSE, region.name) if f.inputs["name"].endswith("-failed-to-s3")]
+        (failed,) = [f for f in graph.in_region(FIREHOSE, region.name) if f.inputs["name"].endswith("-failed-to-s3")]
         assert "kinesisSourceConfiguration" not in failed.inputs
         assert failed.inputs["serverSideEncryption"]["keyType"] == "CUSTOMER_MANAGED_CMK"
         s3 = failed.inputs["extendedS3Configuration"]

@@ -9,7 +9,7 @@ from components.artifacts import PROJECT_ROOT
 from components.session_store import source_code_hash
 from components.settings import Settings
 from runtime.session_writer.package import HANDLER
-from tests.graph import ROLE_POLICY, STREAM, Graph, Resource, bucket_kind
+from tests.graph import ROLE_POLICY, STREAM, Graph, bucket_kind
 
 DATABASE = "aws:timestreamwrite/database:Database"
 TABLE = "aws:timestreamwrite/table:Table"
@@ -19,10 +19,6 @@ QUEUE = "aws:sqs/queue:Queue"
 WORKSPACE = "aws:grafana/workspace:Workspace"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ACCOUNT = "123456789012"
-
-
-def _in(graph: Graph, token: str, region: str) -> list[Resource]:
-    return [r for r in graph.of_type(token) if r.region == region]
 
 
 def _code(settings: Settings, region: str) -> str:
@@ -37,8 +33,8 @@ def _policy(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
 def test_each_region_has_a_sessions_table_with_the_stack_retention(graph: Graph, settings: Settings) -> None:
     s = settings.session_store
     for region in settings.regions:
-        [database] = _in(graph, DATABASE, region.name)
-        [table] = _in(graph, TABLE, region.name)
+        [database] = graph.in_region(DATABASE, region.name)
+        [table] = graph.in_region(TABLE, region.name)
         assert database.inputs["databaseName"] == f"prism-{settings.environment}-{region.code}-sessions"
         assert database.inputs["kmsKeyId"].startswith(f"arn:aws:kms:{region.name}:")
         assert (table.inputs["databaseName"], table.inputs["tableName"]) == (
@@ -61,7 +57,7 @@ def test_the_writer_lambda_is_the_built_zip_on_arm64_with_the_stack_sizing(graph
     s = settings.session_store
     zip_path = PROJECT_ROOT / s.artifact
     for region in settings.regions:
-        [function] = _in(graph, FUNCTION, region.name)
+        [function] = graph.in_region(FUNCTION, region.name)
         inputs = function.inputs
         assert inputs["name"] == f"prism-{settings.environment}-{region.code}-session-writer"
         assert (inputs["runtime"], inputs["architectures"], inputs["handler"]) == ("python3.12", ["arm64"], HANDLER)
@@ -69,13 +65,13 @@ def test_the_writer_lambda_is_the_built_zip_on_arm64_with_the_stack_sizing(graph
         assert inputs["sourceCodeHash"] == source_code_hash(zip_path)
         assert (inputs["memorySize"], inputs["timeout"]) == (s.memory_mb, s.timeout_seconds)
         assert inputs["reservedConcurrentExecutions"] == s.reserved_concurrency
-        [table] = _in(graph, TABLE, region.name)
+        [table] = graph.in_region(TABLE, region.name)
         variables = inputs["environment"]["variables"]
         assert (variables["SESSION_STORE_DATABASE"], variables["SESSION_STORE_TABLE"]) == (
             table.inputs["databaseName"], "sessions",
         )  # fmt: skip
         group = next(
-            g for g in _in(graph, LOG_GROUP, region.name) if g.inputs["name"] == f"/aws/lambda/{inputs['name']}"
+            g for g in graph.in_region(LOG_GROUP, region.name) if g.inputs["name"] == f"/aws/lambda/{inputs['name']}"
         )
         assert inputs["loggingConfig"] == {"logFormat": "JSON", "logGroup": group.inputs["name"]}
         assert group.inputs["retentionInDays"] == settings.log_retention_days
@@ -86,9 +82,9 @@ def test_the_event_source_reads_the_region_session_stream_with_partial_failures(
 ) -> None:
     s = settings.session_store
     for region in settings.regions:
-        [mapping] = _in(graph, MAPPING, region.name)
-        [queue] = _in(graph, QUEUE, region.name)
-        stream = next(x for x in _in(graph, STREAM, region.name) if x.inputs["name"].endswith("-session"))
+        [mapping] = graph.in_region(MAPPING, region.name)
+        [queue] = graph.in_region(QUEUE, region.name)
+        stream = next(x for x in graph.in_region(STREAM, region.name) if x.inputs["name"].endswith("-session"))
         inputs = mapping.inputs
         assert inputs["eventSourceArn"] == f"arn:aws:kinesis:{region.name}:{ACCOUNT}:stream/{stream.inputs['name']}"
         assert inputs["functionName"].endswith(f":function:prism-{settings.environment}-{region.code}-session-writer")
@@ -114,7 +110,7 @@ def test_the_event_source_reads_the_region_session_stream_with_partial_failures(
 def test_the_writer_role_writes_only_its_table_and_reads_only_its_stream(graph: Graph, settings: Settings) -> None:
     for region in settings.regions:
         statements = _policy(graph, f"{_code(settings, region.name)}-session-store-policy")
-        [table] = _in(graph, TABLE, region.name)
+        [table] = graph.in_region(TABLE, region.name)
         database, name = table.inputs["databaseName"], table.inputs["tableName"]
         assert statements["WriteSessionsTable"] == {
             "Sid": "WriteSessionsTable", "Effect": "Allow", "Action": ["timestream:WriteRecords"],
@@ -123,7 +119,7 @@ def test_the_writer_role_writes_only_its_table_and_reads_only_its_stream(graph: 
         assert statements["DiscoverTimestreamEndpoints"]["Action"] == ["timestream:DescribeEndpoints"]
         [stream_arn] = statements["ReadSessionStream"]["Resource"]
         assert str(stream_arn).endswith(f"-{region.code}-session")
-        [queue] = _in(graph, QUEUE, region.name)
+        [queue] = graph.in_region(QUEUE, region.name)
         assert statements["SendFailedBatches"]["Resource"] == [
             f"arn:aws:sqs:{region.name}:{ACCOUNT}:{queue.inputs['name']}"
         ]
