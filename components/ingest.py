@@ -14,7 +14,6 @@ no change where nothing changed.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,6 @@ CONTAINER_NAME = "ingest"
 CONTAINER_USER = "10001"
 # CloudWatch embedded-metric lines from the service, once a minute.
 METRICS_EMF_INTERVAL_SECONDS = 60
-_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[^:@]+)")
 
 
 def service_environment(
@@ -107,13 +105,6 @@ def container_definitions(
         },
     }
     return json.dumps([container], sort_keys=True, separators=(",", ":"))
-
-
-def ecr_repository_arn(image: str, partition: str) -> str | None:
-    match = _ECR_IMAGE.match(image)
-    if match is None:
-        return None
-    return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
 
 
 @dataclass(frozen=True)
@@ -194,16 +185,20 @@ class IngestService(pulumi.ComponentResource):
         self.task_role = task_access.role
 
         log_group_arn = self.log_group.arn
-        repository = pulumi.Output.all(image, region.partition).apply(lambda v: ecr_repository_arn(v[0], v[1]) or "")
-        pull: list[Statement] = [
-            # GetAuthorizationToken has no resource to scope it to.
-            Statement(sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-            Statement(
-                sid="PullImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[repository],
-            ),
-        ]
+        pull: list[Statement] = []
+        if s.from_ecr:
+            repository = pulumi.Output.all(region.account_id, region.partition).apply(
+                lambda v: s.ecr_repository_arn(region.name, v[0], v[1])
+            )
+            pull = [
+                # GetAuthorizationToken has no resource to scope it to.
+                Statement(sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+                Statement(
+                    sid="PullImage",
+                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=[repository],
+                ),
+            ]
         execution_access = service_role(
             f"{name}-execution",
             execution_role_name,
@@ -211,7 +206,7 @@ class IngestService(pulumi.ComponentResource):
             "ecs-tasks.amazonaws.com",
             region.account_id,
             [
-                *(pull if s.image.split("/", 1)[0].endswith(".amazonaws.com") else []),
+                *pull,
                 Statement(
                     sid="WriteLogs",
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -304,14 +299,14 @@ class IngestService(pulumi.ComponentResource):
             child,
         )
         request_label = pulumi.Output.concat(args.load_balancer.arn_suffix, "/", args.target_group.arn_suffix)
-        for metric, target, label in (
-            ("ECSServiceAverageCPUUtilization", s.cpu_target_percent, None),
-            ("ALBRequestCountPerTarget", s.requests_per_target, request_label),
+        for suffix, metric, target, label in (
+            ("cpu", "ECSServiceAverageCPUUtilization", s.cpu_target_percent, None),
+            ("requests", "ALBRequestCountPerTarget", s.requests_per_target, request_label),
         ):
             aws.appautoscaling.Policy(
-                f"{name}-{'cpu' if label is None else 'requests'}",
+                f"{name}-{suffix}",
                 aws.appautoscaling.PolicyArgs(
-                    name=f"{service_name}-{'cpu' if label is None else 'requests'}",
+                    name=f"{service_name}-{suffix}",
                     policy_type="TargetTrackingScaling",
                     service_namespace=scaling.service_namespace,
                     scalable_dimension=scaling.scalable_dimension,

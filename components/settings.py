@@ -239,6 +239,19 @@ class IngestServiceSettings:
         return self.image.replace("{region}", region).replace("{account}", account_id)
 
     @property
+    def from_ecr(self) -> bool:
+        """Pulled from ECR: the execution role then needs pull rights on that one repository."""
+        image = _IMAGE.match(self.image)
+        return image is not None and _ECR_REGISTRY.match(image["registry"]) is not None
+
+    def ecr_repository_arn(self, region: str, account_id: str, partition: str) -> str:
+        image = _IMAGE.match(self.image_for(region, account_id))
+        registry = _ECR_REGISTRY.match(image["registry"]) if image is not None else None
+        if image is None or registry is None:
+            raise ValueError(f"not an ECR image: {self.image}")
+        return f"arn:{partition}:ecr:{registry['region']}:{registry['account']}:repository/{image['repository']}"
+
+    @property
     def https(self) -> bool:
         return any(self.certificate_arns.values())
 
@@ -525,7 +538,9 @@ _IMAGE = re.compile(
     r"^(?P<registry>[a-z0-9{}.-]+(?::\d+)?)/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})$"
 )
-_ECR_REGISTRY = re.compile(r"^(?:\d{12}|\{account\})\.dkr\.ecr\.(?P<region>[a-z0-9-]+|\{region\})\.amazonaws\.com$")
+_ECR_REGISTRY = re.compile(
+    r"^(?P<account>\d{12}|\{account\})\.dkr\.ecr\.(?P<region>[a-z0-9-]+|\{region\})\.amazonaws\.com$"
+)
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 # ALB security policies that allow TLS 1.2 and 1.3 only (or 1.3 only).
 TLS_POLICIES = (

@@ -223,3 +223,17 @@ def test_an_existing_vpc_is_used_as_it_is(tmp_path: Path) -> None:
     assert service.inputs["networkConfiguration"]["subnets"] == existing["privateSubnetIds"]
     (group,) = [g for g in graph.of_type("aws:lb/targetGroup:TargetGroup") if g.region == "us-east-1"]
     assert group.inputs["vpcId"] == existing["vpcId"]
+
+
+def test_the_image_names_its_ecr_repository_in_each_region() -> None:
+    ingest = parse_settings(valid_values()).ingest
+    assert ingest.from_ecr
+    assert ingest.ecr_repository_arn("us-west-2", "210987654321", "aws") == (
+        "arn:aws:ecr:us-west-2:210987654321:repository/prism-ingest"
+    )
+    values = with_value("ingest.image", "ghcr.io/prism/ingest:1.0.0")
+    values["network"]["egress"] = "nat"
+    elsewhere = parse_settings(values).ingest
+    assert not elsewhere.from_ecr
+    with pytest.raises(ValueError, match="not an ECR image"):
+        elsewhere.ecr_repository_arn("us-east-1", "210987654321", "aws")

@@ -193,10 +193,9 @@ class LiveReplay(Replay):
         self.started_ms: int | None = None
 
     def map(self, index: int) -> str:
-        time.sleep(self.pauses.get(index, 0.0))
+        event = json.loads(super().map(index))
         if self.started_ms is None:
             self.started_ms = int(time.time() * 1000)
-        event = json.loads(self.lines[index])
         return json.dumps({**event, "timestamp": event["timestamp"] - self.anchor_ms + self.started_ms})
 
 
