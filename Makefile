@@ -65,12 +65,12 @@ typecheck: setup
 # The whole pipeline on this machine until Ctrl-C, e.g. make run RUN_ARGS="--viewers 20 --duration 120".
 RUN_ARGS ?=
 run: setup $(CONNECTOR_JAR)
-	$(BIN)/python -m runtime.local.pipeline $(RUN_ARGS)
+	$(BIN)/python -m runtime.local $(RUN_ARGS)
 
 # The Pulumi tests read the application zips, so they are built first.
 test: lint typecheck $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP)
 	$(BIN)/pytest
-	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider -W ignore::DeprecationWarning tests/flink
+	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider tests/flink
 
 clean:
 	rm -rf $(VENV) $(FLINK_VENV) build $(CONNECTOR)/target .mypy_cache .ruff_cache .pytest_cache

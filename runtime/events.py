@@ -31,6 +31,8 @@ STOP_REASONS: Final = frozenset(StopReason.__args__)  # type: ignore[attr-define
 # The partition key of every raw event: all events of a session go to one shard.
 PARTITION_KEY_FIELD: Final = "sessionId"
 SERVER_FIELD: Final = "server"
+# Inside SERVER_FIELD: when the ingest service received the event, epoch ms of the server's clock.
+RECEIVED_AT_FIELD: Final = "receivedAt"
 EVENT_ID_FIELD: Final = "eventId"
 
 # -- session records ----------------------------------------------------------

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
-from runtime.local.pipeline import Options, run
+from runtime.local.options import MAX_VIEWERS, Options, parse_options
+from runtime.local.pipeline import main, run
 from runtime.local.simulator import Timing, session_script
+from runtime.local.verify import Pending
+from runtime.local.view import MAX_STATUS_LINE, Status
 
 pytestmark = pytest.mark.integration
 
@@ -26,10 +30,12 @@ def test_session_scripts_are_reproducible_and_end_the_session() -> None:
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("regions", ["primary", "both"])
-def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str) -> None:
+def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str, tmp_path: Path) -> None:
     """`both`: each region's sessionizer sees half the traffic, so its input is quiet more
     often - the case that once left a session without its final record."""
-    report = run(Options(stack="dev", regions=regions, duration=30, viewers=6, seed=11, view=False, drain_seconds=120))
+    options = Options(stack="dev", regions=regions, duration=30, viewers=6, seed=11, view=False, drain_seconds=120,
+                      log_dir=tmp_path)  # fmt: skip
+    report = run(options)
     assert report.errors == []
     assert report.sessions_compared >= 5
     assert report.mismatches == []
@@ -37,3 +43,49 @@ def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str) -> None:
     assert report.missing_raw_events == 0
     assert report.missing_late_events == 0
     assert report.latency_p50_ms is not None
+    assert report.drained
+    assert list(tmp_path.iterdir()), "the run's logs are in the folder it was given"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--stack", "nosuchstack"], "argument --stack: no stack 'nosuchstack'; the stacks are datamart, dev, "
+                                     "loadtest, slowprod"),
+        (["--viewers", "-3"], f"argument --viewers: must be a whole number from 1 to {MAX_VIEWERS}, got -3"),
+        (["--viewers", "0"], f"argument --viewers: must be a whole number from 1 to {MAX_VIEWERS}, got 0"),
+        (["--viewers", "many"], "argument --viewers: must be a whole number, got 'many'"),
+        (["--duration", "-5"], "argument --duration: must be >= 0 and <= 86400 seconds, got -5"),
+        (["--duration", "nan"], "argument --duration: must be >= 0 and <= 86400 seconds, got nan"),
+        (["--duration", "soon"], "argument --duration: must be a number of seconds, got 'soon'"),
+        (["--drain-seconds", "0"], "argument --drain-seconds: must be > 0 and <= 3600 seconds, got 0"),
+        (["--seed", "-1"], "argument --seed: must be a whole number of at least 0, got -1"),
+        (["--regions", "all"], "argument --regions: invalid choice: 'all' (choose from 'primary', 'both')"),
+        (["--colour"], "unrecognized arguments: --colour"),
+    ],
+)  # fmt: skip
+def test_a_bad_option_stops_the_run_with_one_line_and_status_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == f"local pipeline: {message}\n"
+
+
+def test_good_options_are_taken_as_given() -> None:
+    options = parse_options(["--stack", "slowprod", "--viewers", "20", "--duration", "120", "--no-view"])
+    assert (options.stack, options.viewers, options.duration, options.view) == ("slowprod", 20, 120.0, False)
+
+
+def test_a_status_line_stays_under_160_characters_in_every_phase() -> None:
+    busiest = Status(
+        phase=f"draining 88/90 s: {Pending(1_234, 56_789, 1_234).describe()} to come",
+        events_per_second=12_345.6, acknowledged=12_345_678, stream_rates=(12_345.6, 1_234.5, 123.4),
+        active=12_345, ended=123_456, playing=1_000, startup_p50_ms=1_234, startup_p95_ms=12_345,
+        rebuffer_ratio=0.5, ebvs=100, vsf=100, late_events=123_456, latency_p50_ms=12_345, latency_p95_ms=123_456,
+        errors=1_000,
+    )  # fmt: skip
+    assert len(busiest.line()) < MAX_STATUS_LINE
+    assert busiest.line().startswith("draining 88/90 s: 1234 final records, 56789 raw events, 1234 late events")
+    assert Pending(1, 0, 2).describe() == "1 final record, 2 late events"

@@ -29,7 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from runtime.events import RECEIVED_AT_FIELD
 from runtime.ingest.aggregation import KINESIS_MAX_RECORD_BYTES
+from runtime.ingest.body import BodyLimits, BodyRefused, read_body
 from runtime.ingest.failed_events import FailedEventsSink, FirehoseClient, failed_event_document
 from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.settings import IngestSettings
@@ -38,16 +40,10 @@ from runtime.ingest.validation import BodyError, Init, Rejection, Validator, raw
 
 log = logging.getLogger("prism.ingest")
 
-ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
 EPAS_HEADERS = ("X-EPAS-Event", "X-EPAS-Version")
 _json = msgspec.json.Encoder()
 # What a KPL aggregate adds around one user record, at most; a raw event must fit a Kinesis record with it.
 _MAX_RAW_EVENT_BYTES = KINESIS_MAX_RECORD_BYTES - 1_024
-
-
-class _TooLarge(Exception):
-    def __init__(self, head: bytes) -> None:
-        self.head = head
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -89,6 +85,7 @@ class IngestApp:
         )
         self.failed_events = FailedEventsSink(firehose, settings.failed_events_stream, self.metrics)
         self._retry_after = {"Retry-After": str(settings.retry_after_seconds)}
+        self.body_limits = BodyLimits(settings.max_body_bytes, settings.failed_event_max_bytes)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -129,17 +126,14 @@ class IngestApp:
         started = time.perf_counter()
         context = self._context(request, received_at)
 
-        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if content_type not in ACCEPTED_CONTENT_TYPES:
-            self._reject_body("unsupported_media_type", b"", context)
-            return error_response(
-                415, "unsupported_media_type", f"send events as application/json, not {content_type or 'nothing'}"
-            )
         try:
-            body = await self._read_body(request)
-        except _TooLarge as too_large:
-            self._reject_body("body_too_large", too_large.head, context)
-            return error_response(413, "body_too_large", f"the body exceeds {self.settings.max_body_bytes} bytes")
+            body = await read_body(request, self.body_limits)
+        except BodyRefused as refused:
+            self._reject_body(refused.code, refused.kept, context, refused.size)
+            response = error_response(refused.status, refused.code, refused.message)
+            if refused.close:
+                response.headers["Connection"] = "close"
+            return response
 
         try:
             parsed = self.validator.parse(body, int(received_at * 1000))
@@ -193,28 +187,15 @@ class IngestApp:
         return json_response(200, {"status": "ok"})
 
     async def ready(self, _: Request) -> Response:
-        if self.sink.healthy:
+        reason = self.sink.unhealthy_reason
+        if not reason:
             return json_response(200, {"status": "ready", "unacknowledged": self.sink.unacknowledged})
-        return json_response(503, {"status": "kinesis sink failing", "unacknowledged": self.sink.unacknowledged})
+        return json_response(503, {"status": "not ready", "reason": reason, "unacknowledged": self.sink.unacknowledged})
 
     async def metrics_endpoint(self, _: Request) -> Response:
         return Response(self.metrics.prometheus(), media_type="text/plain; version=0.0.4")
 
     # -- helpers ---------------------------------------------------------------
-
-    async def _read_body(self, request: Request) -> bytes:
-        limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _TooLarge(b"")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge(b"".join(chunks)[: self.settings.failed_event_max_bytes])
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _context(self, request: Request, received_at: float) -> dict[str, Any]:
         # The ALB appends the address it saw (the client's, as Global Accelerator
@@ -224,16 +205,18 @@ class IngestApp:
             forwarded.rsplit(",", 1)[-1].strip() if forwarded else (request.client.host if request.client else "")
         )
         return {
-            "receivedAt": int(received_at * 1000),
+            RECEIVED_AT_FIELD: int(received_at * 1000),
             "region": self.settings.region,
             "clientIp": client_ip,
             "userAgent": request.headers.get("user-agent", "")[:512],
         }
 
-    def _reject_body(self, reason: str, body: bytes, context: dict[str, Any]) -> None:
+    def _reject_body(self, reason: str, body: bytes, context: dict[str, Any], size: int | None = None) -> None:
         self.metrics.events_rejected.labels(reason).inc()
         self.failed_events.record(
-            failed_event_document(reason, [], body, self.settings.failed_event_max_bytes, {"server": context})
+            failed_event_document(
+                reason, [], body, self.settings.failed_event_max_bytes, {"server": context}, original_size=size
+            )
         )
 
     def _reject_event(self, rejection: Rejection, context: dict[str, Any]) -> None:
@@ -255,7 +238,7 @@ def _session_of(events: list[Any], body: bytes) -> str | None:
         return str(events[0].sessionId)
     try:
         document = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     session = document.get("sessionId") if isinstance(document, dict) else None
     return session if isinstance(session, str) else None

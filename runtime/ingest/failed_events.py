@@ -33,17 +33,22 @@ class FirehoseClient(Protocol):
 
 
 def failed_event_document(
-    reason: str, details: list[dict[str, Any]], original: bytes, max_bytes: int, context: dict[str, Any]
+    reason: str,
+    details: list[dict[str, Any]],
+    original: bytes,
+    max_bytes: int,
+    context: dict[str, Any],
+    original_size: int | None = None,  # when `original` is only the part of the body that was read
 ) -> bytes:
-    truncated = len(original) > max_bytes
+    size = len(original) if original_size is None else max(original_size, len(original))
     kept = original[:max_bytes]
     document: dict[str, Any] = {
         "failedAt": int(time.time() * 1000),
         "reason": reason,
         "details": details,
         **context,
-        "originalBytes": len(original),
-        "truncated": truncated,
+        "originalBytes": size,
+        "truncated": size > len(kept),
     }
     try:
         document["original"] = kept.decode()

@@ -37,6 +37,8 @@ THROTTLED = "ProvisionedThroughputExceededException"
 _BACKOFF_BASE_SECONDS = 0.05
 _BACKOFF_CAP_SECONDS = 2.0
 _SHARD_MAP_REFRESH_SECONDS = 60.0
+# Until the stream was reached once, ListShards is tried again sooner, doubling up to the refresh interval.
+_FIRST_CONTACT_RETRY_SECONDS = 1.0
 
 
 class KinesisClient(Protocol):
@@ -120,6 +122,9 @@ class KinesisSink:
         self._flusher: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._failing_since: float | None = None
+        # Ready only once Kinesis answered: a task that cannot reach its stream (no route,
+        # no credentials) must not get players from the load balancer.
+        self._reached = False
         self._fresh_since = 0.0  # arrival of the oldest fresh event
         self._fresh_bytes = 0
 
@@ -147,9 +152,21 @@ class KinesisSink:
 
     @property
     def healthy(self) -> bool:
+        return not self.unhealthy_reason
+
+    @property
+    def unhealthy_reason(self) -> str:
+        """Why the sink should get no traffic; empty when it is healthy."""
         if self._closing:
-            return False
-        return self._failing_since is None or self.clock() - self._failing_since < self.settings.unhealthy_after_seconds
+            return "shutting down"
+        if not self._reached:
+            return "the stream was not reached yet"
+        if (
+            self._failing_since is not None
+            and self.clock() - self._failing_since >= self.settings.unhealthy_after_seconds
+        ):
+            return "Kinesis refuses every write"
+        return ""
 
     @property
     def unacknowledged(self) -> int:
@@ -292,6 +309,7 @@ class KinesisSink:
             self._retry(failed, None)
         if len(failed) < len(batch):
             self._failing_since = None
+            self._reached = True
 
     def _retry(self, failed: list[KinesisRecord[_UserRecord]], call_error: str | None) -> None:
         if self._failing_since is None:
@@ -320,7 +338,8 @@ class KinesisSink:
 
     # -- shard map -------------------------------------------------------------
 
-    async def refresh_shard_map(self) -> None:
+    async def refresh_shard_map(self) -> bool:
+        """Reads the stream's shards; False when Kinesis could not be asked."""
         try:
             shards: list[dict[str, Any]] = []
             kwargs: dict[str, Any] = {"StreamName": self.settings.stream_name}
@@ -335,10 +354,14 @@ class KinesisSink:
             # Without the layout every aggregate goes out under its first partition key:
             # still correct, only a session's events may then spread over shards.
             log.warning("list_shards_failed", extra={"error": str(error), "known_shards": len(self.shard_map)})
-            return
+            return False
         self.shard_map = ShardMap.from_list_shards(shards)
+        self._reached = True
+        return True
 
     async def _refresh_loop(self) -> None:
+        delay = _FIRST_CONTACT_RETRY_SECONDS
         while True:
-            await asyncio.sleep(_SHARD_MAP_REFRESH_SECONDS)
-            await self.refresh_shard_map()
+            await asyncio.sleep(_SHARD_MAP_REFRESH_SECONDS if self._reached else delay)
+            if not await self.refresh_shard_map():
+                delay = min(_SHARD_MAP_REFRESH_SECONDS, delay * 2)

@@ -193,6 +193,13 @@ class Validator:
 
     def parse(self, body: bytes, now_ms: int) -> Parsed:
         try:
+            return self._parse(body, now_ms)
+        except RecursionError:
+            # msgspec decodes and encodes nested values recursively, as deep as Python's stack allows.
+            raise BodyError(400, "too_deeply_nested", "the body nests arrays or objects too deeply") from None
+
+    def _parse(self, body: bytes, now_ms: int) -> Parsed:
+        try:
             decoded = _fast_decoder.decode(body)
         except msgspec.ValidationError:
             return self._parse_each(body, now_ms)

@@ -1,19 +1,17 @@
-"""The whole pipeline on one machine: `make run` (python -m runtime.local.pipeline).
+"""The whole pipeline on one machine: `make run` (python -m runtime.local).
 
 Starts kinesis-mock and moto server on loopback, creates the stack's streams, buckets,
 deliveries and sessions table with the program's names, then runs the real components:
 the ingest service (uvicorn), the PyFlink sessionizer (local mini-cluster, real
 connector jar), and the session writer's handler fed like its event source mapping.
-A player simulator posts EPAS events; a live view shows the pipeline; at the end the
-store is compared with the simulator's ground truth. Everything started is stopped by
-its pid on exit (Ctrl-C included).
+A player simulator posts EPAS events while the view (view.py) shows the pipeline; at
+the end verify.py drains, reads back and compares with the simulator's ground truth.
+Everything started is stopped by its pid on exit (Ctrl-C included).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -24,44 +22,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.settings import RegionSettings, Settings, from_stack_file
+from components.settings import STREAM_KINDS, RegionSettings, Settings, SettingsError, StreamKind, from_stack_file
+from runtime.local import view
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
+from runtime.local.options import ROOT, Options, fail, parse_options, stack_file
 from runtime.local.processes import Started, free_port, start, wait_until
 from runtime.local.relay import EventSourcePoller, FirehoseRelay
 from runtime.local.resources import RegionResources, create, names
 from runtime.local.simulator import PlayerSimulator, Timing
+from runtime.local.verify import Pending, Report, Verifier, print_report
 from runtime.session_writer.handler import handle
-from runtime.session_writer.records import MEASURES, kinesis_session_records, timestream_row
+from runtime.session_writer.records import kinesis_session_records
 from runtime.session_writer.timestream import TimestreamStore
 from runtime.sessionizer.package import CONNECTOR_JAR
 from runtime.sessionizer.session import SessionSettings
 
-ROOT = Path(__file__).resolve().parents[2]
 FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
+
 # Local timing: seconds-long sessions need a watermark and timeouts on the same scale.
 LOCAL_SESSIONIZER = {
     "heartbeat.interval.ms": 1_000,
     "watermark.out.of.orderness.ms": 1_000,
     "watermark.idle.advance.after.ms": 1_000,
     "allowed.lateness.ms": 2_000,
+    # Locally the job shares two cores with everything else: a reader within 10 s of the
+    # newest arrival is live, not working through a backlog.
+    "watermark.caught.up.lag.ms": 10_000,
     "inactivity.gap.ms": 4_000,
     "update.interval.ms": 2_000,
     "checkpoint.interval.ms": 10_000,
 }
-COMPARED_TOLERANCE = 1e-9
-
-
-@dataclass
-class Options:
-    stack: str = "dev"
-    regions: str = "primary"  # or "both"
-    duration: float = 0.0  # seconds of simulated traffic; 0: until Ctrl-C
-    viewers: int = 6
-    seed: int = 7
-    view: bool = True
-    drain_seconds: float = 90.0
-    log_dir: Path = ROOT / ".local" / "run"
 
 
 @dataclass
@@ -70,47 +61,26 @@ class RegionRun:
     ingest: Started
     ingest_url: str
     sessionizer: Started
-    relays: list[FirehoseRelay]
+    relays: dict[StreamKind, FirehoseRelay]  # stream -> its bucket, as Firehose
     writer: EventSourcePoller
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # session id -> newest record
     latencies_ms: list[float] = field(default_factory=list)
 
 
-@dataclass
-class Report:
-    events_acknowledged: int
-    events_per_second: float
-    sessions_compared: int
-    sessions_matched: int
-    mismatches: list[str]
-    missing_raw_events: int
-    too_late_events: int
-    missing_late_events: int
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
-    errors: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.sessions_compared > 0
-            and self.sessions_matched == self.sessions_compared
-            and not self.missing_raw_events
-            and not self.missing_late_events
-            and not self.errors
-        )
-
-
 class LocalPipeline:
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, settings: Settings) -> None:
         self.options = options
-        self.settings: Settings = from_stack_file(ROOT / f"Pulumi.{options.stack}.yaml")
+        self.settings = settings
         self.log_dir = options.log_dir / time.strftime("%Y%m%d-%H%M%S")
         self.kinesis: KinesisMock | None = None
         self.moto: MotoServer | None = None
         self.regions: list[RegionRun] = []
-        self.started_at = 0.0
+        self.started_at = time.monotonic()
         self.simulator: PlayerSimulator | None = None
+        self.traffic_started: float | None = None
+        self.traffic_ended: float | None = None
+        self.draining: tuple[Pending, float] | None = None  # what the drain waits for, seconds waited
+        self.drained: tuple[bool, float] = (False, 0.0)  # everything arrived, seconds the drain took
 
     @property
     def region_settings(self) -> list[RegionSettings]:
@@ -188,8 +158,8 @@ class LocalPipeline:
             self.log_dir,
         )
 
-        relays = [FirehoseRelay(kinesis, firehose, resources.streams[k], resources.deliveries[k])
-                  for k in ("raw", "session", "late")]  # fmt: skip
+        relays = {kind: FirehoseRelay(kinesis, firehose, resources.streams[kind], resources.deliveries[kind])
+                  for kind in STREAM_KINDS}  # fmt: skip
         store = TimestreamStore(timestream, resources.database, resources.table)
         latest: dict[str, dict[str, Any]] = {}
         latencies: list[float] = []
@@ -201,7 +171,7 @@ class LocalPipeline:
         batch_size = min(self.settings.session_store.batch_size, 1_000)
         writer = EventSourcePoller(kinesis, resources.streams["session"], resources.stream_arn("session"),
                                    region.name, write, batch_size)  # fmt: skip
-        for thread in [*relays, writer]:
+        for thread in [*relays.values(), writer]:
             thread.start()
         return RegionRun(resources, ingest, ingest_url, sessionizer, relays, writer, latest, latencies)
 
@@ -218,67 +188,51 @@ class LocalPipeline:
 
     # -- run -----------------------------------------------------------------------
 
-    async def simulate(self) -> None:
+    async def simulate_and_drain(self) -> Verifier:
+        """Traffic for the options' duration (or until stopped), then the drain, with the view on."""
+        assert self.moto is not None
         self.simulator = PlayerSimulator({r.resources.region.name: r.ingest_url for r in self.regions},
                                          self.options.viewers, self.options.seed, Timing())  # fmt: skip
-        until = time.monotonic() + self.options.duration if self.options.duration else None
-        view = asyncio.create_task(self._view())
+        verifier = Verifier(self.simulator, self.moto, self.regions)
+        shown = asyncio.create_task(view.show(self, self.options.view))
         try:
+            self.traffic_started = time.monotonic()
+            until = self.traffic_started + self.options.duration if self.options.duration else None
             await self.simulator.run(until)
+            self.traffic_ended = time.monotonic()
+            self.drained = await verifier.drain(self.options.drain_seconds, self._drain_progress)
         finally:
-            view.cancel()
+            shown.cancel()
+            await asyncio.gather(shown, return_exceptions=True)
+        return verifier
 
-    async def _view(self) -> None:
-        if self.options.view and sys.stdout.isatty():
-            from rich.live import Live
+    def _drain_progress(self, pending: Pending, waited: float) -> None:
+        self.draining = (pending, waited)
 
-            with Live(self._table(), refresh_per_second=2, screen=False) as live:
-                while True:
-                    await asyncio.sleep(1)
-                    live.update(self._table())
-        else:
-            while True:
-                await asyncio.sleep(5)
-                print(" | ".join(f"{k} {v}" for k, v in self.status().items()), flush=True)
+    def traffic_seconds(self) -> float:
+        if self.traffic_started is None:
+            return 0.0
+        return (self.traffic_ended or time.monotonic()) - self.traffic_started
 
-    def _table(self) -> Any:
-        from rich.table import Table
-
-        table = Table(title=f"prism-pipeline local ({self.options.stack}) — Ctrl-C stops", show_header=False)
-        for key, value in self.status().items():
-            table.add_row(key, str(value))
-        return table
-
-    def status(self) -> dict[str, str]:
-        elapsed = max(1e-9, time.monotonic() - self.started_at)
-        sim = self.simulator.stats if self.simulator else None
-        latest = [r for run in self.regions for r in run.latest.values()]
-        active = [r for r in latest if not r["final"]]
-        startups = sorted(r["startupMs"] for r in latest if r["startupMs"] is not None)
-        played = sum(r["playingMs"] for r in latest)
-        rebuffered = sum(r["rebufferMs"] for r in latest)
-        finals = [r for r in latest if r["final"]]
-        latencies = sorted(x for run in self.regions for x in run.latencies_ms)
-        stream_rates = {
-            kind: sum(run.relays[i].stats.user_records for run in self.regions) / elapsed
-            for i, kind in enumerate(("raw", "session", "late"))
-        }
-        return {
-            "events in": f"{(sim.events_acknowledged if sim else 0) / elapsed:,.1f}/s "
-            f"({sim.events_acknowledged if sim else 0:,} acknowledged)",
-            "streams raw / session / late": " / ".join(f"{v:,.1f}/s" for v in stream_rates.values()),
-            "active sessions": f"{len(active):,} ({len(finals):,} ended)",
-            "concurrent plays": f"{sum(1 for r in active if r['state'] in ('playing', 'buffering')):,}",
-            "startup p50 / p95": f"{_percentile(startups, 0.5)} / {_percentile(startups, 0.95)} ms",
-            "rebuffer ratio": f"{rebuffered / (played + rebuffered):.3%}" if played + rebuffered else "-",
-            "EBVS / VSF": f"{sum(r['ebvs'] for r in finals)} / {sum(r['vsf'] for r in finals)} of {len(finals)} ended",
-            "late events": f"{sum(run.relays[2].stats.user_records for run in self.regions):,}",
-            "post -> session record p50 / p95": f"{_percentile(latencies, 0.5)} / {_percentile(latencies, 0.95)} ms",
-            "errors": str(len(self.errors())),
-        }
+    def phase(self) -> str:
+        simulator = self.simulator
+        if simulator is None or self.traffic_started is None:
+            return "starting"
+        if self.traffic_ended is None:
+            if not simulator.stopping:
+                if self.options.duration:
+                    return f"traffic {self.traffic_seconds():,.0f} of {self.options.duration:g} s"
+                return f"traffic {self.traffic_seconds():,.0f} s (Ctrl-C ends it)"
+            return f"finishing: {simulator.playing()} playing, {simulator.held()} held back"
+        if self.draining is None:
+            return "draining"
+        pending, waited = self.draining
+        if pending.done:
+            return "drained: comparing"
+        return f"draining {waited:,.0f}/{self.options.drain_seconds:g} s: {pending.describe()} to come"
 
     def errors(self) -> list[str]:
-        found = [e for run in self.regions for t in [*run.relays, run.writer] for e in t.stats.errors]
+        found = [e for run in self.regions for t in [*run.relays.values(), run.writer] for e in t.stats.errors]
         if self.simulator:
             found += self.simulator.stats.errors
         for run in self.regions:
@@ -293,133 +247,15 @@ class LocalPipeline:
 
     # -- end -----------------------------------------------------------------------
 
-    def drain(self) -> None:
-        """Wait until what the simulator sent has gone all the way through (or the drain time is up):
-        every finished session's final record in the store, every event in the raw bucket,
-        every too-late event in the late bucket."""
-        assert self.simulator is not None
-        deadline = time.monotonic() + self.options.drain_seconds
-        wanted = {t.session_id for t in self.simulator.finished_sessions()}
-        while time.monotonic() < deadline:
-            done = {sid for run in self.regions for sid, r in run.latest.items() if r["final"]}
-            if (
-                wanted <= done
-                and self._acknowledged() <= self._objects("raw")
-                and self._too_late() <= self._objects("late")
-            ):
-                return
-            time.sleep(1)
-
-    def _acknowledged(self) -> set[tuple[str, str, int]]:
-        assert self.simulator is not None
-        return {(t.session_id, d["event"], d["timestamp"]) for t in self.simulator.sessions.values()
-                for d in [*t.accepted, *t.too_late]}  # fmt: skip
-
-    def _too_late(self) -> set[tuple[str, str, int]]:
-        assert self.simulator is not None
-        return {(t.session_id, d["event"], d["timestamp"]) for t in self.simulator.sessions.values()
-                for d in t.too_late}  # fmt: skip
-
-    def report(self) -> Report:
-        assert self.simulator is not None and self.moto is not None
-        finished = list(self.simulator.finished_sessions())
-        stored = self._stored_finals()
-        mismatches, matched = [], 0
-        for truth in finished:
-            expected = timestream_row_measures(truth.expected_record(self.session_settings(truth.region)))
-            got = stored.get(truth.session_id)
-            if got is None:
-                mismatches.append(f"{truth.session_id}: no final record in the store")
-            elif differences := compare(expected, got):
-                mismatches.append(f"{truth.session_id}: {differences}")
-            else:
-                matched += 1
-        raw_seen, late_seen = self._objects("raw"), self._objects("late")
-        acknowledged, too_late = self._acknowledged(), self._too_late()
-        latencies = sorted(x for run in self.regions for x in run.latencies_ms)
-        elapsed = max(1e-9, time.monotonic() - self.started_at)
-        return Report(
-            events_acknowledged=self.simulator.stats.events_acknowledged,
-            events_per_second=self.simulator.stats.events_acknowledged / elapsed,
-            sessions_compared=len(finished),
-            sessions_matched=matched,
-            mismatches=mismatches,
-            missing_raw_events=sum(1 for key in acknowledged if key not in raw_seen),
-            too_late_events=len(too_late),
-            missing_late_events=sum(1 for key in too_late if key not in late_seen),
-            latency_p50_ms=_percentile_value(latencies, 0.5),
-            latency_p95_ms=_percentile_value(latencies, 0.95),
-            errors=self.errors(),
-        )
-
-    def _stored_finals(self) -> dict[str, dict[str, tuple[str, str]]]:
-        """Session id -> measures of its newest final row, as Timestream (moto) holds them."""
-        assert self.moto is not None
-        best: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {}
-        tables = self.moto.state().get("timestreamwrite", {}).get("TimestreamTable", [])
-        databases = {run.resources.database for run in self.regions}
-        for table in tables:
-            if table["db_name"] not in databases:
-                continue
-            for row in table["records"]:
-                dimensions = {d["Name"]: d["Value"] for d in row["Dimensions"]}
-                measures = {m["Name"]: (m["Value"], m["Type"]) for m in row["MeasureValues"]}
-                if measures.get("final", ("false", ""))[0] != "true":
-                    continue
-                session_id = dimensions["session_id"]
-                if session_id not in best or row["Version"] > best[session_id][0]:
-                    best[session_id] = (row["Version"], measures)
-        return {sid: measures for sid, (_, measures) in best.items()}
-
-    def _objects(self, kind: str) -> set[tuple[str, str, int]]:
-        """(session, event, timestamp) of every event line under the kind's prefix in its buckets."""
-        assert self.moto is not None
-        seen: set[tuple[str, str, int]] = set()
-        for run in self.regions:
-            s3 = self.moto.client("s3", run.resources.region.name)
-            bucket = run.resources.buckets[kind]  # type: ignore[index]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{kind}/"):
-                for item in page.get("Contents", []):
-                    body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                    for line in body.splitlines():
-                        document = json.loads(line)
-                        # A late record wraps the event; a raw line is the event.
-                        event = document["event"] if isinstance(document.get("event"), dict) else document
-                        if "sessionId" in event:
-                            seen.add((event["sessionId"], event["event"], event["timestamp"]))
-        return seen
-
     def stop(self) -> None:
         for run in self.regions:
-            for thread in [*run.relays, run.writer]:
+            for thread in [*run.relays.values(), run.writer]:
                 thread.stop()
             for started in (run.ingest, run.sessionizer):
                 started.stop()
         for stand_in in (self.kinesis, self.moto):
             if stand_in is not None:
                 stand_in.stop()
-
-
-def timestream_row_measures(record: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    from runtime.session_writer.records import SessionRecord
-
-    session = SessionRecord(record["sessionId"], record["version"], record["updateTime"], record)
-    return {m["Name"]: (m["Value"], m["Type"]) for m in timestream_row(session)["MeasureValues"]}
-
-
-def compare(expected: dict[str, tuple[str, str]], got: dict[str, tuple[str, str]]) -> str:
-    """Differences between two rows' measures; numbers within a nanosecond's worth of rounding."""
-    differences = []
-    for name in sorted(set(expected) | set(got)):
-        if name not in MEASURES:
-            continue
-        want, have = expected.get(name), got.get(name)
-        if want == have:
-            continue
-        if want and have and want[1] == "DOUBLE" and abs(float(want[0]) - float(have[0])) <= COMPARED_TOLERANCE:
-            continue
-        differences.append(f"{name} expected {want[0] if want else None}, got {have[0] if have else None}")
-    return "; ".join(differences)
 
 
 def _get(url: str) -> int:
@@ -434,68 +270,37 @@ def _log_lines(path: Path) -> Iterator[str]:
         return
 
 
-def _percentile_value(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of sorted values."""
-    if not values:
-        return None
-    return values[min(len(values) - 1, max(0, round(q * len(values)) - 1))]
-
-
-def _rounded(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def _percentile(values: list[float], q: float) -> str:
-    return _rounded(_percentile_value(values, q))
-
-
 def run(options: Options) -> Report:
-    pipeline = LocalPipeline(options)
-    interrupted = False
+    """One local run; a bad stack file ends it before anything starts (exit 2)."""
+    try:
+        settings = from_stack_file(stack_file(options.stack))
+    except SettingsError as error:
+        fail(f"--stack {options.stack}: {error}")
+    pipeline = LocalPipeline(options, settings)
 
     def on_signal(signum: int, _: Any) -> None:
-        nonlocal interrupted
-        interrupted = True
         if pipeline.simulator is not None:
             pipeline.simulator.stop()
 
     previous = signal.signal(signal.SIGINT, on_signal)
     try:
         pipeline.start()
-        asyncio.run(pipeline.simulate())
-        pipeline.drain()
-        return pipeline.report()
+        if options.duration:
+            print(f"viewers start sessions for {options.duration:g} s; the ones playing then finish (up to "
+                  f"{Timing().session_ms[1] // 1000} s) and the pipeline drains (up to {options.drain_seconds:g} s)",
+                  flush=True)  # fmt: skip
+        verifier = asyncio.run(pipeline.simulate_and_drain())
+        return verifier.report(pipeline.session_settings, pipeline.traffic_seconds(), pipeline.drained,
+                               pipeline.errors())  # fmt: skip
     finally:
         pipeline.stop()
         signal.signal(signal.SIGINT, previous)
 
 
-def print_report(report: Report) -> None:
-    print(f"events acknowledged: {report.events_acknowledged:,} ({report.events_per_second:,.1f}/s sustained)")
-    print(f"sessions matching the simulator's ground truth: {report.sessions_matched} of {report.sessions_compared}")
-    for mismatch in report.mismatches[:20]:
-        print(f"  {mismatch}")
-    print(f"acknowledged events missing from the raw bucket: {report.missing_raw_events}")
-    print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
-    print(f"post -> session record latency p50 / p95: {_rounded(report.latency_p50_ms)} / "
-          f"{_rounded(report.latency_p95_ms)} ms")  # fmt: skip
-    print(f"component errors: {len(report.errors)}")
-    for error in report.errors[:20]:
-        print(f"  {error}")
-    print("the pipeline agrees with the ground truth" if report.ok else "the pipeline does NOT agree")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default="dev", help="the stack file whose names and sizes to use")
-    parser.add_argument("--regions", choices=("primary", "both"), default="primary")
-    parser.add_argument("--duration", type=float, default=0.0, help="seconds of traffic (default: until Ctrl-C)")
-    parser.add_argument("--viewers", type=int, default=6, help="concurrent simulated viewers")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-view", action="store_true", help="status lines instead of the live view")
-    args = parser.parse_args(argv)
+    options = parse_options(argv)
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "prism")
-    report = run(Options(args.stack, args.regions, args.duration, args.viewers, args.seed, not args.no_view))
+    report = run(options)
     print_report(report)
     return 0 if report.ok else 1
 

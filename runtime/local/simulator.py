@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
@@ -142,6 +142,18 @@ class PlayerSimulator:
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """No new sessions start; the ones playing finish."""
+        return self._stop.is_set()
+
+    def playing(self) -> int:
+        return sum(1 for truth in self.sessions.values() if not truth.finished)
+
+    def held(self) -> int:
+        """Events held back (out of order or too late) that are still to be sent."""
+        return len(self._held)
 
     async def run(self, until_monotonic: float | None = None) -> None:
         async with httpx.AsyncClient(timeout=30) as client:

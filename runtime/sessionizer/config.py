@@ -41,6 +41,7 @@ class SessionizerConfig:
     initial_position: str
     out_of_orderness_ms: int  # watermark = newest event time minus this
     idle_advance_after_ms: int  # no event for this long: the watermark moves on with the clock
+    caught_up_lag_ms: int  # ... if the newest arrival was read at most this long after it arrived
     allowed_lateness_ms: int  # how far behind the watermark an event still counts
     heartbeat_interval_ms: int
     inactivity_gap_ms: int  # no event for this long ends a session
@@ -81,6 +82,7 @@ def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
     heartbeat = read.integer("heartbeat.interval.ms", 5_000, 1_000)
     # "a small multiple of the heartbeat interval": three missed heartbeats end a session.
     gap = read.integer("inactivity.gap.ms", 3 * heartbeat, heartbeat)
+    lateness = read.integer("allowed.lateness.ms", 30_000, 0)
     return SessionizerConfig(
         environment=read.text("environment"),
         region=read.text("region"),
@@ -91,7 +93,9 @@ def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
         initial_position=read.choice("source.initial.position", INITIAL_POSITIONS, "LATEST"),
         out_of_orderness_ms=out_of_orderness,
         idle_advance_after_ms=read.integer("watermark.idle.advance.after.ms", max(1_000, out_of_orderness), 0),
-        allowed_lateness_ms=read.integer("allowed.lateness.ms", 30_000, 0),
+        # A reader further behind than the delay the watermark tolerates anyway is reading a backlog.
+        caught_up_lag_ms=read.integer("watermark.caught.up.lag.ms", out_of_orderness + lateness, 0),
+        allowed_lateness_ms=lateness,
         heartbeat_interval_ms=heartbeat,
         inactivity_gap_ms=gap,
         update_interval_ms=read.integer("update.interval.ms", 10_000, 100),

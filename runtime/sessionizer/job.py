@@ -3,8 +3,9 @@
 A thin adapter around session.py. Wiring:
 
     FlinkKinesisConsumer(raw)            de-aggregates the ingest service's KPL records
-      -> parse: (sessionId, timestamp, raw JSON)
+      -> parse: (sessionId, event time, arrival time, raw JSON)
       -> event-time watermarks, bounded out-of-orderness, advancing with the clock when quiet
+         and caught up (IdleAdvancingWatermarks in the connector jar; timestamps assigned in Java)
       -> key by sessionId
       -> SessionFunction (KeyedProcessFunction: the Tracker in keyed state, timers)
            main output: session records      -> KinesisStreamsSink(session)
@@ -29,7 +30,6 @@ from typing import Any
 
 from pyflink.common import Configuration, Types, WatermarkStrategy
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import (
     CheckpointingMode,
     DataStream,
@@ -43,31 +43,41 @@ from pyflink.datastream.connectors.kinesis import FlinkKinesisConsumer, KinesisS
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
+from runtime.events import RECEIVED_AT_FIELD, SERVER_FIELD
 from runtime.sessionizer.config import MANAGED_FLINK_PROPERTIES, SessionizerConfig, load_config
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record
 
 LATE_EVENTS = OutputTag("late-events", Types.STRING())
 UNPARSEABLE = ""  # the key of raw records that are not JSON events
-_RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING()])
+NO_ARRIVAL = 0  # a raw event without the ingest service's arrival time
+# parse()'s record; IdleAdvancingWatermarks.forParsedEvents reads fields 1 and 2 by position.
+_RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG(), Types.STRING()])
+ParsedEvent = tuple[str, int, int, str]
 
 
 def _dumps(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
-def parse(raw: str) -> tuple[str, int, str]:
-    """(sessionId, event time, raw) of a raw event; UNPARSEABLE keys anything else."""
+def parse(raw: str) -> ParsedEvent:
+    """(sessionId, event time, arrival time, raw) of a raw event; UNPARSEABLE keys anything else.
+
+    The event time is the player's clock; the arrival time is the ingest service's
+    (server.receivedAt), the only one the watermark trusts to tell a live reader from one
+    working through a backlog.
+    """
     try:
         document = json.loads(raw)
-        return str(document["sessionId"]), int(document["timestamp"]), raw
+        return str(document["sessionId"]), int(document["timestamp"]), _arrival(document), raw
     except (ValueError, KeyError, TypeError):
-        return UNPARSEABLE, 0, raw
+        return UNPARSEABLE, 0, NO_ARRIVAL, raw
 
 
-class EventTime(TimestampAssigner):  # type: ignore[misc]
-    def extract_timestamp(self, value: tuple[str, int, str], record_timestamp: int) -> int:
-        return value[1]
+def _arrival(document: dict[str, Any]) -> int:
+    server = document.get(SERVER_FIELD)
+    received = server.get(RECEIVED_AT_FIELD) if isinstance(server, dict) else None
+    return received if isinstance(received, int) and not isinstance(received, bool) and received > 0 else NO_ARRIVAL
 
 
 class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
@@ -78,8 +88,8 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         # One value per session: every state access crosses from Python to the JVM.
         self.tracker_state = runtime_context.get_state(ValueStateDescriptor("tracker", Types.PICKLED_BYTE_ARRAY()))
 
-    def process_element(self, value: tuple[str, int, str], ctx: KeyedProcessFunction.Context) -> Any:
-        session_id, _, raw = value
+    def process_element(self, value: ParsedEvent, ctx: KeyedProcessFunction.Context) -> Any:
+        session_id, _, _, raw = value
         timers = ctx.timer_service()
         watermark = timers.current_watermark()
         if session_id == UNPARSEABLE:
@@ -152,11 +162,12 @@ def session_settings(config: SessionizerConfig) -> SessionSettings:
 
 
 def watermark_strategy(config: SessionizerConfig) -> WatermarkStrategy:
-    """Bounded out-of-orderness that advances with the clock once the input is quiet (connector jar)."""
+    """Bounded out-of-orderness that advances with the clock once the input is quiet and the
+    reader caught up (connector jar); event times are taken from parse()'s records in Java."""
     java = get_gateway().jvm.prism.sessionizer.IdleAdvancingWatermarks
-    caught_up_lag = config.out_of_orderness_ms + config.allowed_lateness_ms
-    strategy = WatermarkStrategy(java.strategy(config.out_of_orderness_ms, config.idle_advance_after_ms, caught_up_lag))
-    return strategy.with_timestamp_assigner(EventTime())
+    return WatermarkStrategy(
+        java.forParsedEvents(config.out_of_orderness_ms, config.idle_advance_after_ms, config.caught_up_lag_ms)
+    )
 
 
 def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream, DataStream]:

@@ -97,7 +97,7 @@ def run_job(execution_mode: str) -> list[dict[str, Any]]:
     lines = [*map(_raw, inputs), "this is not an event"]
     # Sessions are active through the first pause (updates every 200 ms), the marker ends
     # them, and the second pause lets the watermark carry that to the sessions.
-    pauses = {inputs.index(marker): 1.0, inputs.index(marker) + 1: 1.5}
+    pauses = {inputs.index(marker): 1.0, inputs.index(marker) + 1: 2.5}
     return tagged_output(*build(replay(env, lines, pauses), config))
 
 
@@ -149,70 +149,84 @@ QUIET_CONFIG = {
     "watermark.out.of.orderness.ms": "100", "allowed.lateness.ms": "500", "heartbeat.interval.ms": "1000",
     "watermark.idle.advance.after.ms": "200", "update.interval.ms": "60000", "parallelism": "1",
     "python.bundle.size": "1",
+    # Generous on purpose: how fast this machine moves a record from the replay to the
+    # watermark must not decide the test. A backlog below is minutes old.
+    "watermark.caught.up.lag.ms": "10000",
 }  # fmt: skip
 QUIET = [ev("init", 0, "quiet"), ev("playing", 1, "quiet"), ev("stopped", 2, "quiet", reason="ended")]
 STRAGGLING = ev("heartbeat", 2.5, "quiet")  # on time for the data, but after 3 s of silence
-
-
-def run_quiet(shift_ms: int) -> list[dict[str, Any]]:
-    config = parse_config(QUIET_CONFIG)
-    lines = [json.dumps({**raw(e), "timestamp": e.timestamp + shift_ms}) for e in [*QUIET, STRAGGLING]]
-    env = environment(config, jar=CONNECTOR_JAR)
-    return tagged_output(*build(replay(env, lines, {len(QUIET): 3.0}), config))
-
-
-def test_a_quiet_stream_still_ends_its_sessions() -> None:
-    """Live events, then silence: the watermark moves on with the clock and seals the session."""
-    output = run_quiet(shift_ms=int(time.time() * 1000) - T0)
-    # Without the clock the watermark would stay at 1.9 s and the straggler would count;
-    # with it the session is final after about 2.8 s of silence, before the straggler comes.
-    assert [(r["stream"], r.get("final"), r.get("reason")) for r in output] == [
-        ("S", True, None), ("L", None, "session_finalised"),
-    ]  # fmt: skip
-    assert output[0]["playingMs"] == 1000
-
-
-def test_a_backlog_is_not_made_late_by_the_clock() -> None:
-    """Old events (a reader catching up): silence does not move the watermark, the straggler counts."""
-    output = run_quiet(shift_ms=0)
-    assert [(r["stream"], r.get("final")) for r in output] == [("S", True)]
-    assert output[0]["lastEventTime"] == T0 + 2000 and output[0]["endReason"] == "ended"
-
-
 OLD_STRAGGLER = ev("init", -60, "long-gone")  # a minute behind everything else
+BACKLOG_AGE_MS = 600_000
 
 
 class LiveReplay(Replay):
-    """Replay that stamps events as the job reads them: event time = the wall time the first
-    line is read + the event's offset from the anchor event, so the reader is caught up
-    however long the mini-cluster took to start."""
+    """A replay that stamps each event as the job reads it, as the ingest service would have:
+    arrival (server.receivedAt) = the wall time minus `arrival_age_ms`; event time = the wall
+    time the first line is read + the event's offset from the anchor event + the player's
+    clock offset. So the reader is live (or `arrival_age_ms` behind) however long the
+    mini-cluster took to start, and the players' clocks are as wrong as the test says."""
 
-    def __init__(self, events: list[dict[str, Any]], pauses: dict[int, float], anchor_ms: int) -> None:
-        super().__init__([json.dumps(e) for e in events], pauses)
-        self.anchor_ms = anchor_ms
+    def __init__(
+        self, events: list[Event], pauses: dict[int, float], clock_offset_ms: int = 0, arrival_age_ms: int = 0
+    ) -> None:
+        super().__init__([json.dumps(raw(e)) for e in events], pauses)
+        self.anchor_ms = events[0].timestamp
+        self.clock_offset_ms = clock_offset_ms
+        self.arrival_age_ms = arrival_age_ms
         self.started_ms: int | None = None
 
     def map(self, index: int) -> str:
         event = json.loads(super().map(index))
+        now_ms = int(time.time() * 1000)
         if self.started_ms is None:
-            self.started_ms = int(time.time() * 1000)
-        return json.dumps({**event, "timestamp": event["timestamp"] - self.anchor_ms + self.started_ms})
+            self.started_ms = now_ms
+        event["timestamp"] += self.started_ms - self.anchor_ms + self.clock_offset_ms
+        event["server"]["receivedAt"] = now_ms - self.arrival_age_ms
+        return json.dumps(event)
+
+
+def run_live(replay: LiveReplay, count: int, config: dict[str, str] = QUIET_CONFIG) -> list[dict[str, Any]]:
+    env = environment(parse_config(config), jar=CONNECTOR_JAR)
+    indexes = env.from_source(NumberSequenceSource(0, count - 1), WatermarkStrategy.no_watermarks(), "events")
+    lines = indexes.map(replay, output_type=Types.STRING()).disable_chaining()
+    return tagged_output(*build(lines, parse_config(config)))
+
+
+def outcome(output: list[dict[str, Any]]) -> list[tuple[str, bool | None, str | None]]:
+    return sorted((r["stream"], r.get("final"), r.get("reason")) for r in output)
+
+
+@pytest.mark.parametrize("clock_offset_s", [-30, 30], ids=["player-clocks-30s-behind", "player-clocks-30s-ahead"])
+def test_a_quiet_stream_still_ends_its_sessions(clock_offset_s: int) -> None:
+    """Live events, then silence: the watermark moves on with the clock and seals the session,
+    whatever the players' clocks say; the straggler after the silence comes too late."""
+    events = [*QUIET, STRAGGLING]
+    output = run_live(LiveReplay(events, {len(QUIET): 3.0}, clock_offset_ms=clock_offset_s * 1000), len(events))
+    # Without the clock the watermark would stay at the `stopped` event and the straggler
+    # would count; with it the session is final after about 0.8 s of silence.
+    assert outcome(output) == [("L", None, "session_finalised"), ("S", True, None)]
+    final = next(r for r in output if r["stream"] == "S")
+    assert final["playingMs"] == 1000 and final["endReason"] == "ended"
+
+
+def test_a_backlog_read_after_a_pause_is_not_made_late_by_the_clock() -> None:
+    """Events that arrived ten minutes ago (a reader catching up), then a pause in reading:
+    silence does not move the watermark, and the rest of the backlog still counts."""
+    events = [*QUIET, STRAGGLING]
+    output = run_live(LiveReplay(events, {len(QUIET): 3.0}, arrival_age_ms=BACKLOG_AGE_MS), len(events))
+    assert outcome(output) == [("S", True, None)]
+    assert output[0]["lastEventTime"] - output[0]["firstEventTime"] == 2000 and output[0]["endReason"] == "ended"
 
 
 def test_an_old_straggler_after_live_events_does_not_stop_the_clock() -> None:
-    """Live events, a little silence, one very old event, more silence: the old event is late,
-    and the live session still ends by the clock. (The reader was caught up when it saw the
-    newest event; one straggler does not make it a reader working through a backlog.)"""
-    config = parse_config({**QUIET_CONFIG, "watermark.idle.advance.after.ms": "1000"})
-    env = environment(config, jar=CONNECTOR_JAR)
-    indexes = env.from_source(NumberSequenceSource(0, 4), WatermarkStrategy.no_watermarks(), "events")
+    """Live events, a little silence, one event a minute behind in event time, more silence:
+    the old event is late, and the live session still ends by the clock. (The straggler
+    arrived just now: the reader is live, whatever the event's own time.)"""
+    config = {**QUIET_CONFIG, "watermark.idle.advance.after.ms": "1000"}
+    events = [*QUIET, OLD_STRAGGLER, STRAGGLING]
     # 1.1 s: past out-of-orderness + lateness (0.6 s), short of sealing the session.
     pauses = {len(QUIET): 1.1, len(QUIET) + 1: 3.0}
-    events = [raw(e) for e in [*QUIET, OLD_STRAGGLER, STRAGGLING]]
-    # The session's last event happens as the job reads it.
-    replay = LiveReplay(events, pauses, anchor_ms=QUIET[-1].timestamp)
-    lines = indexes.map(replay, output_type=Types.STRING()).disable_chaining()
-    output = tagged_output(*build(lines, config))
-    assert sorted((r["stream"], r.get("final"), r.get("reason")) for r in output) == [
+    output = run_live(LiveReplay(events, pauses), len(events), config)
+    assert outcome(output) == [
         ("L", None, "behind_watermark"), ("L", None, "session_finalised"), ("S", True, None),
     ]  # fmt: skip

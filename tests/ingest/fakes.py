@@ -31,6 +31,8 @@ class FakeKinesis:
         self._lock = threading.Lock()
 
     def list_shards(self, **_: Any) -> dict[str, Any]:
+        if self.mode == "down":
+            raise KinesisDown()
         step = (MAX_HASH_KEY + 1) // self.shards
         return {
             "Shards": [

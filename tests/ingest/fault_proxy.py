@@ -12,10 +12,12 @@ THROTTLED = "ProvisionedThroughputExceededException"
 
 
 class FaultProxy:
-    """mode: "pass" forwards; "throttle" refuses every PutRecords record; "down" drops connections."""
+    """mode: "pass" forwards; "throttle" refuses every PutRecords record; "down" drops connections;
+    "hold" keeps PutRecords calls waiting until release()."""
 
     def __init__(self, upstream: str) -> None:
         self.mode = "pass"
+        self._released = threading.Event()
         self.upstream = urlparse(upstream)
         proxy = self
 
@@ -33,6 +35,8 @@ class FaultProxy:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
+                if mode == "hold" and target.endswith(".PutRecords"):
+                    proxy._released.wait(60)
                 if mode == "throttle" and target.endswith(".PutRecords"):
                     count = len(json.loads(body)["Records"])
                     answer = {
@@ -59,6 +63,11 @@ class FaultProxy:
         self.server.daemon_threads = True
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def release(self) -> None:
+        """Lets held calls through, and later ones pass."""
+        self.mode = "pass"
+        self._released.set()
 
     def __enter__(self) -> FaultProxy:
         self._thread.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -12,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from runtime.ingest.app import create_app
+from runtime.ingest.body import DRAIN_MIN_BYTES
 from runtime.ingest.settings import IngestSettings, SettingsError, load_settings
 from tests.ingest.fakes import FakeKinesis
 
@@ -127,8 +129,18 @@ def test_events_are_enriched_with_server_context(service: Service) -> None:
         ({"Content-Type": "application/json"}, b'{"event": "init",', 400, "invalid_json"),
         ({"Content-Type": "application/json"}, b"[" + b'"x",' * 20_000 + b'"x"]', 413, "body_too_large"),
         ({"Content-Type": "application/json"}, b"[]", 400, "empty_batch"),
+        ({"Content-Type": "application/json"}, b"[" * 5_000 + b"]" * 5_000, 400, "too_deeply_nested"),
+        ({"Content-Type": "application/json"}, b'{"a":' * 3_000 + b"1" + b"}" * 3_000, 400, "too_deeply_nested"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"event=init", 415, "unsupported_media_type"),
+        ({"Content-Type": "application/json", "Content-Encoding": "br"}, b"{}", 415, "unsupported_encoding"),
+        ({"Content-Type": "application/json", "Content-Encoding": "gzip"}, b"{}", 400, "invalid_encoding"),
+        ({"Content-Type": "application/json", "Content-Encoding": "gzip"}, gzip.compress(b"{}")[:-4], 400,
+         "invalid_encoding"),
+        # 100 kB of zeros inflate past the 64 kB limit from a few hundred bytes.
+        ({"Content-Type": "application/json", "Content-Encoding": "gzip"}, gzip.compress(b"0" * 100_000), 413,
+         "body_too_large"),
     ],
-)
+)  # fmt: skip
 def test_unusable_bodies_get_a_clear_error_and_are_recorded(
     service: Service, headers: dict[str, str], body: bytes, status: int, code: str
 ) -> None:
@@ -138,6 +150,32 @@ def test_unusable_bodies_get_a_clear_error_and_are_recorded(
     (failed,) = service.firehose.wait_for(1)
     assert failed["reason"] == code
     assert failed["originalBytes"] <= len(body)
+
+
+def test_a_body_past_what_is_drained_is_refused_and_the_connection_closed(service: Service) -> None:
+    body = b"[" + b"1," * (DRAIN_MIN_BYTES // 2) + b"1]"
+    response = service.client.post("/", headers={"Content-Type": "application/json"}, content=body)
+    assert response.status_code == 413 and response.headers["connection"] == "close"
+    (failed,) = service.firehose.wait_for(1)
+    assert failed["reason"] == "body_too_large" and failed["truncated"]
+
+
+def test_gzip_bodies_are_inflated(service: Service) -> None:
+    batch = [epas("init", "zipped"), epas("playing", "zipped")]
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    # Two gzip members, as a client that compresses in chunks sends them.
+    body = gzip.compress(json.dumps(batch).encode()[:10]) + gzip.compress(json.dumps(batch).encode()[10:])
+    response = service.client.post("/events", headers=headers, content=body)
+    assert response.status_code == 200 and response.json()["accepted"] == 2
+    assert [e["event"] for e in service.kinesis.events()] == ["init", "playing"]
+
+
+def test_a_refused_media_type_keeps_the_body_as_a_failed_event(service: Service) -> None:
+    response = service.client.post("/", headers={"Content-Type": "text/html"}, content=b"<p>init</p>")
+    assert response.status_code == 415
+    assert response.json()["message"] == "send events as application/json or text/plain, not text/html"
+    (failed,) = service.firehose.wait_for(1)
+    assert failed["original"] == "<p>init</p>"
 
 
 def test_sendbeacon_text_plain_bodies_are_accepted(service: Service) -> None:
@@ -191,6 +229,20 @@ def test_health_ready_and_metrics(service: Service) -> None:
     metrics = service.client.get("/metrics").text
     assert "ingest_events_accepted_total 1.0" in metrics
     assert 'ingest_requests_total{status="200"} 1.0' in metrics
+
+
+def test_a_task_that_cannot_reach_its_stream_is_not_ready() -> None:
+    """The load balancer must not send players to a task whose first ListShards failed."""
+    kinesis = FakeKinesis()
+    kinesis.mode = "down"
+    with TestClient(create_app(settings(), kinesis, FakeFirehose())) as client:
+        answer = client.get("/ready")
+        assert answer.status_code == 503 and answer.json()["reason"] == "the stream was not reached yet"
+        kinesis.mode = "ok"
+        deadline = time.monotonic() + 10  # the first retry comes after 1 s
+        while client.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline, "ready once the stream answers"
+            time.sleep(0.1)
 
 
 def test_kinesis_down_answers_503_with_retry_after_and_ready_fails() -> None:

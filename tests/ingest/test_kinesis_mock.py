@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from runtime.kpl import user_records
@@ -140,19 +140,24 @@ def test_events_of_a_session_stay_in_order_on_one_shard(server: IngestServer, ki
 
 
 def test_sigterm_answers_in_flight_requests_then_exits(kinesis_mock: KinesisMock, stream: str, tmp_path: Path) -> None:
-    ingest = start_ingest(stream, kinesis_mock.endpoint, tmp_path, INGEST_LINGER_MS="300")
-    answers: list[int] = []
+    with FaultProxy(kinesis_mock.endpoint) as proxy:
+        proxy.mode = "hold"  # the requests stay in flight until the service got SIGTERM
+        ingest = start_ingest(stream, proxy.endpoint, tmp_path)
+        answers: list[int] = []
 
-    def post(i: int) -> None:
-        answers.append(httpx.post(f"{ingest.url}/", json=epas("heartbeat", f"drain-{i}"), timeout=10).status_code)
+        def post(i: int) -> None:
+            answers.append(httpx.post(f"{ingest.url}/", json=epas("heartbeat", f"drain-{i}"), timeout=30).status_code)
 
-    posters = [threading.Thread(target=post, args=(i,)) for i in range(5)]
-    for poster in posters:
-        poster.start()
-    time.sleep(0.1)  # requests are waiting out the linger time
-    ingest.process.process.terminate()
-    for poster in posters:
-        poster.join()
+        posters = [threading.Thread(target=post, args=(i,)) for i in range(5)]
+        for poster in posters:
+            poster.start()
+        wait_until(lambda: "ingest_buffered_events 5.0" in httpx.get(f"{ingest.url}/metrics").text, ingest.process,
+                   30, "five requests in flight")  # fmt: skip
+        ingest.process.process.terminate()
+        time.sleep(0.2)  # the service stops accepting before Kinesis answers
+        proxy.release()
+        for poster in posters:
+            poster.join()
     # uvicorn re-raises SIGTERM once it has shut down cleanly, so the exit status says how it ended.
     assert ingest.process.process.wait(15) in (0, -signal.SIGTERM)
     assert '"event":"ingest_stopped"' in ingest.process.log_tail() and '"unacknowledged":0' in ingest.process.log_tail()

@@ -1,0 +1,5 @@
+import sys
+
+from runtime.local.pipeline import main
+
+sys.exit(main())

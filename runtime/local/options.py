@@ -1,0 +1,116 @@
+"""The local pipeline's command line: every option checked before anything starts.
+
+A bad option ends the command with one line naming the option, the rule and the value,
+and exit status 2 (as a bad stack config stops the Pulumi program).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = "local pipeline"
+MAX_VIEWERS = 1_000  # two cores: 250 viewers already keep them busy
+MAX_DRAIN_SECONDS = 3_600.0
+
+
+@dataclass(frozen=True)
+class Options:
+    stack: str = "dev"
+    regions: str = "primary"  # or "both"
+    # Seconds during which viewers start new sessions (0: until Ctrl-C). Sessions playing
+    # at the end still finish (up to Timing.session_ms), then the pipeline drains.
+    duration: float = 0.0
+    viewers: int = 6
+    seed: int = 7
+    view: bool = True
+    drain_seconds: float = 90.0  # the bound on waiting for everything sent to arrive
+    log_dir: Path = field(default=ROOT / ".local" / "run")
+
+
+def stacks(root: Path = ROOT) -> list[str]:
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROGRAM}: {message}\n")
+
+
+def _whole(low: int, high: int | None = None) -> type[int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {span}, got {value}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+def _seconds(low: float, high: float, low_inclusive: bool = True) -> type[float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+        too_low = value < low if low_inclusive else value <= low
+        if not math.isfinite(value) or too_low or value > high:
+            bound = ">=" if low_inclusive else ">"
+            raise argparse.ArgumentTypeError(f"must be {bound} {low:g} and <= {high:g} seconds, got {text}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+def parser() -> argparse.ArgumentParser:
+    parse = _Parser(
+        prog="make run RUN_ARGS=...",
+        description="The whole pipeline on this machine: stand-ins, the real components, a player simulator.",
+    )
+    parse.add_argument("--stack", default="dev", help=f"the stack whose names and sizes to use: {', '.join(stacks())}")
+    parse.add_argument("--regions", choices=("primary", "both"), default="primary")
+    parse.add_argument(
+        "--duration",
+        type=_seconds(0.0, 86_400.0),
+        default=0.0,
+        help="seconds during which viewers start new sessions (default 0: until Ctrl-C); sessions playing "
+        "then finish (up to 30 s) and the pipeline drains (up to --drain-seconds) before the comparison",
+    )
+    parse.add_argument("--viewers", type=_whole(1, MAX_VIEWERS), default=6, help="concurrent simulated viewers")
+    parse.add_argument("--seed", type=_whole(0), default=7, help="the simulator's seed (same seed, same sessions)")
+    parse.add_argument("--no-view", action="store_true", help="status lines instead of the live view")
+    parse.add_argument(
+        "--drain-seconds",
+        type=_seconds(0.0, MAX_DRAIN_SECONDS, low_inclusive=False),
+        default=90.0,
+        help="how long to wait for everything sent to arrive before comparing (default 90)",
+    )
+    return parse
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    """Options from the command line, or exit 2 with one line saying what is wrong."""
+    parse = parser()
+    args = parse.parse_args(argv)
+    if not stack_file(args.stack).is_file():
+        parse.error(f"argument --stack: no stack {args.stack!r}; the stacks are {', '.join(stacks())}")
+    return Options(args.stack, args.regions, args.duration, args.viewers, args.seed, not args.no_view,
+                   args.drain_seconds)  # fmt: skip
+
+
+def fail(message: str) -> NoReturn:
+    print(f"{PROGRAM}: {message}", file=sys.stderr)
+    raise SystemExit(2)

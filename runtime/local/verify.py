@@ -1,0 +1,249 @@
+"""The end of a local run: drain, read back what the stand-ins hold, compare with the ground truth.
+
+Draining waits until everything the simulator sent has gone all the way through: every
+finished session's final record in the store, every acknowledged event in the raw
+bucket, every too-late event in the late bucket. It says what it still waits for, and
+gives up after the bound with a message naming what never came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runtime.local.moto_server import MotoServer
+from runtime.local.simulator import PlayerSimulator
+from runtime.session_writer.records import MEASURES, SessionRecord, timestream_row
+from runtime.sessionizer.session import SessionSettings
+
+if TYPE_CHECKING:
+    from runtime.local.pipeline import RegionRun
+
+COMPARED_TOLERANCE = 1e-9
+EventKey = tuple[str, str, int]  # (session id, event name, client timestamp)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What has not arrived yet."""
+
+    final_records: int
+    raw_events: int
+    late_events: int
+
+    @property
+    def done(self) -> bool:
+        return not (self.final_records or self.raw_events or self.late_events)
+
+    def describe(self) -> str:
+        """What is missing, e.g. '2 final records, 1 late event'."""
+        counts = (("final record", self.final_records), ("raw event", self.raw_events),
+                  ("late event", self.late_events))  # fmt: skip
+        return ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for what, n in counts if n) or "nothing"
+
+
+@dataclass
+class Report:
+    events_acknowledged: int
+    traffic_seconds: float  # from the first viewer's start to the last session's end
+    sessions_compared: int
+    sessions_matched: int
+    mismatches: list[str]
+    missing_raw_events: int
+    too_late_events: int
+    missing_late_events: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    drain_seconds: float
+    drained: bool  # everything arrived within the drain bound
+    errors: list[str]
+
+    @property
+    def events_per_second(self) -> float:
+        """The live view's 'events in': acknowledged events over the seconds of traffic."""
+        return self.events_acknowledged / max(1e-9, self.traffic_seconds)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.sessions_compared > 0
+            and self.sessions_matched == self.sessions_compared
+            and not self.missing_raw_events
+            and not self.missing_late_events
+            and not self.errors
+        )
+
+
+class Verifier:
+    def __init__(self, simulator: PlayerSimulator, moto: MotoServer, regions: list[RegionRun]) -> None:
+        self.simulator = simulator
+        self.moto = moto
+        self.regions = regions
+
+    # -- what the simulator knows ----------------------------------------------------
+
+    def acknowledged(self) -> set[EventKey]:
+        return {(t.session_id, d["event"], d["timestamp"]) for t in self.simulator.sessions.values()
+                for d in [*t.accepted, *t.too_late]}  # fmt: skip
+
+    def too_late(self) -> set[EventKey]:
+        return {(t.session_id, d["event"], d["timestamp"]) for t in self.simulator.sessions.values()
+                for d in t.too_late}  # fmt: skip
+
+    # -- what arrived ---------------------------------------------------------------------
+
+    def pending(self) -> Pending:
+        wanted = {t.session_id for t in self.simulator.finished_sessions()}
+        final = {sid for run in self.regions for sid, r in run.latest.items() if r["final"]}
+        return Pending(
+            final_records=len(wanted - final),
+            raw_events=len(self.acknowledged() - self.objects("raw")),
+            late_events=len(self.too_late() - self.objects("late")),
+        )
+
+    async def drain(self, bound_seconds: float, progress: Callable[[Pending, float], None]) -> tuple[bool, float]:
+        """Waits until nothing is pending or the bound is up; (drained, seconds waited)."""
+        started = time.monotonic()
+        while True:
+            pending = await asyncio.to_thread(self.pending)
+            waited = time.monotonic() - started
+            progress(pending, waited)
+            if pending.done:
+                return True, waited
+            if waited >= bound_seconds:
+                return False, waited
+            await asyncio.sleep(1)
+
+    def objects(self, kind: str) -> set[EventKey]:
+        """(session, event, timestamp) of every event line under the kind's prefix in its buckets."""
+        seen: set[EventKey] = set()
+        for run in self.regions:
+            s3 = self.moto.client("s3", run.resources.region.name)
+            bucket = run.resources.buckets[kind]  # type: ignore[index]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{kind}/"):
+                for item in page.get("Contents", []):
+                    body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                    for line in body.splitlines():
+                        document = json.loads(line)
+                        # A late record wraps the event; a raw line is the event.
+                        event = document["event"] if isinstance(document.get("event"), dict) else document
+                        if "sessionId" in event:
+                            seen.add((event["sessionId"], event["event"], event["timestamp"]))
+        return seen
+
+    def stored_finals(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Session id -> measures of its newest final row, as Timestream (moto) holds them."""
+        best: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {}
+        tables = self.moto.state().get("timestreamwrite", {}).get("TimestreamTable", [])
+        databases = {run.resources.database for run in self.regions}
+        for table in tables:
+            if table["db_name"] not in databases:
+                continue
+            for row in table["records"]:
+                dimensions = {d["Name"]: d["Value"] for d in row["Dimensions"]}
+                measures = {m["Name"]: (m["Value"], m["Type"]) for m in row["MeasureValues"]}
+                if measures.get("final", ("false", ""))[0] != "true":
+                    continue
+                session_id = dimensions["session_id"]
+                if session_id not in best or row["Version"] > best[session_id][0]:
+                    best[session_id] = (row["Version"], measures)
+        return {sid: measures for sid, (_, measures) in best.items()}
+
+    # -- the verdict ---------------------------------------------------------------------
+
+    def report(
+        self,
+        session_settings: Callable[[str], SessionSettings],
+        traffic_seconds: float,
+        drained: tuple[bool, float],
+        errors: list[str],
+    ) -> Report:
+        finished = list(self.simulator.finished_sessions())
+        stored = self.stored_finals()
+        mismatches, matched = [], 0
+        for truth in finished:
+            expected = timestream_row_measures(truth.expected_record(session_settings(truth.region)))
+            got = stored.get(truth.session_id)
+            if got is None:
+                mismatches.append(f"{truth.session_id}: no final record in the store")
+            elif differences := compare(expected, got):
+                mismatches.append(f"{truth.session_id}: {differences}")
+            else:
+                matched += 1
+        raw_seen, late_seen = self.objects("raw"), self.objects("late")
+        acknowledged, too_late = self.acknowledged(), self.too_late()
+        latencies = sorted(x for run in self.regions for x in run.latencies_ms)
+        return Report(
+            events_acknowledged=self.simulator.stats.events_acknowledged,
+            traffic_seconds=traffic_seconds,
+            sessions_compared=len(finished),
+            sessions_matched=matched,
+            mismatches=mismatches,
+            missing_raw_events=sum(1 for key in acknowledged if key not in raw_seen),
+            too_late_events=len(too_late),
+            missing_late_events=sum(1 for key in too_late if key not in late_seen),
+            latency_p50_ms=percentile(latencies, 0.5),
+            latency_p95_ms=percentile(latencies, 0.95),
+            drained=drained[0],
+            drain_seconds=drained[1],
+            errors=errors,
+        )
+
+
+def timestream_row_measures(record: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    session = SessionRecord(record["sessionId"], record["version"], record["updateTime"], record)
+    return {m["Name"]: (m["Value"], m["Type"]) for m in timestream_row(session)["MeasureValues"]}
+
+
+def compare(expected: dict[str, tuple[str, str]], got: dict[str, tuple[str, str]]) -> str:
+    """Differences between two rows' measures; numbers within a nanosecond's worth of rounding."""
+    differences = []
+    for name in sorted(set(expected) | set(got)):
+        if name not in MEASURES:
+            continue
+        want, have = expected.get(name), got.get(name)
+        if want == have:
+            continue
+        if want and have and want[1] == "DOUBLE" and abs(float(want[0]) - float(have[0])) <= COMPARED_TOLERANCE:
+            continue
+        differences.append(f"{name} expected {want[0] if want else None}, got {have[0] if have else None}")
+    return "; ".join(differences)
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def rounded(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def print_report(report: Report) -> None:
+    print(f"events acknowledged: {report.events_acknowledged:,} in {report.traffic_seconds:,.0f} s of traffic "
+          f"({report.events_per_second:,.1f}/s, as 'events in' in the live view)")  # fmt: skip
+    if not report.drained:
+        print(f"drain: gave up after {report.drain_seconds:,.0f} s (--drain-seconds); what never came is below")
+    print(f"sessions matching the simulator's ground truth: {report.sessions_matched} of {report.sessions_compared}")
+    for mismatch in report.mismatches[:20]:
+        print(f"  {mismatch}")
+    print(f"acknowledged events missing from the raw bucket: {report.missing_raw_events}")
+    print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
+    print(f"post -> session record latency p50 / p95: {rounded(report.latency_p50_ms)} / "
+          f"{rounded(report.latency_p95_ms)} ms")  # fmt: skip
+    print(f"component errors: {len(report.errors)}")
+    for error in report.errors[:20]:
+        print(f"  {error}")
+    if report.ok:
+        print("the pipeline agrees with the ground truth")
+    elif report.sessions_compared == 0:
+        print("the pipeline does NOT agree: no session finished, so nothing was compared")
+    else:
+        print("the pipeline does NOT agree (see above)")

@@ -1,0 +1,133 @@
+"""What a local run shows while it runs: a live table on a terminal, short status lines elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runtime.local.verify import percentile, rounded
+
+if TYPE_CHECKING:
+    from runtime.local.pipeline import LocalPipeline
+
+STATUS_LINE_SECONDS = 5.0
+MAX_STATUS_LINE = 160
+
+
+@dataclass(frozen=True)
+class Status:
+    phase: str
+    events_per_second: float  # acknowledged events over the seconds of traffic so far
+    acknowledged: int
+    stream_rates: tuple[float, float, float]  # raw, session, late user records/s
+    active: int
+    ended: int
+    playing: int
+    startup_p50_ms: float | None
+    startup_p95_ms: float | None
+    rebuffer_ratio: float | None
+    ebvs: int
+    vsf: int
+    late_events: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    errors: int
+
+    def rows(self) -> list[tuple[str, str]]:
+        raw, session, late = self.stream_rates
+        return [
+            ("phase", self.phase),
+            ("events in", f"{self.events_per_second:,.1f}/s ({self.acknowledged:,} acknowledged)"),
+            ("streams raw / session / late", f"{raw:,.1f}/s / {session:,.1f}/s / {late:,.1f}/s"),
+            ("active sessions", f"{self.active:,} ({self.ended:,} ended)"),
+            ("concurrent plays", f"{self.playing:,}"),
+            ("startup p50 / p95", f"{rounded(self.startup_p50_ms)} / {rounded(self.startup_p95_ms)} ms"),
+            ("rebuffer ratio", "-" if self.rebuffer_ratio is None else f"{self.rebuffer_ratio:.3%}"),
+            ("EBVS / VSF", f"{self.ebvs} / {self.vsf} of {self.ended} ended"),
+            ("late events", f"{self.late_events:,}"),
+            (
+                "post -> session record p50 / p95",
+                f"{rounded(self.latency_p50_ms)} / {rounded(self.latency_p95_ms)} ms",
+            ),
+            ("errors", str(self.errors)),
+        ]
+
+    def line(self) -> str:
+        """One status line, under MAX_STATUS_LINE characters."""
+        raw, session, late = self.stream_rates
+        text = (
+            f"{self.phase} | in {self.events_per_second:,.1f}/s ({self.acknowledged:,}) | "
+            f"raw/session/late {raw:,.1f}/{session:,.1f}/{late:,.1f}/s | active {self.active} ended {self.ended} | "
+            f"late {self.late_events} | p50/p95 {rounded(self.latency_p50_ms)}/{rounded(self.latency_p95_ms)} ms | "
+            f"errors {self.errors}"
+        )
+        return text if len(text) < MAX_STATUS_LINE else text[: MAX_STATUS_LINE - 4] + "..."
+
+
+def status(pipeline: LocalPipeline) -> Status:
+    traffic_seconds = max(1e-9, pipeline.traffic_seconds())
+    elapsed = max(1e-9, time.monotonic() - pipeline.started_at)
+    simulator = pipeline.simulator
+    latest = [r for run in pipeline.regions for r in run.latest.values()]
+    active = [r for r in latest if not r["final"]]
+    finals = [r for r in latest if r["final"]]
+    played = sum(r["playingMs"] for r in latest)
+    rebuffered = sum(r["rebufferMs"] for r in latest)
+    rates = tuple(sum(run.relays[kind].stats.user_records for run in pipeline.regions) / elapsed
+                  for kind in ("raw", "session", "late"))  # fmt: skip
+    acknowledged = simulator.stats.events_acknowledged if simulator else 0
+    return Status(
+        phase=pipeline.phase(),
+        events_per_second=acknowledged / traffic_seconds,
+        acknowledged=acknowledged,
+        stream_rates=(rates[0], rates[1], rates[2]),
+        active=len(active),
+        ended=len(finals),
+        playing=sum(1 for r in active if r["state"] in ("playing", "buffering")),
+        startup_p50_ms=percentile((r["startupMs"] for r in latest if r["startupMs"] is not None), 0.5),
+        startup_p95_ms=percentile((r["startupMs"] for r in latest if r["startupMs"] is not None), 0.95),
+        rebuffer_ratio=rebuffered / (played + rebuffered) if played + rebuffered else None,
+        ebvs=sum(r["ebvs"] for r in finals),
+        vsf=sum(r["vsf"] for r in finals),
+        late_events=sum(run.relays["late"].stats.user_records for run in pipeline.regions),
+        latency_p50_ms=percentile((x for run in pipeline.regions for x in run.latencies_ms), 0.5),
+        latency_p95_ms=percentile((x for run in pipeline.regions for x in run.latencies_ms), 0.95),
+        errors=len(pipeline.errors()),
+    )
+
+
+async def show(pipeline: LocalPipeline, live: bool) -> None:
+    """Until cancelled: the live table when asked for and on a terminal, status lines otherwise."""
+    if live and sys.stdout.isatty():
+        await _live_table(pipeline)
+        return
+    if live:
+        print("standard output is not a terminal: status lines every "
+              f"{STATUS_LINE_SECONDS:g} s instead of the live view", flush=True)  # fmt: skip
+    while True:
+        await asyncio.sleep(STATUS_LINE_SECONDS)
+        print(status(pipeline).line(), flush=True)
+
+
+async def _live_table(pipeline: LocalPipeline) -> None:
+    from rich.live import Live
+
+    with Live(_table(pipeline), refresh_per_second=2, screen=False) as live:
+        try:
+            while True:
+                await asyncio.sleep(1)
+                live.update(_table(pipeline))
+        finally:
+            live.update(_table(pipeline))  # the last frame says how the run ended
+
+
+def _table(pipeline: LocalPipeline) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"prism-pipeline local ({pipeline.options.stack}) — Ctrl-C stops", show_header=False)
+    for key, value in status(pipeline).rows():
+        table.add_row(key, value)
+    return table
