@@ -4,6 +4,11 @@ Read top to bottom, this is the data path of one stack: the settings, then each
 region's pipeline in the order data flows through it (players -> ALB -> ingest ->
 streams -> sessionizer -> session store), then what spans both regions (the
 accelerator in front of both ALBs, replication, Grafana), then the stack outputs.
+
+Stages are the ComponentResources in components/ (helpers apart, in components/support/);
+they hand each other references (a resource's name and ARN together). Settings are parsed
+by runtime/stack and physical names come from runtime/names.py, the same code the local
+pipeline and the operator commands use.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from dataclasses import dataclass
 import pulumi
 
 from components.archive import Archive, ArchiveArgs
-from components.artifacts import resolve_artifact
 from components.delivery import Delivery, DeliveryArgs
 from components.edge import Edge, EdgeArgs, EdgeOrigin, accelerator_ports
 from components.encryption import RegionKey, RegionKeyArgs
@@ -22,12 +26,16 @@ from components.grafana import Grafana, GrafanaArgs
 from components.ingest import IngestService, IngestServiceArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
-from components.region import Region, global_provider, open_region
 from components.replication import Replication, ReplicationArgs, ReplicationSide
 from components.session_store import SessionStore, SessionStoreArgs
 from components.sessionizer import Sessionizer, SessionizerArgs
-from components.settings import BUCKET_KINDS, STREAM_KINDS, RegionSettings, StreamKind, from_pulumi_config
+from components.settings import from_pulumi_config
 from components.streams import Streams, StreamsArgs
+from components.support.artifacts import resolve_artifact
+from components.support.refs import Ref
+from components.support.region import Region, global_provider, open_region
+from runtime.names import STREAM_KINDS, BucketKind, DeliveryKind, StreamKind
+from runtime.stack import BUCKET_KINDS, RegionSettings
 
 settings = from_pulumi_config()
 env = settings.environment
@@ -62,7 +70,6 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
 
     # raw events (from ingest) -> sessionizer -> session records and late events.
     streams = Streams(f"{code}-streams", StreamsArgs(env, region, key.arn, settings.streams), region.opts)
-    raw_stream = streams.streams["raw"]
 
     # Players reach the region here: ALB (behind WAF) -> ingest tasks -> raw stream.
     network = Network(
@@ -98,22 +105,24 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         ),
         region.opts,
     )
-    # Events the service refuses land under the raw bucket's failed/ prefix, never nowhere.
-    failed_events = Delivery(
-        f"{code}-failed-delivery",
-        DeliveryArgs(
+
+    # Every stream is archived: Firehose -> its bucket, one event per line, by arrival hour.
+    def delivery(kind: DeliveryKind, source: Ref | None, bucket: BucketKind) -> Delivery:
+        args = DeliveryArgs(
             environment=env,
             region=region,
-            kind="failed",
-            stream_arn=None,
-            bucket_arn=archive.buckets["raw"].arn,
+            kind=kind,
+            stream_arn=source.arn if source is not None else None,
+            bucket_arn=archive.buckets[bucket].arn,
             key_arn=key.arn,
             delivery=settings.delivery,
             log_retention_days=settings.log_retention_days,
-            append_newline=False,
-        ),
-        region.opts,
-    )
+            append_newline=source is not None,  # the failed-event documents end in a newline already
+        )
+        return Delivery(f"{code}-{kind}-delivery", args, region.opts)
+
+    # Events the service refuses land under the raw bucket's failed/ prefix, never nowhere.
+    failed_events = delivery("failed", None, "raw")
     ingest = IngestService(
         f"{code}-ingest",
         IngestServiceArgs(
@@ -121,39 +130,21 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
             region=region,
             settings=settings.ingest,
             heartbeat_interval_ms=settings.sessionizer.heartbeat_interval_ms,
+            vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
-            security_group_id=load_balancer.target_security_group.id,
+            load_balancer_security_group=load_balancer.security_group,
             target_group=load_balancer.target_group,
             load_balancer=load_balancer.alb,
             listeners=list(load_balancer.listeners.values()),
-            raw_stream_arn=raw_stream.arn,
-            raw_stream_name=raw_stream.name,
-            failed_events_arn=failed_events.firehose.arn,
-            failed_events_name=failed_events.firehose.name,
+            raw_stream=streams.ref("raw"),
+            failed_events=failed_events.ref,
             key_arn=key.arn,
             log_retention_days=settings.log_retention_days,
         ),
         region.opts,
     )
 
-    # Every stream is archived: Firehose -> its bucket, one event per line, by arrival hour.
-    deliveries = {
-        kind: Delivery(
-            f"{code}-{kind}-delivery",
-            DeliveryArgs(
-                environment=env,
-                region=region,
-                kind=kind,
-                stream_arn=streams.streams[kind].arn,
-                bucket_arn=archive.buckets[kind].arn,
-                key_arn=key.arn,
-                delivery=settings.delivery,
-                log_retention_days=settings.log_retention_days,
-            ),
-            region.opts,
-        )
-        for kind in STREAM_KINDS
-    }
+    deliveries = {kind: delivery(kind, streams.ref(kind), kind) for kind in STREAM_KINDS}
 
     # raw stream -> Flink: session records to the session stream, too-late events to the late stream.
     sessionizer = Sessionizer(
@@ -163,12 +154,8 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
             region=region,
             settings=settings.sessionizer,
             artifact=sessionizer_zip,
-            artifacts_bucket=archive.buckets["artifacts"].name,
-            artifacts_bucket_arn=archive.buckets["artifacts"].arn,
-            raw_stream_arn=streams.streams["raw"].arn,
-            session_stream_arn=streams.streams["session"].arn,
-            late_stream_arn=streams.streams["late"].arn,
-            stream_names={kind: stream.name for kind, stream in streams.streams.items()},
+            artifacts_bucket=archive.ref("artifacts"),
+            streams={kind: streams.ref(kind) for kind in STREAM_KINDS},
             key_arn=key.arn,
             log_retention_days=settings.log_retention_days,
         ),

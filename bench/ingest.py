@@ -14,6 +14,7 @@ ratio. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from runtime.ingest.settings import base_settings, environment
 from runtime.local.processes import Started, free_port, start, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,7 +172,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="ingest benchmark (prints figures)")
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 64])
-    parser.add_argument("--linger-ms", default="5", help="INGEST_LINGER_MS of the run (the service default is 5)")
+    parser.add_argument("--linger-ms", default="5", help="the service's linger time in the run (its default is 5)")
     parser.add_argument("--shards", type=int, default=2, help="shards of the raw stream (datamart's raw has 2)")
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
@@ -182,11 +184,13 @@ def main() -> int:
     kinesis_port = free_port()
     kinesis = start("fast-kinesis", ["taskset", "-c", "1", sys.executable, "-m", "bench.fast_kinesis",
                                      str(kinesis_port), str(args.shards)], {}, ROOT, work)  # fmt: skip
+    service = dataclasses.replace(
+        base_settings("bench-raw", "us-east-1"),
+        kinesis_endpoint=f"http://127.0.0.1:{kinesis_port}",
+        linger_ms=float(args.linger_ms),
+    )
     env = {
-        "INGEST_STREAM_NAME": "bench-raw",
-        "INGEST_REGION": "us-east-1",
-        "INGEST_KINESIS_ENDPOINT": f"http://127.0.0.1:{kinesis_port}",
-        "INGEST_LINGER_MS": args.linger_ms,
+        **environment(service),
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
     }

@@ -15,6 +15,7 @@ of out-of-order arrival, as the raw stream delivers them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pickle
@@ -204,17 +205,16 @@ def run_job(path: Path, events: int, parallelism: int, mode: str) -> tuple[float
     from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
     from pyflink.datastream.functions import SinkFunction
 
-    from runtime.sessionizer.config import parse_config
+    from runtime.sessionizer.config import base_config
     from runtime.sessionizer.job import build, environment
     from runtime.sessionizer.package import CONNECTOR_JAR
 
-    config = parse_config(
-        {
-            "environment": "bench", "region": "us-east-1", "raw.stream": "-", "session.stream": "-",
-            "late.stream": "-", "watermark.out.of.orderness.ms": str(OUT_OF_ORDER_MS),
-            "parallelism": str(parallelism), "python.execution.mode": mode,
-        }
-    )  # fmt: skip
+    config = dataclasses.replace(
+        base_config("bench", "us-east-1", "-", "-", "-"),
+        out_of_orderness_ms=OUT_OF_ORDER_MS,
+        parallelism=parallelism,
+        execution_mode=mode,
+    )
     env = environment(config, jar=CONNECTOR_JAR)
     source = FileSource.for_record_stream_format(StreamFormat.text_line_format(), str(path)).build()
     lines = env.from_source(source, WatermarkStrategy.no_watermarks(), "events")

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.policies import Statement, policy_document
-from components.region import Region
-from components.settings import STREAM_KINDS, ArchiveSettings, BucketKind, LifecycleSettings
+from components.support.policies import Statement, policy_document
+from components.support.refs import Ref
+from components.support.region import Region
+from runtime.names import STREAM_KINDS, BucketKind
+from runtime.stack import ArchiveSettings, LifecycleSettings
 
 Rule = aws.s3.BucketLifecycleConfigurationRuleArgs
 
@@ -207,7 +208,7 @@ class Archive(pulumi.ComponentResource):
             kind: SecureBucket(
                 f"{name}-{kind}",
                 SecureBucketArgs(
-                    bucket_name=naming.bucket(args.environment, args.region.settings, kind, args.region.account_id),
+                    bucket_name=args.region.bucket(kind),
                     key_arn=args.key_arn,
                     lifecycle_rules=kind_rules,
                 ),
@@ -216,3 +217,6 @@ class Archive(pulumi.ComponentResource):
             for kind, kind_rules in rules.items()
         }
         self.register_outputs({f"{kind}_bucket": bucket.name for kind, bucket in self.buckets.items()})
+
+    def ref(self, kind: BucketKind) -> Ref:
+        return Ref(self.buckets[kind].name, self.buckets[kind].arn)

@@ -10,36 +10,18 @@ multi-records and needs dynamic partitioning; it does not apply here).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.log_groups import log_destination
-from components.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
-from components.region import Region
-from components.settings import DeliverySettings
-
-# What a Firehose lands: a stream's records, or events the ingest service refused.
-DeliveryKind = Literal["raw", "session", "late", "failed"]
+from components.support.log_groups import log_destination
+from components.support.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
+from components.support.refs import Ref
+from components.support.region import Region
+from runtime.names import DeliveryKind, data_prefix, error_prefix, literal_head
+from runtime.stack import DeliverySettings
 
 S3Config = aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs
-_HOUR_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
-
-
-def data_prefix(kind: DeliveryKind) -> str:
-    return f"{kind}/{_HOUR_PARTITIONS}"
-
-
-def error_prefix(kind: DeliveryKind) -> str:
-    # Firehose requires the error type in the error prefix once the prefix has expressions.
-    return f"errors/{kind}/!{{firehose:error-output-type}}/{_HOUR_PARTITIONS}"
-
-
-def _static_part(prefix: str) -> str:
-    """The literal head of a prefix, for the IAM resource that lets Firehose write under it."""
-    return prefix.split("!{", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -65,11 +47,11 @@ class Delivery(pulumi.ComponentResource):
         super().__init__("prism:delivery:Delivery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region = args.region
-        firehose_name = naming.regional(args.environment, region.settings, f"{args.kind}-to-s3")
+        firehose_name = region.names.delivery(args.kind)
         prefix, errors = data_prefix(args.kind), error_prefix(args.kind)
 
         logs = log_destination(
-            name, f"/aws/kinesisfirehose/{firehose_name}", "DestinationDelivery", args.log_retention_days, child
+            name, region.names.delivery_log_group(args.kind), "DestinationDelivery", args.log_retention_days, child
         )
         self.log_group = logs.group
 
@@ -80,7 +62,7 @@ class Delivery(pulumi.ComponentResource):
             reads.append(Statement(sid="ReadSourceStream", actions=KINESIS_READ_ACTIONS, resources=[args.stream_arn]))
         access = service_role(
             name,
-            naming.regional(args.environment, region.settings, f"{args.kind}-delivery", naming.MAX_IAM_ROLE),
+            region.names.role(f"{args.kind}-delivery"),
             f"Firehose {firehose_name}: {source}, write its bucket",
             "firehose.amazonaws.com",
             region.account_id,
@@ -95,8 +77,8 @@ class Delivery(pulumi.ComponentResource):
                     sid="WriteUnderPrefixes",
                     actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
                     resources=[
-                        pulumi.Output.concat(bucket_arn, "/", _static_part(prefix), "*"),
-                        pulumi.Output.concat(bucket_arn, "/", _static_part(errors), "*"),
+                        pulumi.Output.concat(bucket_arn, "/", literal_head(prefix), "*"),
+                        pulumi.Output.concat(bucket_arn, "/", literal_head(errors), "*"),
                     ],
                 ),
                 key_via_services(
@@ -167,3 +149,7 @@ class Delivery(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.register_outputs({"arn": self.firehose.arn, "name": self.firehose.name})
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(self.firehose.name, self.firehose.arn)

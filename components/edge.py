@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.settings import EdgeSettings, IngestServiceSettings, RegionRole
+from runtime.names import MAX_ACCELERATOR, account_wide
+from runtime.stack import EdgeSettings, IngestServiceSettings, RegionRole
 
 
 def accelerator_ports(settings: IngestServiceSettings) -> list[int]:
@@ -55,7 +55,7 @@ class Edge(pulumi.ComponentResource):
         self.accelerator = aws.globalaccelerator.Accelerator(
             name,
             aws.globalaccelerator.AcceleratorArgs(
-                name=naming.account_wide(args.environment, "ingest", naming.MAX_ACCELERATOR),
+                name=account_wide(args.environment, "ingest", MAX_ACCELERATOR),
                 ip_address_type="IPV4",
                 enabled=True,
             ),

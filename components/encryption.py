@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.policies import Statement, policy_document
-from components.region import Region
+from components.support.policies import Statement, policy_document
+from components.support.region import Region
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_aws.wafv2 import WebAclRuleArgsDict
 
-from components import naming
-from components.region import Region
-from components.settings import WafSettings
+from components.support.region import Region
+from runtime.stack import WafSettings
 
 RATE_RULE = "rate-per-client-ip"
 BODY_SIZE_RULE = "body-size"
@@ -84,7 +83,7 @@ class Firewall(pulumi.ComponentResource):
     def __init__(self, name: str, args: FirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prism:firewall:Firewall", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        acl_name = naming.regional(args.environment, args.region.settings, "ingest", naming.MAX_LOAD_BALANCER)
+        acl_name = args.region.names.load_balancer
 
         # Keyword arguments rather than WebAclArgs: they take the typed dicts the rules are written in.
         self.web_acl = aws.wafv2.WebAcl(
@@ -109,7 +108,9 @@ class Firewall(pulumi.ComponentResource):
         # WAF writes only to log groups whose name starts with aws-waf-logs-.
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            aws.cloudwatch.LogGroupArgs(name=f"aws-waf-logs-{acl_name}", retention_in_days=args.log_retention_days),
+            aws.cloudwatch.LogGroupArgs(
+                name=args.region.names.firewall_log_group, retention_in_days=args.log_retention_days
+            ),
             child,
         )
         aws.wafv2.WebAclLoggingConfiguration(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.policies import Statement, service_role
-from components.region import Region
+from components.support.policies import Statement, service_role
+from components.support.region import Region
+from runtime.names import MAX_GRAFANA_WORKSPACE, account_wide
 
 GRAFANA_VERSION = "10.4"
 TIMESTREAM_READ_ACTIONS = ("timestream:Select", "timestream:DescribeTable", "timestream:ListMeasures")
@@ -39,7 +39,7 @@ class Grafana(pulumi.ComponentResource):
         workspace_name = f"prism-{args.environment}"
         access = service_role(
             name,
-            naming.account_wide(args.environment, "grafana", naming.MAX_IAM_ROLE),
+            account_wide(args.environment, "grafana"),
             f"Managed Grafana {workspace_name}: read the sessions tables",
             "grafana.amazonaws.com",
             args.region.account_id,
@@ -62,7 +62,7 @@ class Grafana(pulumi.ComponentResource):
         self.workspace = aws.grafana.Workspace(
             name,
             aws.grafana.WorkspaceArgs(
-                name=workspace_name[: naming.MAX_GRAFANA_WORKSPACE],
+                name=workspace_name[:MAX_GRAFANA_WORKSPACE],
                 description=f"prism {args.environment}: live sessions of both regions",
                 account_access_type="CURRENT_ACCOUNT",
                 authentication_providers=["AWS_SSO"],

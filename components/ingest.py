@@ -13,6 +13,7 @@ no change where nothing changed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +22,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.policies import Statement, service_role
-from components.region import Region
-from components.settings import IngestServiceSettings, task_stop_timeout_seconds
+from components.support.policies import Statement, service_role
+from components.support.refs import Ref
+from components.support.region import Region
+from components.support.security_groups import allow_tcp, security_group
+from runtime.ingest.settings import base_settings, environment
+from runtime.names import MAX_SECURITY_GROUP
+from runtime.stack import IngestServiceSettings, task_stop_timeout_seconds
 
 CONTAINER_NAME = "ingest"
 # The image's user (runtime/ingest/Dockerfile).
@@ -40,24 +44,24 @@ def service_environment(
     failed_events_stream: str,
     heartbeat_interval_ms: int,
 ) -> dict[str, str]:
-    """What the service reads at start-up (runtime/ingest/settings.py), as ECS hands it over."""
-    return {
-        "INGEST_STREAM_NAME": stream_name,
-        "INGEST_REGION": region,
-        "INGEST_FAILED_EVENTS_STREAM": failed_events_stream,
-        "INGEST_PORT": str(settings.port),
+    """What the service reads at start-up, written by the service's own settings module."""
+    service = dataclasses.replace(
+        base_settings(stream_name, region),
+        failed_events_stream=failed_events_stream,
+        port=settings.port,
         # One uvicorn worker per vCPU the task has.
-        "INGEST_WORKERS": str(max(1, settings.cpu // 1024)),
-        "INGEST_MAX_BODY_BYTES": str(settings.max_body_bytes),
-        "INGEST_MAX_BATCH_EVENTS": str(settings.max_batch_events),
-        "INGEST_MAX_CLOCK_SKEW_MS": str(settings.max_clock_skew_ms),
+        workers=max(1, settings.cpu // 1024),
+        max_body_bytes=settings.max_body_bytes,
+        max_batch_events=settings.max_batch_events,
+        max_clock_skew_ms=settings.max_clock_skew_ms,
         # Players are told the interval the sessionizer expects heartbeats at.
-        "INGEST_HEARTBEAT_INTERVAL_MS": str(heartbeat_interval_ms),
-        "INGEST_CORS_ORIGINS": ",".join(settings.cors_origins),
-        "INGEST_ACK_TIMEOUT_SECONDS": str(settings.ack_timeout_seconds),
-        "INGEST_SHUTDOWN_DRAIN_SECONDS": str(settings.shutdown_drain_seconds),
-        "INGEST_METRICS_EMF_INTERVAL_SECONDS": str(METRICS_EMF_INTERVAL_SECONDS),
-    }
+        heartbeat_interval_ms=heartbeat_interval_ms,
+        cors_origins=settings.cors_origins,
+        ack_timeout_seconds=settings.ack_timeout_seconds,
+        shutdown_drain_seconds=settings.shutdown_drain_seconds,
+        metrics_emf_interval_seconds=METRICS_EMF_INTERVAL_SECONDS,
+    )
+    return environment(service)
 
 
 def container_definitions(
@@ -84,8 +88,7 @@ def container_definitions(
                 "CMD",
                 "python",
                 "-c",
-                "import os, urllib.request; urllib.request.urlopen("
-                "'http://127.0.0.1:' + os.environ['INGEST_PORT'] + '/health', timeout=2)",
+                f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/health', timeout=2)",
             ],
             "interval": 10,
             "timeout": 3,
@@ -113,15 +116,14 @@ class IngestServiceArgs:
     region: Region
     settings: IngestServiceSettings
     heartbeat_interval_ms: int
+    vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
-    security_group_id: pulumi.Input[str]
+    load_balancer_security_group: aws.ec2.SecurityGroup
     target_group: aws.lb.TargetGroup
     load_balancer: aws.lb.LoadBalancer
     listeners: Sequence[aws.lb.Listener]
-    raw_stream_arn: pulumi.Input[str]
-    raw_stream_name: pulumi.Input[str]
-    failed_events_arn: pulumi.Input[str]
-    failed_events_name: pulumi.Input[str]
+    raw_stream: Ref
+    failed_events: Ref  # the failed-events Firehose
     key_arn: pulumi.Input[str]
     log_retention_days: int
 
@@ -133,15 +135,30 @@ class IngestService(pulumi.ComponentResource):
     task_role: aws.iam.Role
     execution_role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
+    security_group: aws.ec2.SecurityGroup
 
     def __init__(self, name: str, args: IngestServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prism:ingest:IngestService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region, s = args.region, args.settings
-        service_name = naming.regional(args.environment, region.settings, "ingest", naming.MAX_ECS)
-        role_name = naming.regional(args.environment, region.settings, "ingest-task", naming.MAX_IAM_ROLE)
-        execution_role_name = naming.regional(args.environment, region.settings, "ingest-exec", naming.MAX_IAM_ROLE)
+        service_name = region.names.ingest_service
+        role_name = region.names.role("ingest-task")
+        execution_role_name = region.names.role("ingest-exec")
         image = region.account_id.apply(lambda account: s.image_for(region.name, account))
+
+        # The tasks take the service port from the ALB only, and reach AWS APIs over HTTPS.
+        self.security_group = security_group(
+            f"{name}-tasks",
+            args.vpc_id,
+            region.names.regional("ingest-tasks", MAX_SECURITY_GROUP),
+            "Ingest tasks: the service port from the ALB only; HTTPS out to AWS APIs",
+            child,
+        )
+        tasks, alb = self.security_group, args.load_balancer_security_group
+        allow_tcp(f"{name}-alb-to-tasks", "out", alb, s.port, "requests and health checks", child, peer=tasks)
+        allow_tcp(f"{name}-tasks-from-alb", "in", tasks, s.port, "the service port from the ALB", child, peer=alb)
+        allow_tcp(f"{name}-tasks-to-aws", "out", tasks, 443, "HTTPS to Kinesis, Firehose, ECR, Logs, STS", child,
+                  cidr="0.0.0.0/0")  # fmt: skip
 
         self.cluster = aws.ecs.Cluster(
             name,
@@ -153,7 +170,7 @@ class IngestService(pulumi.ComponentResource):
         )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            aws.cloudwatch.LogGroupArgs(name=f"/ecs/{service_name}", retention_in_days=args.log_retention_days),
+            aws.cloudwatch.LogGroupArgs(name=region.names.ingest_log_group, retention_in_days=args.log_retention_days),
             child,
         )
 
@@ -167,10 +184,10 @@ class IngestService(pulumi.ComponentResource):
                 Statement(
                     sid="PutRawEvents",
                     actions=["kinesis:ListShards", "kinesis:PutRecord", "kinesis:PutRecords"],
-                    resources=[args.raw_stream_arn],
+                    resources=[args.raw_stream.arn],
                 ),
                 Statement(
-                    sid="PutFailedEvents", actions=["firehose:PutRecordBatch"], resources=[args.failed_events_arn]
+                    sid="PutFailedEvents", actions=["firehose:PutRecordBatch"], resources=[args.failed_events.arn]
                 ),
                 # Writing to a KMS-encrypted stream needs data keys of its key, through Kinesis only.
                 Statement(
@@ -219,7 +236,7 @@ class IngestService(pulumi.ComponentResource):
 
         stop_timeout = task_stop_timeout_seconds(s.shutdown_drain_seconds, s.ack_timeout_seconds)
         definitions = pulumi.Output.all(
-            image, args.raw_stream_name, args.failed_events_name, self.log_group.name
+            image, args.raw_stream.name, args.failed_events.name, self.log_group.name
         ).apply(
             lambda v: container_definitions(
                 image=v[0],
@@ -264,7 +281,7 @@ class IngestService(pulumi.ComponentResource):
                 deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
                 network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                     subnets=list(args.private_subnet_ids),
-                    security_groups=[args.security_group_id],
+                    security_groups=[self.security_group.id],
                     assign_public_ip=False,
                 ),
                 load_balancers=[

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
 from components.archive import SecureBucket, SecureBucketArgs, data_lifecycle_rules
-from components.policies import Statement
-from components.region import Region
-from components.security_groups import allow_tcp, security_group
-from components.settings import IngestServiceSettings, LifecycleSettings
+from components.support.policies import Statement
+from components.support.region import Region
+from components.support.security_groups import allow_tcp, security_group
+from runtime.stack import IngestServiceSettings, LifecycleSettings
 
 HEALTH_CHECK_PATH = "/ready"
 ACCESS_LOG_PREFIX = "alb"
@@ -46,19 +45,19 @@ class LoadBalancer(pulumi.ComponentResource):
     target_group: aws.lb.TargetGroup
     listeners: dict[int, aws.lb.Listener]
     # The ingest tasks' group: only the ALB may reach them, on the service port.
-    target_security_group: aws.ec2.SecurityGroup
+    security_group: aws.ec2.SecurityGroup  # the ALB's; the ingest tasks admit it
     access_logs: SecureBucket
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prism:load_balancer:LoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region, s = args.region, args.settings
-        lb_name = naming.regional(args.environment, region.settings, "ingest", naming.MAX_LOAD_BALANCER)
+        lb_name = region.names.load_balancer
         ports = alb_ports(s)
         certificate_arn = s.certificate_arns[region.settings.role]
 
         # -- access logs ---------------------------------------------------------
-        bucket_name = naming.bucket(args.environment, region.settings, "accesslogs", region.account_id)
+        bucket_name = region.bucket("accesslogs")
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(provider=region.provider))
         log_objects = pulumi.Output.concat(
             "arn:", region.partition, ":s3:::", bucket_name, f"/{ACCESS_LOG_PREFIX}/AWSLogs/", region.account_id, "/*"
@@ -99,20 +98,9 @@ class LoadBalancer(pulumi.ComponentResource):
             "Players (through Global Accelerator, client IPs preserved) to the ingest ALB",
             child,
         )
-        self.target_security_group = security_group(
-            f"{name}-tasks",
-            args.vpc_id,
-            f"{lb_name}-tasks",
-            "Ingest tasks: the service port from the ALB only; HTTPS out to AWS APIs",
-            child,
-        )
-        tasks = self.target_security_group
+        self.security_group = alb_group
         for port in ports:
             allow_tcp(f"{name}-alb-in-{port}", "in", alb_group, port, f"players on {port}", child, cidr="0.0.0.0/0")
-        allow_tcp(f"{name}-alb-to-tasks", "out", alb_group, s.port, "requests and health checks", child, peer=tasks)
-        allow_tcp(f"{name}-tasks-from-alb", "in", tasks, s.port, "the service port from the ALB", child, peer=alb_group)
-        allow_tcp(f"{name}-tasks-to-aws", "out", tasks, 443, "HTTPS to Kinesis, Firehose, ECR, Logs, STS", child,
-                  cidr="0.0.0.0/0")  # fmt: skip
 
         # -- load balancer -------------------------------------------------------
         self.alb = aws.lb.LoadBalancer(

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.region import Region
-from components.security_groups import allow_tcp, security_group
-from components.settings import Egress, ExistingVpc, NewVpc
+from components.support.region import Region
+from components.support.security_groups import allow_tcp, security_group
+from runtime.stack import Egress, ExistingVpc, NewVpc
 
 # The AWS APIs an ingest task calls, as interface endpoint service suffixes.
 INTERFACE_ENDPOINTS = ("kinesis-streams", "kinesis-firehose", "ecr.api", "ecr.dkr", "logs", "sts")
@@ -68,7 +67,7 @@ class Network(pulumi.ComponentResource):
             return
 
         region = args.region
-        prefix = naming.regional(args.environment, region.settings, "ingest")
+        prefix = region.names.regional("ingest")
         zones = aws.get_availability_zones_output(
             state="available",
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],

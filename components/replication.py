@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
 from components.archive import SecureBucket
-from components.policies import Statement, service_role
-from components.region import Region
-from components.settings import BucketKind
+from components.support.policies import Statement, service_role
+from components.support.region import Region
+from runtime.names import BucketKind, account_wide
 
 # Replication Time Control promises 99.99 % of objects within 15 minutes; 15 is
 # also the only value S3 accepts for its time and its metrics threshold.
@@ -97,7 +96,7 @@ class Replication(pulumi.ComponentResource):
         destination_arns = [destination.buckets[kind].arn for kind in args.kinds]
         access = service_role(
             f"{name}-{direction}",
-            naming.account_wide(args.environment, f"replication-{direction}"),
+            account_wide(args.environment, f"replication-{direction}"),
             f"S3 replication of prism-pipeline {args.environment} from {src.name} to {dst.name}",
             "s3.amazonaws.com",
             src.account_id,

@@ -18,14 +18,12 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.log_groups import log_destination
-from components.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
-from components.region import Region
-from components.settings import SessionStoreSettings
+from components.support.log_groups import log_destination
+from components.support.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
+from components.support.region import Region
 from runtime.session_writer.package import HANDLER, PYTHON_VERSION
+from runtime.stack import SessionStoreSettings
 
-TABLE_NAME = "sessions"
 REJECTED_DATA_PREFIX = "timestream-rejected/"
 # Timestream's endpoint discovery has no resource-level permission: AWS documents "*".
 DESCRIBE_ENDPOINTS = Statement(sid="DiscoverTimestreamEndpoints", actions=["timestream:DescribeEndpoints"],
@@ -67,7 +65,7 @@ class SessionStore(pulumi.ComponentResource):
         self.database = aws.timestreamwrite.Database(
             f"{name}-database",
             aws.timestreamwrite.DatabaseArgs(
-                database_name=naming.regional(args.environment, region.settings, "sessions", naming.MAX_TIMESTREAM),
+                database_name=region.names.sessions_database,
                 kms_key_id=args.key_arn,
             ),
             child,
@@ -76,7 +74,7 @@ class SessionStore(pulumi.ComponentResource):
             f"{name}-table",
             aws.timestreamwrite.TableArgs(
                 database_name=self.database.database_name,
-                table_name=TABLE_NAME,
+                table_name=region.names.sessions_table,
                 retention_properties=aws.timestreamwrite.TableRetentionPropertiesArgs(
                     memory_store_retention_period_in_hours=s.memory_retention_hours,
                     magnetic_store_retention_period_in_days=s.magnetic_retention_days,
@@ -100,7 +98,7 @@ class SessionStore(pulumi.ComponentResource):
         self.failed_batches = aws.sqs.Queue(
             f"{name}-failed-batches",
             aws.sqs.QueueArgs(
-                name=naming.regional(args.environment, region.settings, "session-writer-failed", naming.MAX_SQS_QUEUE),
+                name=region.names.session_writer_failed_queue,
                 kms_master_key_id=args.key_arn,
                 kms_data_key_reuse_period_seconds=300,
                 message_retention_seconds=s.failed_batch_retention_days * 86_400,
@@ -108,11 +106,13 @@ class SessionStore(pulumi.ComponentResource):
             child,
         )
 
-        function_name = naming.regional(args.environment, region.settings, "session-writer", naming.MAX_LAMBDA)
-        logs = log_destination(name, f"/aws/lambda/{function_name}", "session-writer", args.log_retention_days, child)
+        function_name = region.names.session_writer_function
+        logs = log_destination(
+            name, region.names.session_writer_log_group, "session-writer", args.log_retention_days, child
+        )
         access = service_role(
             name,
-            naming.regional(args.environment, region.settings, "session-writer", naming.MAX_IAM_ROLE),
+            region.names.role("session-writer"),
             f"Lambda {function_name}: session stream -> Timestream sessions table",
             "lambda.amazonaws.com",
             region.account_id,

@@ -9,20 +9,23 @@ runtime/sessionizer/config.py reads locally.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.log_groups import log_destination
-from components.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
-from components.region import Region
-from components.settings import SessionizerSettings
-from runtime.sessionizer.config import PROPERTY_GROUP
+from components.support.log_groups import log_destination
+from components.support.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
+from components.support.refs import Ref
+from components.support.region import Region
+from runtime.names import STREAM_KINDS, StreamKind
+from runtime.sessionizer.config import PROPERTY_GROUP, base_config, default_caught_up_lag_ms, properties
 from runtime.sessionizer.package import RUN_OPTIONS
+from runtime.stack import SessionizerSettings
 
 RUNTIME = "FLINK-1_20"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
@@ -46,36 +49,35 @@ class SessionizerArgs:
     region: Region
     settings: SessionizerSettings
     artifact: Path  # the built zip (resolve_artifact)
-    artifacts_bucket: pulumi.Input[str]  # name
-    artifacts_bucket_arn: pulumi.Input[str]
-    raw_stream_arn: pulumi.Input[str]
-    session_stream_arn: pulumi.Input[str]
-    late_stream_arn: pulumi.Input[str]
-    stream_names: dict[str, pulumi.Input[str]]  # raw/session/late -> name
+    artifacts_bucket: Ref
+    streams: Mapping[StreamKind, Ref]
     key_arn: pulumi.Input[str]
     log_retention_days: int
 
 
-def job_properties(args: SessionizerArgs) -> dict[str, pulumi.Input[str]]:
-    """The ``sessionizer`` property group: exactly the keys runtime.sessionizer.config reads."""
+def job_properties(args: SessionizerArgs) -> pulumi.Output[dict[str, str]]:
+    """The ``sessionizer`` property group, written by the job's own config module."""
     s = args.settings
-    return {
-        "environment": args.environment,
-        "region": args.region.name,
-        "raw.stream": args.stream_names["raw"],
-        "session.stream": args.stream_names["session"],
-        "late.stream": args.stream_names["late"],
-        # A new application starts at the tip; restarts resume from the snapshot's positions.
-        "source.initial.position": "LATEST",
-        "watermark.out.of.orderness.ms": str(s.out_of_orderness_ms),
-        "watermark.idle.advance.after.ms": str(s.idle_advance_after_ms),
-        "allowed.lateness.ms": str(s.allowed_lateness_ms),
-        "heartbeat.interval.ms": str(s.heartbeat_interval_ms),
-        "inactivity.gap.ms": str(s.inactivity_gap_ms),
-        "update.interval.ms": str(s.update_interval_ms),
-        "python.execution.mode": s.execution_mode,
-        "checkpoint.interval.ms": str(s.checkpoint_interval_ms),
-    }
+
+    def written(streams: list[str]) -> dict[str, str]:
+        config = dataclasses.replace(
+            base_config(args.environment, args.region.name, *streams),
+            # A new application starts at the tip; restarts resume from the snapshot's positions.
+            initial_position="LATEST",
+            out_of_orderness_ms=s.out_of_orderness_ms,
+            idle_advance_after_ms=s.idle_advance_after_ms,
+            allowed_lateness_ms=s.allowed_lateness_ms,
+            caught_up_lag_ms=default_caught_up_lag_ms(s.out_of_orderness_ms, s.allowed_lateness_ms),
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            inactivity_gap_ms=s.inactivity_gap_ms,
+            update_interval_ms=s.update_interval_ms,
+            execution_mode=s.execution_mode,
+            checkpoint_interval_ms=s.checkpoint_interval_ms,
+        )
+        return properties(config)
+
+    # The names as Outputs: the application waits for its streams.
+    return pulumi.Output.all(*(args.streams[kind].name for kind in STREAM_KINDS)).apply(written)
 
 
 class Sessionizer(pulumi.ComponentResource):
@@ -87,12 +89,12 @@ class Sessionizer(pulumi.ComponentResource):
         super().__init__("prism:sessionizer:Sessionizer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         region, s = args.region, args.settings
-        app_name = naming.regional(args.environment, region.settings, "sessionizer", naming.MAX_FLINK_APPLICATION)
+        app_name = region.names.flink_application
 
         self.code = aws.s3.BucketObjectv2(
             f"{name}-code",
             aws.s3.BucketObjectv2Args(
-                bucket=args.artifacts_bucket,
+                bucket=args.artifacts_bucket.name,
                 key=artifact_key(args.artifact),
                 source=pulumi.FileAsset(str(args.artifact)),
                 content_type="application/zip",
@@ -102,24 +104,22 @@ class Sessionizer(pulumi.ComponentResource):
             ),
             child,
         )
-        code_arn = pulumi.Output.concat(args.artifacts_bucket_arn, "/", self.code.key)
+        code_arn = pulumi.Output.concat(args.artifacts_bucket.arn, "/", self.code.key)
 
-        logs = log_destination(
-            name, f"/aws/kinesis-analytics/{app_name}", "application", args.log_retention_days, child
-        )
+        logs = log_destination(name, region.names.flink_log_group, "application", args.log_retention_days, child)
 
         access = service_role(
             name,
-            naming.regional(args.environment, region.settings, "sessionizer", naming.MAX_IAM_ROLE),
+            region.names.role("sessionizer"),
             f"Managed Flink {app_name}: read raw events, write sessions and late events",
             "kinesisanalytics.amazonaws.com",
             region.account_id,
             [
-                Statement(sid="ReadRawEvents", actions=KINESIS_READ_ACTIONS, resources=[args.raw_stream_arn]),
+                Statement(sid="ReadRawEvents", actions=KINESIS_READ_ACTIONS, resources=[args.streams["raw"].arn]),
                 Statement(
                     sid="WriteSessionsAndLateEvents",
                     actions=["kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:PutRecords"],
-                    resources=[args.session_stream_arn, args.late_stream_arn],
+                    resources=[args.streams["session"].arn, args.streams["late"].arn],
                 ),
                 Statement(
                     sid="ReadApplicationCode",
@@ -160,7 +160,7 @@ class Sessionizer(pulumi.ComponentResource):
                         code_content_type="ZIPFILE",
                         code_content=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationApplicationCodeConfigurationCodeContentArgs(
                             s3_content_location=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationApplicationCodeConfigurationCodeContentS3ContentLocationArgs(
-                                bucket_arn=args.artifacts_bucket_arn,
+                                bucket_arn=args.artifacts_bucket.arn,
                                 file_key=self.code.key,
                                 object_version=self.code.version_id,
                             )

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
-from components.region import Region
-from components.settings import STREAM_KINDS, StreamKind, StreamSettings
+from components.support.refs import Ref
+from components.support.region import Region
+from runtime.names import STREAM_KINDS, StreamKind
+from runtime.stack import StreamSettings
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Streams(pulumi.ComponentResource):
             return aws.kinesis.Stream(
                 f"{name}-{kind}",
                 aws.kinesis.StreamArgs(
-                    name=naming.regional(args.environment, args.region.settings, kind, naming.MAX_KINESIS_STREAM),
+                    name=args.region.names.stream(kind),
                     stream_mode_details=aws.kinesis.StreamStreamModeDetailsArgs(
                         stream_mode="PROVISIONED" if provisioned else "ON_DEMAND"
                     ),
@@ -54,3 +55,6 @@ class Streams(pulumi.ComponentResource):
 
         self.streams = {kind: stream(kind) for kind in STREAM_KINDS}
         self.register_outputs({f"{kind}_arn": s.arn for kind, s in self.streams.items()})
+
+    def ref(self, kind: StreamKind) -> Ref:
+        return Ref(self.streams[kind].name, self.streams[kind].arn)

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import naming
-from components.settings import Settings, SettingsError, from_stack_file
+from runtime.names import RegionNames
+from runtime.stack import Settings, SettingsError, from_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUTS = (("heartbeat.timeout", "300000 ms (300 s)"), ("akka.ask.timeout", "300 s"))
@@ -48,7 +48,7 @@ class FlinkApplication:
 def flink_applications(settings: Settings, account_id: str) -> list[FlinkApplication]:
     applications = []
     for region in settings.regions:
-        name = naming.regional(settings.environment, region, "sessionizer", naming.MAX_FLINK_APPLICATION)
+        name = RegionNames(settings.environment, region.name).flink_application
         arn = f"arn:aws:kinesisanalytics:{region.name}:{account_id}:application/{name}"
         applications.append(FlinkApplication(name, region.name, arn))
     return applications

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from components.settings import Settings, from_stack_file
 from runtime.local.kinesis_mock import KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
+from runtime.stack import Settings, from_stack_file
 from tests.graph import ROOT, STACKS, Graph, load_graph
 
 # PyFlink cannot live beside pulumi: `make test` runs tests/flink in .venv-sessionizer.

@@ -6,15 +6,26 @@ A wrong value stops the service before it listens, naming the variable:
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runtime.text_settings import InvalidSetting, TextSettings
 
+PREFIX = "INGEST_"  # every variable is PREFIX + the IngestSettings field, upper-case
+_ORIGIN = re.compile(r"^https?://[^/\s]+$")
+CORS_ORIGIN_RULE = "must list origins such as https://player.example.com or *"
+
 
 class SettingsError(InvalidSetting):
     """An environment variable is missing or wrong; the message names it."""
+
+
+def is_cors_origin(origin: str) -> bool:
+    """An origin a browser sends (scheme and host, no path), or * for any."""
+    return origin == "*" or _ORIGIN.match(origin) is not None
 
 
 @dataclass(frozen=True)
@@ -51,9 +62,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
     env = TextSettings(os.environ if environ is None else environ, SettingsError)
     origins = tuple(o.strip() for o in (env.optional("INGEST_CORS_ORIGINS") or "").split(",") if o.strip())
     for origin in origins:
-        if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise SettingsError("INGEST_CORS_ORIGINS", "must list origins such as https://player.example.com or *",
-                                origin)  # fmt: skip
+        if not is_cors_origin(origin):
+            raise SettingsError("INGEST_CORS_ORIGINS", CORS_ORIGIN_RULE, origin)
     aggregation_max_bytes = env.integer("INGEST_AGGREGATION_MAX_BYTES", 51_200, 1_024, 1_048_576)
     put_records_max_bytes = env.integer("INGEST_PUT_RECORDS_MAX_BYTES", 5_242_880, 1_024, 10_485_760)
     if put_records_max_bytes < aggregation_max_bytes:
@@ -87,3 +97,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
         gc_gen0_threshold=env.integer("INGEST_GC_GEN0_THRESHOLD", 50_000, 0),
         metrics_emf_interval_seconds=env.number("INGEST_METRICS_EMF_INTERVAL_SECONDS", 0.0, 0.0, 3_600.0),
     )
+
+
+def base_settings(stream_name: str, region: str) -> IngestSettings:
+    """The service's defaults for a stream; change fields with dataclasses.replace."""
+    return load_settings({f"{PREFIX}STREAM_NAME": stream_name, f"{PREFIX}REGION": region})
+
+
+def environment(settings: IngestSettings) -> dict[str, str]:
+    """The environment that gives the service exactly these settings: the stream and region,
+    and every field that differs from its default. load_settings(environment(s)) == s."""
+    defaults = base_settings(settings.stream_name, settings.region)
+    variables: dict[str, str] = {}
+    for field in dataclasses.fields(IngestSettings):
+        value = getattr(settings, field.name)
+        if field.name in ("stream_name", "region") or value != getattr(defaults, field.name):
+            variables[PREFIX + field.name.upper()] = _text(value)
+    return variables
+
+
+def _text(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)

@@ -12,6 +12,7 @@ Everything started is stopped by its pid on exit (Ctrl-C included).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.settings import STREAM_KINDS, RegionSettings, Settings, SettingsError, StreamKind, from_stack_file
+from runtime.ingest.settings import base_settings
+from runtime.ingest.settings import environment as ingest_environment
 from runtime.local import view
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
@@ -32,27 +34,39 @@ from runtime.local.relay import EventSourcePoller, FirehoseRelay
 from runtime.local.resources import RegionResources, create, names
 from runtime.local.simulator import PlayerSimulator, Timing
 from runtime.local.verify import Pending, Report, Verifier, print_report
+from runtime.names import STREAM_KINDS, RegionNames, StreamKind
 from runtime.session_writer.handler import handle
 from runtime.session_writer.records import kinesis_session_records
 from runtime.session_writer.timestream import TimestreamStore
+from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, base_config, session_settings
+from runtime.sessionizer.config import environment as sessionizer_environment
 from runtime.sessionizer.package import CONNECTOR_JAR
 from runtime.sessionizer.session import SessionSettings
+from runtime.stack import RegionSettings, Settings, SettingsError, from_stack_file
 
 FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
 
-# Local timing: seconds-long sessions need a watermark and timeouts on the same scale.
-LOCAL_SESSIONIZER = {
-    "heartbeat.interval.ms": 1_000,
-    "watermark.out.of.orderness.ms": 1_000,
-    "watermark.idle.advance.after.ms": 1_000,
-    "allowed.lateness.ms": 2_000,
-    # Locally the job shares two cores with everything else: a reader within 10 s of the
-    # newest arrival is live, not working through a backlog.
-    "watermark.caught.up.lag.ms": 10_000,
-    "inactivity.gap.ms": 4_000,
-    "update.interval.ms": 2_000,
-    "checkpoint.interval.ms": 10_000,
-}
+
+def local_sessionizer(settings: Settings, region: str, kinesis_endpoint: str | None) -> SessionizerConfig:
+    """The job's config for a local run of a region: the stack's streams, from their start,
+    and local timing (seconds-long sessions need a watermark and timeouts on that scale)."""
+    named = RegionNames(settings.environment, region)
+    return dataclasses.replace(
+        base_config(settings.environment, region, *(named.stream(kind) for kind in STREAM_KINDS)),
+        kinesis_endpoint=kinesis_endpoint,
+        initial_position="TRIM_HORIZON",
+        parallelism=1,
+        heartbeat_interval_ms=1_000,
+        out_of_orderness_ms=1_000,
+        idle_advance_after_ms=1_000,
+        allowed_lateness_ms=2_000,
+        # Locally the job shares two cores with everything else: a reader within 10 s of
+        # the newest arrival is live, not working through a backlog.
+        caught_up_lag_ms=10_000,
+        inactivity_gap_ms=4_000,
+        update_interval_ms=2_000,
+        checkpoint_interval_ms=10_000,
+    )
 
 
 @dataclass
@@ -87,13 +101,8 @@ class LocalPipeline:
         return list(self.settings.regions) if self.options.regions == "both" else [self.settings.primary]
 
     def session_settings(self, region: str) -> SessionSettings:
-        return SessionSettings(
-            environment=self.settings.environment,
-            region=region,
-            allowed_lateness_ms=LOCAL_SESSIONIZER["allowed.lateness.ms"],
-            inactivity_gap_ms=LOCAL_SESSIONIZER["inactivity.gap.ms"],
-            update_interval_ms=LOCAL_SESSIONIZER["update.interval.ms"],
-        )
+        """What the region's job runs with, for the ground truth."""
+        return session_settings(local_sessionizer(self.settings, region, None))
 
     # -- start ---------------------------------------------------------------------
 
@@ -119,14 +128,17 @@ class LocalPipeline:
             f"ingest-{region.code}",
             [sys.executable, "-m", "runtime.ingest"],
             {
-                "INGEST_STREAM_NAME": resources.streams["raw"],
-                "INGEST_REGION": region.name,
-                "INGEST_KINESIS_ENDPOINT": self.kinesis.endpoint,
-                "INGEST_FIREHOSE_ENDPOINT": self.moto.endpoint,
-                "INGEST_FAILED_EVENTS_STREAM": resources.failed_events_delivery,
-                "INGEST_HOST": "127.0.0.1",
-                "INGEST_PORT": str(port),
-                "INGEST_HEARTBEAT_INTERVAL_MS": str(LOCAL_SESSIONIZER["heartbeat.interval.ms"]),
+                **ingest_environment(
+                    dataclasses.replace(
+                        base_settings(resources.streams["raw"], region.name),
+                        kinesis_endpoint=self.kinesis.endpoint,
+                        firehose_endpoint=self.moto.endpoint,
+                        failed_events_stream=resources.failed_events_delivery,
+                        host="127.0.0.1",
+                        port=port,
+                        heartbeat_interval_ms=local_sessionizer(self.settings, region.name, None).heartbeat_interval_ms,
+                    )
+                ),
                 "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
                 "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
             },
@@ -136,23 +148,12 @@ class LocalPipeline:
         ingest_url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _get(f"{ingest_url}/ready") == 200, ingest, 60, f"ingest service ({region.name})")
 
-        properties = {
-            "environment": self.settings.environment,
-            "region": region.name,
-            "raw.stream": resources.streams["raw"],
-            "session.stream": resources.streams["session"],
-            "late.stream": resources.streams["late"],
-            "aws.endpoint": self.kinesis.endpoint,
-            "source.initial.position": "TRIM_HORIZON",
-            "parallelism": "1",
-            **{key: str(value) for key, value in LOCAL_SESSIONIZER.items()},
-        }
         sessionizer = start(
             f"sessionizer-{region.code}",
             [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"],
             {
-                **{"PRISM_SESSIONIZER_" + k.upper().replace(".", "_"): v for k, v in properties.items()},
-                "PRISM_SESSIONIZER_JAR": str(CONNECTOR_JAR),
+                **sessionizer_environment(local_sessionizer(self.settings, region.name, self.kinesis.endpoint)),
+                JAR_VARIABLE: str(CONNECTOR_JAR),
             },
             ROOT,
             self.log_dir,

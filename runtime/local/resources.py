@@ -1,8 +1,8 @@
 """The stack's resources of one region, created in the local stand-ins with the program's names.
 
-Names come from the same code as the Pulumi program (components/naming.py,
-components/settings.py), so a local run of `--stack dev` has the streams, buckets,
-deliveries and table that `pulumi up` of dev would have (moto's account id).
+Names come from runtime/names.py, as the Pulumi program's do, so a local run of
+`--stack dev` has the streams, buckets, deliveries and table that `pulumi up` of dev
+would have (with moto's account id).
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components import naming
-from components.delivery import data_prefix
-from components.session_store import TABLE_NAME
-from components.settings import STREAM_KINDS, RegionSettings, Settings, StreamKind
+from runtime.names import FAILED_EVENTS, STREAM_KINDS, DeliveryKind, RegionNames, StreamKind, data_prefix, literal_head
+from runtime.stack import RegionSettings, Settings
 
 MOTO_ACCOUNT_ID = "123456789012"
 
@@ -33,15 +31,15 @@ class RegionResources:
 
 
 def names(settings: Settings, region: RegionSettings) -> RegionResources:
-    env = settings.environment
+    named = RegionNames(settings.environment, region.name)
     return RegionResources(
         region=region,
-        streams={k: naming.regional(env, region, k, naming.MAX_KINESIS_STREAM) for k in STREAM_KINDS},
-        buckets={k: naming.bucket_name(env, region, k, MOTO_ACCOUNT_ID) for k in STREAM_KINDS},
-        deliveries={k: naming.regional(env, region, f"{k}-to-s3") for k in STREAM_KINDS},
-        failed_events_delivery=naming.regional(env, region, "failed-events"),
-        database=naming.regional(env, region, "sessions", naming.MAX_TIMESTREAM),
-        table=TABLE_NAME,
+        streams={kind: named.stream(kind) for kind in STREAM_KINDS},
+        buckets={kind: named.bucket(kind, MOTO_ACCOUNT_ID) for kind in STREAM_KINDS},
+        deliveries={kind: named.delivery(kind) for kind in STREAM_KINDS},
+        failed_events_delivery=named.failed_events_delivery,
+        database=named.sessions_database,
+        table=named.sessions_table,
     )
 
 
@@ -66,22 +64,21 @@ def create(
             s3.create_bucket(Bucket=bucket)
         else:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        # The static head of the program's prefix: moto adds YYYY/MM/DD/HH/ itself.
-        prefix = data_prefix(kind).split("!{", 1)[0]
-        _delivery(firehose, resources.deliveries[kind], bucket, prefix)
-    _delivery(firehose, resources.failed_events_delivery, resources.buckets["raw"], "failed/")
+        _delivery(firehose, resources.deliveries[kind], bucket, kind)
+    _delivery(firehose, resources.failed_events_delivery, resources.buckets["raw"], FAILED_EVENTS)
     timestream.create_database(DatabaseName=resources.database)
     timestream.create_table(DatabaseName=resources.database, TableName=resources.table)
 
 
-def _delivery(firehose: Any, name: str, bucket: str, prefix: str) -> None:
+def _delivery(firehose: Any, name: str, bucket: str, kind: DeliveryKind) -> None:
     firehose.create_delivery_stream(
         DeliveryStreamName=name,
         DeliveryStreamType="DirectPut",
         ExtendedS3DestinationConfiguration={
             "RoleARN": f"arn:aws:iam::{MOTO_ACCOUNT_ID}:role/local",
             "BucketARN": f"arn:aws:s3:::{bucket}",
-            "Prefix": prefix,
+            # The literal head of the program's prefix: moto adds YYYY/MM/DD/HH/ itself.
+            "Prefix": literal_head(data_prefix(kind)),
             "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
         },
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runtime.local.moto_server import MotoServer
 from runtime.local.simulator import PlayerSimulator
+from runtime.names import data_prefix, literal_head
 from runtime.session_writer.records import MEASURES, SessionRecord, timestream_row
 from runtime.sessionizer.session import SessionSettings
 
@@ -124,7 +125,8 @@ class Verifier:
         for run in self.regions:
             s3 = self.moto.client("s3", run.resources.region.name)
             bucket = run.resources.buckets[kind]  # type: ignore[index]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{kind}/"):
+            prefix = literal_head(data_prefix(kind))  # type: ignore[arg-type]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
                     for line in body.splitlines():

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runtime.session_writer.records import MalformedRecord, SessionRecord, kinesis_session_records
 from runtime.session_writer.settings import load_settings
-from runtime.session_writer.store import SessionStore
+from runtime.session_writer.store import SessionRecordStore
 from runtime.session_writer.timestream import TimestreamStore
 
 logger = Logger(service="session-writer")
@@ -39,7 +39,7 @@ class WriteFailed(Exception):
 class SessionRecordBatch(BatchProcessor):
     """Parse record by record, then write the whole invocation's session records in one go."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionRecordStore) -> None:
         super().__init__(event_type=EventType.KinesisDataStreams)
         self.store = store
 
@@ -81,7 +81,7 @@ def parse_record(record: KinesisStreamRecord) -> list[SessionRecord]:
 
 
 @functools.cache
-def default_store() -> SessionStore:
+def default_store() -> SessionRecordStore:
     """One store per Lambda environment, reused by warm invocations."""
     settings = load_settings()
     client = boto3.client("timestream-write", region_name=settings.region, endpoint_url=settings.timestream_endpoint)
@@ -90,7 +90,7 @@ def default_store() -> SessionStore:
     )
 
 
-def handle(event: dict[str, Any], context: LambdaContext | None, store: SessionStore) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: LambdaContext | None, store: SessionRecordStore) -> dict[str, Any]:
     records = event.get("Records", [])
     metrics.add_metric(name="KinesisRecordsIn", unit=MetricUnit.Count, value=len(records))
     response = process_partial_response(

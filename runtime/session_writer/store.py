@@ -24,5 +24,5 @@ class WriteOutcome:
     throttled: int = 0
 
 
-class SessionStore(Protocol):
+class SessionRecordStore(Protocol):
     def write(self, records: Sequence[SessionRecord]) -> WriteOutcome: ...

@@ -10,6 +10,7 @@ value stops the job naming the key.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -17,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.sessionizer.session import SessionSettings
 from runtime.text_settings import InvalidSetting, TextSettings
 
 MANAGED_FLINK_PROPERTIES = Path("/etc/flink/application_properties.json")
 PROPERTY_GROUP = "sessionizer"
 ENV_PREFIX = "PRISM_SESSIONIZER_"
+PROPERTIES_VARIABLE = f"{ENV_PREFIX}PROPERTIES"  # a local JSON file of the property groups
+JAR_VARIABLE = f"{ENV_PREFIX}JAR"  # where a local run finds the connector jar
 INITIAL_POSITIONS = ("LATEST", "TRIM_HORIZON")
 EXECUTION_MODES = ("process", "thread")
 
@@ -37,7 +41,7 @@ class SessionizerConfig:
     raw_stream: str
     session_stream: str
     late_stream: str
-    aws_endpoint: str | None  # a local stand-in (kinesis-mock); None on AWS
+    kinesis_endpoint: str | None  # a local stand-in (kinesis-mock); None on AWS
     initial_position: str
     out_of_orderness_ms: int  # watermark = newest event time minus this
     idle_advance_after_ms: int  # no event for this long: the watermark moves on with the clock
@@ -57,7 +61,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {
         key[len(ENV_PREFIX) :].lower().replace("_", "."): value
         for key, value in environ.items()
-        if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}PROPERTIES"
+        if key.startswith(ENV_PREFIX) and key not in (PROPERTIES_VARIABLE, JAR_VARIABLE)
     }
 
 
@@ -70,40 +74,113 @@ def _group(document: Any) -> dict[str, str]:
 
 def load_config(environ: Mapping[str, str] | None = None, properties_file: Path | None = None) -> SessionizerConfig:
     environ = os.environ if environ is None else environ
-    path = properties_file or Path(environ.get(f"{ENV_PREFIX}PROPERTIES", MANAGED_FLINK_PROPERTIES))
+    path = properties_file or Path(environ.get(PROPERTIES_VARIABLE, MANAGED_FLINK_PROPERTIES))
     values: dict[str, str] = _group(json.loads(path.read_text())) if path.exists() else {}
     values.update(_from_environment(environ))
     return parse_config(values)
 
 
+# Property key of each SessionizerConfig field: the one place a key is spelled.
+KEYS: Mapping[str, str] = {
+    "environment": "environment",
+    "region": "region",
+    "raw_stream": "raw.stream",
+    "session_stream": "session.stream",
+    "late_stream": "late.stream",
+    "kinesis_endpoint": "kinesis.endpoint",
+    "initial_position": "source.initial.position",
+    "out_of_orderness_ms": "watermark.out.of.orderness.ms",
+    "idle_advance_after_ms": "watermark.idle.advance.after.ms",
+    "caught_up_lag_ms": "watermark.caught.up.lag.ms",
+    "allowed_lateness_ms": "allowed.lateness.ms",
+    "heartbeat_interval_ms": "heartbeat.interval.ms",
+    "inactivity_gap_ms": "inactivity.gap.ms",
+    "update_interval_ms": "update.interval.ms",
+    "parallelism": "parallelism",
+    "execution_mode": "python.execution.mode",
+    "bundle_size": "python.bundle.size",
+    "state_cache_size": "python.state.cache.size",
+    "checkpoint_interval_ms": "checkpoint.interval.ms",
+}
+
+
+def default_inactivity_gap_ms(heartbeat_interval_ms: int) -> int:
+    """ "A small multiple of the heartbeat interval": three missed heartbeats end a session."""
+    return 3 * heartbeat_interval_ms
+
+
+def default_idle_advance_after_ms(out_of_orderness_ms: int) -> int:
+    return max(1_000, out_of_orderness_ms)
+
+
+def default_caught_up_lag_ms(out_of_orderness_ms: int, allowed_lateness_ms: int) -> int:
+    """A reader further behind than the delay the watermark tolerates anyway is reading a backlog."""
+    return out_of_orderness_ms + allowed_lateness_ms
+
+
 def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
     read = TextSettings(values, ConfigError)
-    out_of_orderness = read.integer("watermark.out.of.orderness.ms", 5_000, 0)
-    heartbeat = read.integer("heartbeat.interval.ms", 5_000, 1_000)
-    # "a small multiple of the heartbeat interval": three missed heartbeats end a session.
-    gap = read.integer("inactivity.gap.ms", 3 * heartbeat, heartbeat)
-    lateness = read.integer("allowed.lateness.ms", 30_000, 0)
+    out_of_orderness = read.integer(KEYS["out_of_orderness_ms"], 5_000, 0)
+    heartbeat = read.integer(KEYS["heartbeat_interval_ms"], 5_000, 1_000)
+    gap = read.integer(KEYS["inactivity_gap_ms"], default_inactivity_gap_ms(heartbeat), heartbeat)
+    lateness = read.integer(KEYS["allowed_lateness_ms"], 30_000, 0)
     return SessionizerConfig(
-        environment=read.text("environment"),
-        region=read.text("region"),
-        raw_stream=read.text("raw.stream"),
-        session_stream=read.text("session.stream"),
-        late_stream=read.text("late.stream"),
-        aws_endpoint=read.url("aws.endpoint"),
-        initial_position=read.choice("source.initial.position", INITIAL_POSITIONS, "LATEST"),
+        environment=read.text(KEYS["environment"]),
+        region=read.text(KEYS["region"]),
+        raw_stream=read.text(KEYS["raw_stream"]),
+        session_stream=read.text(KEYS["session_stream"]),
+        late_stream=read.text(KEYS["late_stream"]),
+        kinesis_endpoint=read.url(KEYS["kinesis_endpoint"]),
+        initial_position=read.choice(KEYS["initial_position"], INITIAL_POSITIONS, "LATEST"),
         out_of_orderness_ms=out_of_orderness,
-        idle_advance_after_ms=read.integer("watermark.idle.advance.after.ms", max(1_000, out_of_orderness), 0),
-        # A reader further behind than the delay the watermark tolerates anyway is reading a backlog.
-        caught_up_lag_ms=read.integer("watermark.caught.up.lag.ms", out_of_orderness + lateness, 0),
+        idle_advance_after_ms=read.integer(
+            KEYS["idle_advance_after_ms"], default_idle_advance_after_ms(out_of_orderness), 0
+        ),
+        caught_up_lag_ms=read.integer(
+            KEYS["caught_up_lag_ms"], default_caught_up_lag_ms(out_of_orderness, lateness), 0
+        ),
         allowed_lateness_ms=lateness,
         heartbeat_interval_ms=heartbeat,
         inactivity_gap_ms=gap,
-        update_interval_ms=read.integer("update.interval.ms", 10_000, 100),
-        parallelism=read.integer("parallelism", 1, 1) if read.optional("parallelism") else None,
-        execution_mode=read.choice("python.execution.mode", EXECUTION_MODES, "process"),
+        update_interval_ms=read.integer(KEYS["update_interval_ms"], 10_000, 100),
+        parallelism=read.integer(KEYS["parallelism"], 1, 1) if read.optional(KEYS["parallelism"]) else None,
+        execution_mode=read.choice(KEYS["execution_mode"], EXECUTION_MODES, "process"),
         # Measured (bench/sessionizer.py): in process mode PyFlink's default of 1,000
         # elements per bundle leaves the worker waiting on round trips, 3x slower.
-        bundle_size=read.integer("python.bundle.size", 100_000, 1),
-        state_cache_size=read.integer("python.state.cache.size", 100_000, 1),
-        checkpoint_interval_ms=read.integer("checkpoint.interval.ms", 60_000, 1_000),
+        bundle_size=read.integer(KEYS["bundle_size"], 100_000, 1),
+        state_cache_size=read.integer(KEYS["state_cache_size"], 100_000, 1),
+        checkpoint_interval_ms=read.integer(KEYS["checkpoint_interval_ms"], 60_000, 1_000),
+    )
+
+
+def base_config(environment: str, region: str, raw: str, session: str, late: str) -> SessionizerConfig:
+    """The job's defaults for a region's streams; change fields with dataclasses.replace."""
+    values = {KEYS["environment"]: environment, KEYS["region"]: region, KEYS["raw_stream"]: raw,
+              KEYS["session_stream"]: session, KEYS["late_stream"]: late}  # fmt: skip
+    return parse_config(values)
+
+
+def properties(config: SessionizerConfig) -> dict[str, str]:
+    """The property group that gives the job exactly this config: parse_config(properties(c)) == c."""
+    written: dict[str, str] = {}
+    for field in dataclasses.fields(SessionizerConfig):
+        value = getattr(config, field.name)
+        if value is not None:
+            written[KEYS[field.name]] = str(value)
+    return written
+
+
+def environment(config: SessionizerConfig) -> dict[str, str]:
+    """The same as PRISM_SESSIONIZER_* variables, for a job started locally (load_config reads them)."""
+    return {ENV_PREFIX + key.upper().replace(".", "_"): value for key, value in properties(config).items()}
+
+
+def session_settings(config: SessionizerConfig) -> SessionSettings:
+    """What the session tracker needs of the config."""
+    return SessionSettings(
+        environment=config.environment,
+        region=config.region,
+        allowed_lateness_ms=config.allowed_lateness_ms,
+        inactivity_gap_ms=config.inactivity_gap_ms,
+        update_interval_ms=config.update_interval_ms,
     )

@@ -44,7 +44,13 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
 from runtime.events import RECEIVED_AT_FIELD, SERVER_FIELD
-from runtime.sessionizer.config import MANAGED_FLINK_PROPERTIES, SessionizerConfig, load_config
+from runtime.sessionizer.config import (
+    JAR_VARIABLE,
+    MANAGED_FLINK_PROPERTIES,
+    SessionizerConfig,
+    load_config,
+    session_settings,
+)
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record
 
@@ -151,16 +157,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def session_settings(config: SessionizerConfig) -> SessionSettings:
-    return SessionSettings(
-        environment=config.environment,
-        region=config.region,
-        allowed_lateness_ms=config.allowed_lateness_ms,
-        inactivity_gap_ms=config.inactivity_gap_ms,
-        update_interval_ms=config.update_interval_ms,
-    )
-
-
 def watermark_strategy(config: SessionizerConfig) -> WatermarkStrategy:
     """Bounded out-of-orderness that advances with the clock once the input is quiet and the
     reader caught up (connector jar); event times are taken from parse()'s records in Java."""
@@ -187,11 +183,11 @@ def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream
 
 def _aws_properties(config: SessionizerConfig) -> dict[str, str]:
     properties = {"aws.region": config.region}
-    if config.aws_endpoint:
+    if config.kinesis_endpoint:
         # A local stand-in: any credentials, plain HTTP/1.1.
         properties.update(
             {
-                "aws.endpoint": config.aws_endpoint,
+                "aws.endpoint": config.kinesis_endpoint,  # the connector's own key
                 "aws.credentials.provider": "BASIC",
                 "aws.credentials.provider.basic.accesskeyid": "local",
                 "aws.credentials.provider.basic.secretkey": "local",
@@ -260,7 +256,7 @@ def use_this_interpreter(settings: Configuration) -> None:
 
 def main() -> None:
     config = load_config()
-    jar_path = os.environ.get("PRISM_SESSIONIZER_JAR")
+    jar_path = os.environ.get(JAR_VARIABLE)
     env = environment(config, Path(jar_path) if jar_path else None)
     raw = env.add_source(kinesis_source(config)).name("raw stream").uid("raw-stream")
     sessions, late = build(raw, config)

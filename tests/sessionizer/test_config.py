@@ -21,7 +21,7 @@ REQUIRED = {
 def test_defaults_derive_the_inactivity_gap_from_the_heartbeat() -> None:
     config = parse_config({**REQUIRED, "heartbeat.interval.ms": "4000"})
     assert config.inactivity_gap_ms == 12_000
-    assert (config.execution_mode, config.initial_position, config.aws_endpoint) == ("process", "LATEST", None)
+    assert (config.execution_mode, config.initial_position, config.kinesis_endpoint) == ("process", "LATEST", None)
     assert config.parallelism is None
     assert (config.bundle_size, config.state_cache_size) == (100_000, 100_000)
     assert config.idle_advance_after_ms == config.out_of_orderness_ms == 5_000
@@ -53,10 +53,10 @@ def test_the_managed_flink_file_with_environment_overrides(tmp_path: Path) -> No
             ]
         )
     )
-    environ = {"PRISM_SESSIONIZER_AWS_ENDPOINT": "http://127.0.0.1:4567", "PRISM_SESSIONIZER_REGION": "us-west-2"}
+    environ = {"PRISM_SESSIONIZER_KINESIS_ENDPOINT": "http://127.0.0.1:4567", "PRISM_SESSIONIZER_REGION": "us-west-2"}
     config = load_config(environ, properties)
     assert (config.raw_stream, config.parallelism) == ("prism-dev-use1-raw", 2)
-    assert (config.aws_endpoint, config.region) == ("http://127.0.0.1:4567", "us-west-2")
+    assert (config.kinesis_endpoint, config.region) == ("http://127.0.0.1:4567", "us-west-2")
 
 
 def test_environment_alone_is_enough_locally(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pulumi
 
-from components.settings import SettingsError
+from runtime.stack import SettingsError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def resolve_artifact(artifact: Path, key: str, build: str) -> Path:

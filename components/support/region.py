@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import PROJECT, RegionSettings, Settings
+from runtime.names import RegionNames
+from runtime.stack import PROJECT, RegionSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Region:
     """A region of the stack as the components see it."""
 
     settings: RegionSettings
+    names: RegionNames  # every physical name of the stack's resources in this region
     provider: aws.Provider
     account_id: pulumi.Output[str]
     partition: pulumi.Output[str]
@@ -31,6 +33,10 @@ class Region:
     @property
     def code(self) -> str:
         return self.settings.code
+
+    def bucket(self, kind: str) -> pulumi.Output[str]:
+        """A bucket's name: S3 names are global, so they carry the account id."""
+        return self.account_id.apply(lambda account: self.names.bucket(kind, account))
 
     @property
     def opts(self) -> pulumi.ResourceOptions:
@@ -64,6 +70,7 @@ def open_region(settings: Settings, region: RegionSettings) -> Region:
     invoke = pulumi.InvokeOutputOptions(provider=provider)
     return Region(
         settings=region,
+        names=RegionNames(settings.environment, region.name),
         provider=provider,
         account_id=aws.get_caller_identity_output(opts=invoke).account_id,
         partition=aws.get_partition_output(opts=invoke).partition,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
-from components.settings import STREAM_KINDS, Settings
+from runtime.names import STREAM_KINDS
+from runtime.stack import Settings
 from tests.graph import (
     BUCKET,
     FIREHOSE,

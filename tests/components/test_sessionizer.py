@@ -6,21 +6,13 @@ import hashlib
 import json
 from pathlib import Path
 
-from components.artifacts import PROJECT_ROOT
 from components.sessionizer import RUN_OPTIONS_GROUP, RUNTIME, artifact_key
-from components.settings import Settings
+from components.support.artifacts import PROJECT_ROOT
+from runtime.names import region_code
 from runtime.sessionizer.config import PROPERTY_GROUP, parse_config
 from runtime.sessionizer.package import RUN_OPTIONS
-from tests.graph import ROLE_POLICY, STREAM, Graph, Resource, bucket_kind
-
-APPLICATION = "aws:kinesisanalyticsv2/application:Application"
-CODE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
-ROLE = "aws:iam/role:Role"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-
-
-def _region_code(settings: Settings, region: str) -> str:
-    return next(r.code for r in settings.regions if r.name == region)
+from runtime.stack import Settings
+from tests.graph import APPLICATION, CODE_OBJECT, LOG_GROUP, ROLE, ROLE_POLICY, STREAM, Graph, Resource, bucket_kind
 
 
 def _groups(application: Resource) -> dict[str, dict[str, str]]:
@@ -40,7 +32,7 @@ def test_one_started_flink_1_20_application_per_region(graph: Graph, settings: S
     applications = graph.of_type(APPLICATION)
     assert sorted(str(a.region) for a in applications) == sorted(r.name for r in settings.regions)
     for application in applications:
-        code = _region_code(settings, str(application.region))
+        code = region_code(str(application.region))
         assert application.inputs["name"] == f"prism-{settings.environment}-{code}-sessionizer"
         assert application.inputs["runtimeEnvironment"] == RUNTIME == "FLINK-1_20"
         assert application.inputs["startApplication"] is True
@@ -58,7 +50,7 @@ def test_run_options_and_job_properties_are_what_the_zip_and_the_job_expect(grap
         assert (config.raw_stream, config.session_stream, config.late_stream) == tuple(
             streams[kind].inputs["name"] for kind in ("raw", "session", "late")
         )
-        assert (config.environment, config.region, config.aws_endpoint) == (
+        assert (config.environment, config.region, config.kinesis_endpoint) == (
             settings.environment, application.region, None,
         )  # fmt: skip
         assert (config.allowed_lateness_ms, config.out_of_orderness_ms) == (
@@ -133,7 +125,7 @@ def test_the_service_role_reads_raw_writes_session_and_late_and_nothing_more(gra
         trust = json.loads(roles[role_name].inputs["assumeRolePolicy"])["Statement"][0]
         assert trust["Principal"] == {"Service": ["kinesisanalytics.amazonaws.com"]}
         assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-        code = _region_code(settings, region)
+        code = region_code(region)
         document = json.loads(policies[f"{code}-sessionizer-policy"].inputs["policy"])
         statements = {s["Sid"]: s for s in document["Statement"]}
         streams = _streams(graph, region)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.settings import SettingsError, from_stack_file, parse_settings, region_code, stack_file_values
+from runtime.names import region_code
+from runtime.stack import SettingsError, from_stack_file, parse_settings, stack_file_values
 from tests.graph import ROOT, STACKS, load_graph, run_program
 
 CERTIFICATE_ARN_USE1 = "arn:aws:acm:us-east-1:123456789012:certificate/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -161,31 +162,31 @@ def test_numbers_and_flags_set_as_text_by_the_cli_are_read() -> None:
     assert settings.replication.time_control is True
 
 
-def test_bad_config_stops_the_program_before_any_resource(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("streams", ("raw", "shards"), 0, "prism-pipeline:streams.raw.shards must be >= 1, got 0"),
+        ("sessionizer", ("artifact",), "build/nowhere/prism-sessionizer.zip",
+         "prism-pipeline:sessionizer.artifact must name a built zip (run `make sessionizer-zip`)"),
+    ],
+)  # fmt: skip
+def test_bad_config_stops_the_program_before_any_resource(
+    tmp_path: Path, section: str, key: tuple[str, ...], value: object, message: str
+) -> None:
     document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    document["config"]["prism-pipeline:streams"]["raw"]["shards"] = 0
+    target = document["config"][f"prism-pipeline:{section}"]
+    for part in key[:-1]:
+        target = target[part]
+    target[key[-1]] = value
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(yaml.safe_dump(document))
 
     result = run_program("dev", stack_file)
 
     assert result.returncode == 2
-    assert "prism-pipeline:streams.raw.shards must be >= 1, got 0" in result.stderr
+    assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
-
-
-def test_a_missing_application_zip_stops_the_program_naming_the_build(tmp_path: Path) -> None:
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    document["config"]["prism-pipeline:sessionizer"]["artifact"] = "build/nowhere/prism-sessionizer.zip"
-    stack_file = tmp_path / "Pulumi.dev.yaml"
-    stack_file.write_text(yaml.safe_dump(document))
-
-    result = run_program("dev", stack_file)
-
-    assert result.returncode == 2
-    assert "prism-pipeline:sessionizer.artifact must name a built zip (run `make sessionizer-zip`)" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -10,28 +10,34 @@ import pytest
 
 from components.ingest import CONTAINER_NAME, container_definitions, service_environment
 from components.network import INTERFACE_ENDPOINTS, subnet_cidrs
-from components.settings import NewVpc, Settings, from_stack_file, task_stop_timeout_seconds
 from runtime.ingest.settings import load_settings
-from tests.graph import FIREHOSE, ROLE_POLICY, ROOT, STREAM, Graph, Resource
-
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-NAT = "aws:ec2/natGateway:NatGateway"
-ALB = "aws:lb/loadBalancer:LoadBalancer"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-LISTENER = "aws:lb/listener:Listener"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-CLUSTER = "aws:ecs/cluster:Cluster"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-SERVICE = "aws:ecs/service:Service"
-SCALING_TARGET = "aws:appautoscaling/target:Target"
-SCALING_POLICY = "aws:appautoscaling/policy:Policy"
-ACCELERATOR = "aws:globalaccelerator/accelerator:Accelerator"
-GA_LISTENER = "aws:globalaccelerator/listener:Listener"
-ENDPOINT_GROUP = "aws:globalaccelerator/endpointGroup:EndpointGroup"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+from runtime.stack import NewVpc, Settings, from_stack_file, task_stop_timeout_seconds
+from tests.graph import (
+    ACCELERATOR,
+    ALB,
+    CLUSTER,
+    ENDPOINT,
+    ENDPOINT_GROUP,
+    FIREHOSE,
+    GA_LISTENER,
+    LISTENER,
+    LOG_GROUP,
+    NAT,
+    ROLE_POLICY,
+    ROOT,
+    SCALING_POLICY,
+    SCALING_TARGET,
+    SERVICE,
+    STREAM,
+    SUBNET,
+    TARGET_GROUP,
+    TASK_DEFINITION,
+    VPC,
+    WEB_ACL,
+    WEB_ACL_ASSOCIATION,
+    Graph,
+    Resource,
+)
 
 
 def _one(graph: Graph, token: str, region: str) -> Resource:

@@ -5,24 +5,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.artifacts import PROJECT_ROOT
 from components.session_store import source_code_hash
-from components.settings import Settings
+from components.support.artifacts import PROJECT_ROOT
+from runtime.names import region_code
 from runtime.session_writer.package import HANDLER
-from tests.graph import ROLE_POLICY, STREAM, Graph, bucket_kind
+from runtime.stack import Settings
+from tests.graph import (
+    DATABASE,
+    FUNCTION,
+    LOG_GROUP,
+    MAPPING,
+    QUEUE,
+    ROLE_POLICY,
+    STREAM,
+    TABLE,
+    WORKSPACE,
+    Graph,
+    bucket_kind,
+)
 
-DATABASE = "aws:timestreamwrite/database:Database"
-TABLE = "aws:timestreamwrite/table:Table"
-FUNCTION = "aws:lambda/function:Function"
-MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
-QUEUE = "aws:sqs/queue:Queue"
-WORKSPACE = "aws:grafana/workspace:Workspace"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ACCOUNT = "123456789012"
-
-
-def _code(settings: Settings, region: str) -> str:
-    return next(r.code for r in settings.regions if r.name == region)
 
 
 def _policy(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
@@ -109,7 +111,7 @@ def test_the_event_source_reads_the_region_session_stream_with_partial_failures(
 
 def test_the_writer_role_writes_only_its_table_and_reads_only_its_stream(graph: Graph, settings: Settings) -> None:
     for region in settings.regions:
-        statements = _policy(graph, f"{_code(settings, region.name)}-session-store-policy")
+        statements = _policy(graph, f"{region_code(region.name)}-session-store-policy")
         [table] = graph.in_region(TABLE, region.name)
         database, name = table.inputs["databaseName"], table.inputs["tableName"]
         assert statements["WriteSessionsTable"] == {

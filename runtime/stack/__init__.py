@@ -1,0 +1,49 @@
+"""Stack settings: one typed, validated object, built once before any resource.
+
+A bad value stops the program with the key a user must edit, the rule it breaks and
+the value found, e.g. ``prism-pipeline:streams.raw.shards must be >= 1, got 0``.
+
+The values come from the stack's ``prism-pipeline:*`` configuration: under Pulumi
+through its config (``components/settings.py``, the only module that reads it); for
+local runs, the operator commands and tests straight from a ``Pulumi.<stack>.yaml``
+file (``from_stack_file``). Both go through ``parse_settings``, so names and sizing are
+the same wherever the pipeline runs. Plain Python: the local pipeline and the operator
+commands use it without Pulumi.
+
+    model.py      the dataclasses, one per section
+    reader.py     a config section read key by key; the stack file's values
+    limits.py     what AWS accepts (sizes, retention periods, ARN and name shapes)
+    data_path.py  parsers of the data path's sections (streams to session store)
+    ingest.py     parsers of how players reach the service (network, ALB, WAF, accelerator)
+    parse.py      the whole object
+"""
+
+from runtime.stack.ingest import task_stop_timeout_seconds
+from runtime.stack.model import (
+    BUCKET_KINDS,
+    PROJECT,
+    ArchiveSettings,
+    DeliverySettings,
+    EdgeSettings,
+    Egress,
+    ExistingVpc,
+    IngestServiceSettings,
+    LifecycleSettings,
+    NewVpc,
+    RegionRole,
+    RegionSettings,
+    SessionizerSettings,
+    SessionStoreSettings,
+    Settings,
+    StreamSettings,
+    WafSettings,
+)
+from runtime.stack.parse import from_stack_file, parse_settings
+from runtime.stack.reader import SettingsError, stack_file_values
+
+__all__ = [
+    "BUCKET_KINDS", "PROJECT", "ArchiveSettings", "DeliverySettings", "EdgeSettings", "Egress", "ExistingVpc",
+    "IngestServiceSettings", "LifecycleSettings", "NewVpc", "RegionRole", "RegionSettings", "SessionStoreSettings",
+    "SessionizerSettings", "Settings", "SettingsError", "StreamSettings", "WafSettings", "from_stack_file",
+    "parse_settings", "stack_file_values", "task_stop_timeout_seconds",
+]  # fmt: skip

@@ -1,0 +1,278 @@
+"""The stack settings' model: one frozen dataclass per section, already validated when built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from runtime.names import BucketKind, StreamKind
+from runtime.stack.limits import ECR_REGISTRY, IMAGE
+
+PROJECT = "prism-pipeline"
+
+
+BUCKET_KINDS: tuple[BucketKind, ...] = ("raw", "session", "late", "artifacts")
+
+
+CapacityMode = Literal["on-demand", "provisioned"]
+CAPACITY_MODES: tuple[CapacityMode, ...] = get_args(CapacityMode)
+
+
+Compression = Literal["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"]
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """One region of the stack's pair."""
+
+    name: str  # us-east-1
+    code: str  # use1
+    role: Literal["primary", "secondary"]
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    mode: CapacityMode
+    shards: int | None  # only for provisioned streams
+    retention_hours: int
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    buffer_size_mb: int
+    buffer_interval_seconds: int
+    compression: Compression
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """Lifecycle of one data bucket; None means the step is not taken."""
+
+    infrequent_access_days: int | None
+    glacier_days: int | None
+    expiration_days: int | None
+    noncurrent_expiration_days: int
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    raw: LifecycleSettings
+    session: LifecycleSettings
+    late: LifecycleSettings
+    artifacts_noncurrent_expiration_days: int
+    abort_incomplete_upload_days: int
+
+    def lifecycle(self, kind: StreamKind) -> LifecycleSettings:
+        return {"raw": self.raw, "session": self.session, "late": self.late}[kind]
+
+
+@dataclass(frozen=True)
+class ReplicationSettings:
+    time_control: bool  # S3 Replication Time Control (15-minute SLA) and its metrics
+    artifacts: bool  # replicate the artifacts bucket too
+
+
+FlinkLogLevel = Literal["INFO", "WARN", "ERROR", "DEBUG"]
+
+
+FlinkMetricsLevel = Literal["APPLICATION", "OPERATOR", "PARALLELISM", "TASK"]
+
+
+PythonExecutionMode = Literal["thread", "process"]
+
+
+@dataclass(frozen=True)
+class SessionizerSettings:
+    """The Managed Flink application of each region and what the job reads from it."""
+
+    artifact: Path  # the application zip (make sessionizer-zip), relative to the project
+    parallelism: int
+    parallelism_per_kpu: int
+    auto_scaling: bool
+    checkpoint_interval_ms: int
+    min_pause_between_checkpoints_ms: int
+    snapshots: bool
+    log_level: FlinkLogLevel
+    metrics_level: FlinkMetricsLevel
+    execution_mode: PythonExecutionMode
+    out_of_orderness_ms: int
+    idle_advance_after_ms: int  # a quiet input: the watermark moves on with the clock after this
+    allowed_lateness_ms: int
+    heartbeat_interval_ms: int
+    inactivity_gap_ms: int
+    update_interval_ms: int
+    # Production traffic needs heartbeat.timeout and akka.ask.timeout at 300 s, which only
+    # AWS support can set: `python -m runtime.ops flink-timeouts --stack <env>`.
+    production_timeouts: bool
+
+
+@dataclass(frozen=True)
+class SessionStoreSettings:
+    """Timestream table, the session writer Lambda and its event source mapping."""
+
+    artifact: Path  # the Lambda zip (make session-writer-zip), relative to the project
+    memory_retention_hours: int
+    magnetic_retention_days: int
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    batch_size: int
+    batching_window_seconds: int
+    parallelization_factor: int
+    starting_position: Literal["LATEST", "TRIM_HORIZON"]
+    maximum_retry_attempts: int
+    maximum_record_age_seconds: int  # -1: no limit
+    failed_batch_retention_days: int  # the on-failure queue
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    region: str  # one workspace per stack, in one of the stack's regions
+
+
+RegionRole = Literal["primary", "secondary"]
+
+
+ROLES: tuple[RegionRole, ...] = ("primary", "secondary")
+
+
+Egress = Literal["endpoints", "nat"]
+EGRESS_KINDS: tuple[Egress, ...] = get_args(Egress)
+
+
+@dataclass(frozen=True)
+class NewVpc:
+    """A VPC the program creates: its CIDR is cut into one public and one private subnet per zone."""
+
+    cidr: str
+
+
+@dataclass(frozen=True)
+class ExistingVpc:
+    """A VPC someone else runs; its private subnets must already reach Kinesis, Firehose, ECR and logs."""
+
+    vpc_id: str
+    public_subnet_ids: tuple[str, ...]
+    private_subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    availability_zones: int
+    # endpoints: interface endpoints for every AWS API the tasks call, no internet path;
+    # nat: a NAT gateway per zone.
+    egress: Egress
+    vpcs: Mapping[RegionRole, NewVpc | ExistingVpc]
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    minimum: int
+    desired: int
+    maximum: int
+
+
+@dataclass(frozen=True)
+class IngestServiceSettings:
+    """The ingest service in each region: ALB, Fargate tasks, their scaling, and what they are told."""
+
+    image: str  # may hold {account} and {region}, filled per region
+    cpu: int  # Fargate CPU units
+    memory_mb: int
+    cpu_architecture: Literal["X86_64", "ARM64"]
+    port: int
+    tasks: TaskCounts
+    cpu_target_percent: int
+    requests_per_target: int  # ALBRequestCountPerTarget, per minute
+    scale_in_cooldown_seconds: int
+    scale_out_cooldown_seconds: int
+    shutdown_drain_seconds: int
+    ack_timeout_seconds: int
+    cors_origins: tuple[str, ...]
+    max_body_bytes: int
+    max_batch_events: int
+    max_clock_skew_ms: int
+    allow_http: bool
+    certificate_arns: Mapping[RegionRole, str | None]
+    tls_policy: str
+    idle_timeout_seconds: int
+    deletion_protection: bool
+    access_log_expiration_days: int
+    hostname: str | None  # the name players use (a DNS alias of the accelerator), if any
+    container_insights: Literal["enabled", "enhanced", "disabled"]
+
+    def image_for(self, region: str, account_id: str) -> str:
+        return self.image.replace("{region}", region).replace("{account}", account_id)
+
+    @property
+    def from_ecr(self) -> bool:
+        """Pulled from ECR: the execution role then needs pull rights on that one repository."""
+        image = IMAGE.match(self.image)
+        return image is not None and ECR_REGISTRY.match(image["registry"]) is not None
+
+    def ecr_repository_arn(self, region: str, account_id: str, partition: str) -> str:
+        image = IMAGE.match(self.image_for(region, account_id))
+        registry = ECR_REGISTRY.match(image["registry"]) if image is not None else None
+        if image is None or registry is None:
+            raise ValueError(f"not an ECR image: {self.image}")
+        return f"arn:{partition}:ecr:{registry['region']}:{registry['account']}:repository/{image['repository']}"
+
+    @property
+    def https(self) -> bool:
+        return any(self.certificate_arns.values())
+
+
+@dataclass(frozen=True)
+class WafSettings:
+    rate_limit: int  # requests per client IP per window
+    rate_window_seconds: int
+    max_body_bytes: int
+    common_rule_set: Literal["block", "count"]
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    traffic_dial: int  # percent of the traffic the accelerator would send this region that it does send
+    weight: int  # the region's ALB within its endpoint group
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    client_affinity: Literal["NONE", "SOURCE_IP"]
+    endpoints: Mapping[RegionRole, EndpointSettings]
+
+
+@dataclass(frozen=True)
+class Tags:
+    owner: str
+    cost_center: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    primary: RegionSettings
+    secondary: RegionSettings
+    streams: Mapping[StreamKind, StreamSettings]
+    delivery: DeliverySettings
+    archive: ArchiveSettings
+    replication: ReplicationSettings
+    sessionizer: SessionizerSettings
+    session_store: SessionStoreSettings
+    network: NetworkSettings
+    ingest: IngestServiceSettings
+    waf: WafSettings
+    edge: EdgeSettings
+    grafana: GrafanaSettings
+    tags: Tags
+    log_retention_days: int
+    kms_deletion_window_days: int
+
+    @property
+    def regions(self) -> tuple[RegionSettings, RegionSettings]:
+        return (self.primary, self.secondary)
+
+    def other(self, region: RegionSettings) -> RegionSettings:
+        return self.secondary if region == self.primary else self.primary

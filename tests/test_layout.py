@@ -1,0 +1,64 @@
+"""The shape of the tree: one direction of dependency, the runtime without Pulumi, small modules."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.graph import ROOT
+
+RUNTIME_MODULES = sorted(
+    ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    for path in (ROOT / "runtime").rglob("*.py")
+)
+# The PyFlink job lives in the sessionizer's own environment (.venv-sessionizer), without
+# Pulumi by construction; tests/flink imports it there.
+PYFLINK_MODULES = {"runtime.sessionizer.job", "runtime.sessionizer.entrypoint"}
+MAX_LINES = 400
+
+
+def _imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "runtime").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_runtime_module_imports_the_program(path: Path) -> None:
+    """The program may use the runtime's contracts (names, configuration writers); never the other way."""
+    assert not {m for m in _imported_modules(path) if m == "components" or m.startswith("components.")}
+
+
+def test_every_runtime_module_imports_without_pulumi() -> None:
+    modules = [m for m in RUNTIME_MODULES if m not in PYFLINK_MODULES and not m.endswith("__main__")]
+    script = (
+        "import importlib, sys\n"
+        "sys.modules['pulumi'] = None  # import pulumi now raises ImportError\n"
+        "sys.modules['pulumi_aws'] = None\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "assert not any(m.startswith('components') for m in sys.modules), 'the program came along'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert {"runtime.local.pipeline", "runtime.ops", "runtime.stack"} <= set(modules)
+
+
+SOURCES = [
+    path
+    for folder in ("components", "runtime", "tests", "bench", "dashboards")
+    for path in sorted((ROOT / folder).rglob("*.py"))
+] + [ROOT / "__main__.py"]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_source_file_is_over_400_lines(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= MAX_LINES
