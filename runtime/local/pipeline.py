@@ -60,9 +60,10 @@ def local_sessionizer(settings: Settings, region: str, kinesis_endpoint: str | N
         out_of_orderness_ms=1_000,
         idle_advance_after_ms=1_000,
         allowed_lateness_ms=2_000,
-        # Locally the job shares two cores with everything else: a reader within 10 s of
-        # the newest arrival is live, not working through a backlog.
-        caught_up_lag_ms=10_000,
+        # Locally the job shares two cores with everything else: with two regions beside a
+        # test run, events were read 13 s after they arrived (p95). Within 30 s of the newest
+        # arrival the reader counts as live, not as working through a backlog.
+        caught_up_lag_ms=30_000,
         inactivity_gap_ms=4_000,
         update_interval_ms=2_000,
         checkpoint_interval_ms=10_000,

@@ -55,6 +55,7 @@ class Report:
     sessions_matched: int
     mismatches: list[str]
     missing_raw_events: int
+    missing_examples: list[str]  # a few of the missing events, to look them up
     too_late_events: int
     missing_late_events: int
     latency_p50_ms: float | None
@@ -178,6 +179,9 @@ class Verifier:
                 matched += 1
         raw_seen, late_seen = self.objects("raw"), self.objects("late")
         acknowledged, too_late = self.acknowledged(), self.too_late()
+        missing_raw = sorted(key for key in acknowledged if key not in raw_seen)
+        missing_late = sorted(key for key in too_late if key not in late_seen)
+        examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
         latencies = sorted(x for run in self.regions for x in run.latencies_ms)
         return Report(
             events_acknowledged=self.simulator.stats.events_acknowledged,
@@ -185,9 +189,10 @@ class Verifier:
             sessions_compared=len(finished),
             sessions_matched=matched,
             mismatches=mismatches,
-            missing_raw_events=sum(1 for key in acknowledged if key not in raw_seen),
+            missing_raw_events=len(missing_raw),
+            missing_examples=examples,
             too_late_events=len(too_late),
-            missing_late_events=sum(1 for key in too_late if key not in late_seen),
+            missing_late_events=len(missing_late),
             latency_p50_ms=percentile(latencies, 0.5),
             latency_p95_ms=percentile(latencies, 0.95),
             drained=drained[0],
@@ -238,6 +243,8 @@ def print_report(report: Report) -> None:
         print(f"  {mismatch}")
     print(f"acknowledged events missing from the raw bucket: {report.missing_raw_events}")
     print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
+    for example in report.missing_examples:
+        print(f"  missing (session, event, client time): {example}")
     print(f"post -> session record latency p50 / p95: {rounded(report.latency_p50_ms)} / "
           f"{rounded(report.latency_p95_ms)} ms")  # fmt: skip
     print(f"component errors: {len(report.errors)}")
