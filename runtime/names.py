@@ -1,8 +1,8 @@
 """Physical names of the pipeline's resources, and where deliveries write in their buckets.
 
 The one owner of every name that crosses a boundary: the Pulumi program (through
-components/naming.py), the local pipeline, the operator commands and the benchmarks
-all ask this module, so a local run of a stack has exactly the names `pulumi up` of
+``Region.names`` in components/support/region.py), the local pipeline and the operator
+commands all ask this module, so a local run of a stack has exactly the names `pulumi up` of
 that stack gives. Plain Python (no Pulumi), so every runtime package can import it.
 
 Names read ``prism-<environment>-<region code>-<what>``; each is checked against the

@@ -12,6 +12,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "datamart", "slowprod", "loadtest")
+# The project's own Python code, outside the tests.
+CODE_FOLDERS = ("components", "runtime", "bench", "dashboards")
 # A mocked program that awaits an output nobody resolves hangs instead of failing.
 PROGRAM_TIMEOUT_SECONDS = 120
 
@@ -89,6 +91,11 @@ VPC = "aws:ec2/vpc:Vpc"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WORKSPACE = "aws:grafana/workspace:Workspace"
+
+
+def python_files(*folders: str) -> list[Path]:
+    """Every .py file under the folders, and the program's __main__.py, in a stable order."""
+    return [*sorted(path for folder in folders for path in (ROOT / folder).rglob("*.py")), ROOT / "__main__.py"]
 
 
 def bucket_kind(bucket: Resource) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.graph import ROOT
+from tests.graph import CODE_FOLDERS, ROOT, python_files
 
 RUNTIME_MODULES = sorted(
     ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
@@ -52,11 +52,7 @@ def test_every_runtime_module_imports_without_pulumi() -> None:
     assert {"runtime.local.pipeline", "runtime.ops", "runtime.stack"} <= set(modules)
 
 
-SOURCES = [
-    path
-    for folder in ("components", "runtime", "tests", "bench", "dashboards")
-    for path in sorted((ROOT / folder).rglob("*.py"))
-] + [ROOT / "__main__.py"]
+SOURCES = python_files(*CODE_FOLDERS, "tests")
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -11,7 +11,7 @@ import pytest
 from runtime.local.resources import names
 from runtime.names import RegionNames, region_code
 from runtime.stack import Settings
-from tests.graph import BUCKET, DATABASE, FIREHOSE, ROOT, STREAM, TABLE, Graph
+from tests.graph import BUCKET, CODE_FOLDERS, DATABASE, FIREHOSE, ROOT, STREAM, TABLE, Graph, python_files
 
 
 def test_the_local_pipeline_creates_every_resource_with_the_programs_name(graph: Graph, settings: Settings) -> None:
@@ -67,10 +67,7 @@ def _strings_in_code(path: Path) -> list[str]:
     ]
 
 
-SOURCES = [
-    *sorted(p for folder in ("components", "runtime", "bench", "dashboards") for p in (ROOT / folder).rglob("*.py")),
-    ROOT / "__main__.py",
-]
+SOURCES = python_files(*CODE_FOLDERS)
 INGEST_OWNER = ROOT / "runtime" / "ingest" / "settings.py"
 SESSIONIZER_OWNER = ROOT / "runtime" / "sessionizer" / "config.py"
 

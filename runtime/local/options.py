@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -43,10 +44,10 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{PROGRAM}: {message}\n")
+        fail(message)
 
 
-def _whole(low: int, high: int | None = None) -> type[int]:
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -57,10 +58,10 @@ def _whole(low: int, high: int | None = None) -> type[int]:
             raise argparse.ArgumentTypeError(f"must be a whole number {span}, got {value}")
         return value
 
-    return parse  # type: ignore[return-value]
+    return parse
 
 
-def _seconds(low: float, high: float, low_inclusive: bool = True) -> type[float]:
+def _seconds(low: float, high: float, low_inclusive: bool = True) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -72,7 +73,7 @@ def _seconds(low: float, high: float, low_inclusive: bool = True) -> type[float]
             raise argparse.ArgumentTypeError(f"must be {bound} {low:g} and <= {high:g} seconds, got {text}")
         return value
 
-    return parse  # type: ignore[return-value]
+    return parse
 
 
 def parser() -> argparse.ArgumentParser:

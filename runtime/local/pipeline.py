@@ -34,7 +34,7 @@ from runtime.local.relay import EventSourcePoller, FirehoseRelay
 from runtime.local.resources import RegionResources, create, names
 from runtime.local.simulator import PlayerSimulator, Timing
 from runtime.local.verify import Pending, Report, Verifier, print_report
-from runtime.names import STREAM_KINDS, RegionNames, StreamKind
+from runtime.names import STREAM_KINDS, StreamKind
 from runtime.session_writer.handler import handle
 from runtime.session_writer.records import kinesis_session_records
 from runtime.session_writer.timestream import TimestreamStore
@@ -47,12 +47,12 @@ from runtime.stack import RegionSettings, Settings, SettingsError, from_stack_fi
 FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
 
 
-def local_sessionizer(settings: Settings, region: str, kinesis_endpoint: str | None) -> SessionizerConfig:
+def local_sessionizer(environment: str, resources: RegionResources, kinesis_endpoint: str) -> SessionizerConfig:
     """The job's config for a local run of a region: the stack's streams, from their start,
     and local timing (seconds-long sessions need a watermark and timeouts on that scale)."""
-    named = RegionNames(settings.environment, region)
+    streams = (resources.streams[kind] for kind in STREAM_KINDS)
     return dataclasses.replace(
-        base_config(settings.environment, region, *(named.stream(kind) for kind in STREAM_KINDS)),
+        base_config(environment, resources.region.name, *streams),
         kinesis_endpoint=kinesis_endpoint,
         initial_position="TRIM_HORIZON",
         parallelism=1,
@@ -76,6 +76,7 @@ class RegionRun:
     ingest: Started
     ingest_url: str
     sessionizer: Started
+    job: SessionizerConfig  # what the region's sessionizer runs with
     relays: dict[StreamKind, FirehoseRelay]  # stream -> its bucket, as Firehose
     writer: EventSourcePoller
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # session id -> newest record
@@ -103,7 +104,7 @@ class LocalPipeline:
 
     def session_settings(self, region: str) -> SessionSettings:
         """What the region's job runs with, for the ground truth."""
-        return session_settings(local_sessionizer(self.settings, region, None))
+        return session_settings(next(run.job for run in self.regions if run.resources.region.name == region))
 
     # -- start ---------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class LocalPipeline:
         firehose = self.moto.client("firehose", region.name)
         timestream = self.moto.client("timestream-write", region.name)
         create(resources, self.settings, kinesis, self.moto.client("s3", region.name), firehose, timestream)
+        job = local_sessionizer(self.settings.environment, resources, self.kinesis.endpoint)
 
         port = free_port()
         ingest = start(
@@ -137,7 +139,7 @@ class LocalPipeline:
                         failed_events_stream=resources.failed_events_delivery,
                         host="127.0.0.1",
                         port=port,
-                        heartbeat_interval_ms=local_sessionizer(self.settings, region.name, None).heartbeat_interval_ms,
+                        heartbeat_interval_ms=job.heartbeat_interval_ms,
                     )
                 ),
                 "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
@@ -153,7 +155,7 @@ class LocalPipeline:
             f"sessionizer-{region.code}",
             [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"],
             {
-                **sessionizer_environment(local_sessionizer(self.settings, region.name, self.kinesis.endpoint)),
+                **sessionizer_environment(job),
                 JAR_VARIABLE: str(CONNECTOR_JAR),
             },
             ROOT,
@@ -175,7 +177,7 @@ class LocalPipeline:
                                    region.name, write, batch_size)  # fmt: skip
         for thread in [*relays.values(), writer]:
             thread.start()
-        return RegionRun(resources, ingest, ingest_url, sessionizer, relays, writer, latest, latencies)
+        return RegionRun(resources, ingest, ingest_url, sessionizer, job, relays, writer, latest, latencies)
 
     def _observe(self, event: dict[str, Any], latest: dict[str, dict[str, Any]], latencies: list[float]) -> None:
         """What the writer is handed: the live view's sessions, and post-to-record latency."""

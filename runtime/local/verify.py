@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -221,9 +221,8 @@ def compare(expected: dict[str, tuple[str, str]], got: dict[str, tuple[str, str]
     return "; ".join(differences)
 
 
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
+def percentile(ordered: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile of values sorted in ascending order."""
     if not ordered:
         return None
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runtime.local.verify import percentile, rounded
+from runtime.names import STREAM_KINDS
 
 if TYPE_CHECKING:
     from runtime.local.pipeline import LocalPipeline
@@ -77,7 +78,9 @@ def status(pipeline: LocalPipeline) -> Status:
     played = sum(r["playingMs"] for r in latest)
     rebuffered = sum(r["rebufferMs"] for r in latest)
     rates = tuple(sum(run.relays[kind].stats.user_records for run in pipeline.regions) / elapsed
-                  for kind in ("raw", "session", "late"))  # fmt: skip
+                  for kind in STREAM_KINDS)  # fmt: skip
+    startups = sorted(r["startupMs"] for r in latest if r["startupMs"] is not None)
+    latencies = sorted(x for run in pipeline.regions for x in run.latencies_ms)
     acknowledged = simulator.stats.events_acknowledged if simulator else 0
     return Status(
         phase=pipeline.phase(),
@@ -87,14 +90,14 @@ def status(pipeline: LocalPipeline) -> Status:
         active=len(active),
         ended=len(finals),
         playing=sum(1 for r in active if r["state"] in ("playing", "buffering")),
-        startup_p50_ms=percentile((r["startupMs"] for r in latest if r["startupMs"] is not None), 0.5),
-        startup_p95_ms=percentile((r["startupMs"] for r in latest if r["startupMs"] is not None), 0.95),
+        startup_p50_ms=percentile(startups, 0.5),
+        startup_p95_ms=percentile(startups, 0.95),
         rebuffer_ratio=rebuffered / (played + rebuffered) if played + rebuffered else None,
         ebvs=sum(r["ebvs"] for r in finals),
         vsf=sum(r["vsf"] for r in finals),
         late_events=sum(run.relays["late"].stats.user_records for run in pipeline.regions),
-        latency_p50_ms=percentile((x for run in pipeline.regions for x in run.latencies_ms), 0.5),
-        latency_p95_ms=percentile((x for run in pipeline.regions for x in run.latencies_ms), 0.95),
+        latency_p50_ms=percentile(latencies, 0.5),
+        latency_p95_ms=percentile(latencies, 0.95),
         errors=len(pipeline.errors()),
     )
 

@@ -185,11 +185,12 @@ class LiveReplay(Replay):
         return json.dumps(event)
 
 
-def run_live(replay: LiveReplay, count: int, config: dict[str, str] = QUIET_CONFIG) -> list[dict[str, Any]]:
-    env = environment(parse_config(config), jar=CONNECTOR_JAR)
+def run_live(replay: LiveReplay, count: int, properties: dict[str, str] = QUIET_CONFIG) -> list[dict[str, Any]]:
+    config = parse_config(properties)
+    env = environment(config, jar=CONNECTOR_JAR)
     indexes = env.from_source(NumberSequenceSource(0, count - 1), WatermarkStrategy.no_watermarks(), "events")
     lines = indexes.map(replay, output_type=Types.STRING()).disable_chaining()
-    return tagged_output(*build(lines, parse_config(config)))
+    return tagged_output(*build(lines, config))
 
 
 def outcome(output: list[dict[str, Any]]) -> list[tuple[str, bool | None, str | None]]:
