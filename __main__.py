@@ -3,7 +3,9 @@
 Read top to bottom, this is the data path of one stack: the settings, then each
 region's pipeline in the order data flows through it (players -> ALB -> ingest ->
 streams -> sessionizer -> session store), then what spans both regions (the
-accelerator in front of both ALBs, replication, Grafana), then the stack outputs.
+accelerator in front of both ALBs, replication, Grafana), then what watches it all
+(alarms per region, the stack-wide alarm, the resource dashboard, budgets), then the
+stack outputs.
 
 Stages are the ComponentResources in components/ (helpers apart, in components/support/);
 they hand each other references (a resource's name and ARN together). Settings are parsed
@@ -17,7 +19,10 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.alerting import Alerting, AlertingArgs
 from components.archive import Archive, ArchiveArgs
+from components.budgets import Budgets, BudgetsArgs
+from components.dashboards import RegionPanel, ResourceDashboard, ResourceDashboardArgs
 from components.delivery import Delivery, DeliveryArgs
 from components.edge import Edge, EdgeArgs, EdgeOrigin, accelerator_ports
 from components.encryption import RegionKey, RegionKeyArgs
@@ -30,11 +35,13 @@ from components.replication import Replication, ReplicationArgs, ReplicationSide
 from components.session_store import SessionStore, SessionStoreArgs
 from components.sessionizer import Sessionizer, SessionizerArgs
 from components.settings import from_pulumi_config
+from components.stack_health import RegionHealth, StackHealth, StackHealthArgs
 from components.streams import Streams, StreamsArgs
 from components.support.artifacts import resolve_artifact
 from components.support.refs import Ref
-from components.support.region import Region, global_provider, open_region
-from runtime.names import STREAM_KINDS, BucketKind, DeliveryKind, StreamKind
+from components.support.region import Region, billing_provider, billing_region, global_provider, open_region
+from components.support.signals import RegionWatch, WatchedReplication, region_signals
+from runtime.names import FAILED_EVENTS, STREAM_KINDS, BucketKind, DeliveryKind, StreamKind
 from runtime.stack import BUCKET_KINDS, RegionSettings
 
 settings = from_pulumi_config()
@@ -122,7 +129,7 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         return Delivery(f"{code}-{kind}-delivery", args, region.opts)
 
     # Events the service refuses land under the raw bucket's failed/ prefix, never nowhere.
-    failed_events = delivery("failed", None, "raw")
+    failed_events = delivery(FAILED_EVENTS, None, "raw")
     ingest = IngestService(
         f"{code}-ingest",
         IngestServiceArgs(
@@ -243,6 +250,99 @@ grafana = Grafana(
 )
 
 
+# -- Operations: every stage watched, from the resources' real names ------------------------
+
+
+def region_watch(pipeline: RegionalPipeline) -> RegionWatch:
+    return RegionWatch(
+        region=pipeline.region.name,
+        load_balancer=pipeline.load_balancer.alb.arn_suffix,
+        target_group=pipeline.load_balancer.target_group.arn_suffix,
+        cluster=pipeline.ingest.cluster.name,
+        service=pipeline.ingest.service.name,
+        streams={kind: stream.name for kind, stream in pipeline.streams.streams.items()},
+        deliveries={
+            **{kind: delivery.firehose.name for kind, delivery in pipeline.deliveries.items()},
+            FAILED_EVENTS: pipeline.failed_events.firehose.name,
+        },
+        application=pipeline.sessionizer.application.name,
+        function=pipeline.session_store.function.name,
+        failed_batches_queue=pipeline.session_store.failed_batches.name,
+        database=pipeline.session_store.database.database_name,
+        table=pipeline.session_store.table.table_name,
+        # S3 publishes a rule's replication metrics in the rule's source region.
+        replication=[
+            WatchedReplication(
+                rule.kind, rule.destination.code, rule.source_bucket, rule.destination_bucket, rule.rule_id
+            )
+            for rule in replication.rules
+            if rule.source.name == pipeline.region.name
+        ],
+    )
+
+
+watches = {p.region.settings.role: region_watch(p) for p in (primary, secondary)}
+signals = {role: region_signals(watch) for role, watch in watches.items()}
+
+# Per region: the alerts topic, an alarm per stage signal, and "pipeline unhealthy" over them.
+alerting = {
+    p.region.settings.role: Alerting(
+        f"{p.region.code}-alerting",
+        AlertingArgs(
+            environment=env,
+            region=p.region,
+            settings=settings.alerting,
+            key_arn=p.key.arn,
+            signals=signals[p.region.settings.role],
+        ),
+        p.region.opts,
+    )
+    for p in (primary, secondary)
+}
+
+# One alarm for the stack, in the primary region, over both regions.
+StackHealth(
+    "stack-health",
+    StackHealthArgs(
+        environment=env,
+        settings=settings.alerting,
+        home=RegionHealth(primary.region, alerting["primary"]),
+        other=RegionHealth(secondary.region, alerting["secondary"]),
+    ),
+)
+
+# Both regions side by side, stage by stage, alarm states on top.
+ResourceDashboard(
+    "resource-dashboard",
+    ResourceDashboardArgs(
+        environment=env,
+        panels=[
+            RegionPanel(
+                watch=watches[role],
+                signals=signals[role],
+                alarm_arns=[alerting[role].alarms[signal.what].arn for signal in signals[role]],
+                pipeline_unhealthy_arn=alerting[role].pipeline_unhealthy.arn,
+            )
+            for role in ("primary", "secondary")
+        ],
+        accelerator_id=edge.accelerator.id.apply(lambda arn: arn.rsplit("/", 1)[-1]),
+    ),
+    primary.region.opts,
+)
+
+# What the stack costs, in the billing region, told apart by the providers' environment tag.
+billing_home = billing_region([primary.region, secondary.region]) or primary.region
+Budgets(
+    "budgets",
+    BudgetsArgs(
+        environment=env,
+        settings=settings.budget,
+        billing=billing_provider(settings, [primary.region, secondary.region]),
+        alerts_topic_arn=alerting[billing_home.settings.role].topic.arn,
+    ),
+)
+
+
 def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
     return {
         "region": pipeline.region.name,
@@ -260,7 +360,7 @@ def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
             "database": pipeline.session_store.database.database_name,
             "table": pipeline.session_store.table.table_name,
             "function": pipeline.session_store.function.name,
-            # For the alerting issue: batches the writer gave up on wait here.
+            # Batches the writer gave up on wait here (alarm writer-failed-batches).
             "failed_batches_queue": pipeline.session_store.failed_batches.name,
         },
         "ingest": {
@@ -270,6 +370,7 @@ def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
             "failed_events_delivery": pipeline.failed_events.firehose.name,
         },
         "key_arn": pipeline.key.arn,
+        "alerts_topic": alerting[pipeline.region.settings.role].topic.arn,
     }
 
 

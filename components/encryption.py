@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.support.policies import Statement, policy_document
+from components.support.policies import ALERT_PUBLISHERS, Statement, policy_document
 from components.support.region import Region
 
 
@@ -29,7 +29,6 @@ class RegionKey(pulumi.ComponentResource):
 
         # The account's IAM policies decide who uses the key (the AWS default key
         # policy): every role of the pipeline is granted this key by ARN.
-        root = pulumi.Output.concat("arn:", region.partition, ":iam::", region.account_id, ":root")
         self.key = aws.kms.Key(
             f"{name}-key",
             aws.kms.KeyArgs(
@@ -40,9 +39,18 @@ class RegionKey(pulumi.ComponentResource):
                     Statement(
                         sid="AccountIamPoliciesDecide",
                         actions=["kms:*"],
-                        principals={"AWS": [root]},
+                        principals={"AWS": [region.account_root]},
                         resources=["*"],  # in a key policy, "*" is this key
-                    )
+                    ),
+                    # The alerts topic is encrypted with this key: alarms, budgets and cost
+                    # anomaly alerts can only publish to it with a data key of their own.
+                    Statement(
+                        sid="AlertPublishersEncryptToTopic",
+                        actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                        principals={"Service": list(ALERT_PUBLISHERS)},
+                        resources=["*"],
+                        conditions={"StringEquals": {"aws:SourceAccount": region.account_id}},
+                    ),
                 ),
             ),
             child,

@@ -33,6 +33,22 @@ class ReplicationSide:
 
 
 @dataclass(frozen=True)
+class ReplicationRule:
+    """One bucket's rule, as S3 publishes its replication metrics (in the source region)."""
+
+    source: Region
+    destination: Region
+    kind: BucketKind
+    source_bucket: pulumi.Output[str]
+    destination_bucket: pulumi.Output[str]
+    rule_id: str
+
+
+def rule_id(kind: BucketKind, destination: Region) -> str:
+    return f"{kind}-to-{destination.code}"
+
+
+@dataclass(frozen=True)
 class ReplicationArgs:
     environment: str
     primary: ReplicationSide
@@ -59,15 +75,14 @@ def _destination(
             if time_control
             else None
         ),
-        metrics=(
-            aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
-                status="Enabled",
-                event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
-                    minutes=_RTC_MINUTES
-                ),
-            )
-            if time_control
-            else None
+        # Replication metrics (latency, operations failed) are on for every rule: the alarms watch them.
+        metrics=aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
+            status="Enabled",
+            event_threshold=(
+                aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(minutes=_RTC_MINUTES)
+                if time_control
+                else None
+            ),
         ),
     )
 
@@ -75,11 +90,13 @@ def _destination(
 class Replication(pulumi.ComponentResource):
     roles: dict[str, aws.iam.Role]
     configurations: dict[str, aws.s3.BucketReplicationConfig]
+    rules: list[ReplicationRule]
 
     def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prism:replication:Replication", name, None, opts)
         self.roles = {}
         self.configurations = {}
+        self.rules = []
         for source, destination in ((args.primary, args.secondary), (args.secondary, args.primary)):
             self._direction(name, args, source, destination)
         self.register_outputs({"roles": {d: r.arn for d, r in self.roles.items()}})
@@ -141,6 +158,9 @@ class Replication(pulumi.ComponentResource):
 
         for kind in args.kinds:
             source_bucket, destination_bucket = source.buckets[kind], destination.buckets[kind]
+            self.rules.append(
+                ReplicationRule(src, dst, kind, source_bucket.name, destination_bucket.name, rule_id(kind, dst))
+            )
             self.configurations[f"{kind}-{direction}"] = aws.s3.BucketReplicationConfig(
                 f"{name}-{kind}-{direction}",
                 aws.s3.BucketReplicationConfigArgs(
@@ -148,7 +168,7 @@ class Replication(pulumi.ComponentResource):
                     role=role.arn,
                     rules=[
                         aws.s3.BucketReplicationConfigRuleArgs(
-                            id=f"{kind}-to-{dst.code}",
+                            id=rule_id(kind, dst),
                             status="Enabled",
                             priority=1,
                             filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),

@@ -37,6 +37,12 @@ MAX_LOAD_BALANCER: Final = 32  # ALBs and target groups
 MAX_ECS: Final = 255
 MAX_SECURITY_GROUP: Final = 255
 MAX_ACCELERATOR: Final = 64
+MAX_ALARM: Final = 255
+MAX_SNS_TOPIC: Final = 256
+MAX_DASHBOARD: Final = 255
+MAX_BUDGET: Final = 100
+MAX_EVENT_RULE: Final = 64
+MAX_STATE_MACHINE: Final = 80
 
 SESSIONS_TABLE: Final = "sessions"
 
@@ -151,6 +157,30 @@ class RegionNames:
         """The ALB, its target group and its web ACL share it."""
         return self.regional("ingest", MAX_LOAD_BALANCER)
 
+    # -- operations: alerts, alarms, the alarm relay -----------------------------------
+
+    @property
+    def alerts_topic(self) -> str:
+        """The region's SNS topic every alarm of the region notifies."""
+        return self.regional("alerts", MAX_SNS_TOPIC)
+
+    def alarm(self, what: str) -> str:
+        """A metric or composite alarm of this region, e.g. prism-dev-use1-raw-iterator-age."""
+        return self.regional(what, MAX_ALARM)
+
+    @property
+    def pipeline_unhealthy_alarm(self) -> str:
+        return self.alarm("pipeline-unhealthy")
+
+    @property
+    def alarm_relay_rule(self) -> str:
+        """The EventBridge rule that carries the region's composite alarm state to the stack's home region."""
+        return self.regional("alarm-relay", MAX_EVENT_RULE)
+
+    @property
+    def alarm_relay_state_machine(self) -> str:
+        return self.regional("alarm-relay", MAX_STATE_MACHINE)
+
     # -- log groups, named as each service expects or documents them ------------------
 
     def delivery_log_group(self, kind: DeliveryKind) -> str:
@@ -171,3 +201,31 @@ class RegionNames:
     @property
     def firewall_log_group(self) -> str:
         return f"aws-waf-logs-{self.load_balancer}"  # WAF delivers only to groups named aws-waf-logs-*
+
+
+@dataclass(frozen=True)
+class StackNames:
+    """Names of what one environment has once, across both regions: its stack-wide alarm,
+    its dashboards, its budget and its cost anomaly monitor."""
+
+    environment: str
+
+    @property
+    def stack_unhealthy_alarm(self) -> str:
+        return account_wide(self.environment, "stack-unhealthy", MAX_ALARM)
+
+    @property
+    def resource_dashboard(self) -> str:
+        return account_wide(self.environment, "pipeline", MAX_DASHBOARD)
+
+    @property
+    def budget_dashboard(self) -> str:
+        return account_wide(self.environment, "costs", MAX_DASHBOARD)
+
+    @property
+    def budget(self) -> str:
+        return account_wide(self.environment, "monthly-cost", MAX_BUDGET)
+
+    @property
+    def cost_anomaly_monitor(self) -> str:
+        return account_wide(self.environment, "cost-anomalies", MAX_BUDGET)

@@ -7,12 +7,10 @@ import pytest
 from runtime.local.kinesis_mock import KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
 from runtime.stack import Settings, from_stack_file
-from tests.graph import ROOT, STACKS, Graph, load_graph
+from tests.graph import ROOT, STACKS, Graph, stack_graph
 
 # PyFlink cannot live beside pulumi: `make test` runs tests/flink in .venv-sessionizer.
 collect_ignore = ["flink"]
-
-_graphs: dict[str, Graph] = {}
 
 
 @pytest.fixture(params=STACKS, scope="session")
@@ -23,9 +21,7 @@ def stack(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def graph(stack: str) -> Graph:
     """The program run under mocks for one stack; every infra test uses it. Run once per stack."""
-    if stack not in _graphs:
-        _graphs[stack] = load_graph(stack)
-    return _graphs[stack]
+    return stack_graph(stack)
 
 
 @pytest.fixture(scope="session")

@@ -112,6 +112,16 @@ def run_program(stack: str, stack_file: Path | None = None) -> subprocess.Comple
     )
 
 
+_GRAPHS: dict[str, Graph] = {}
+
+
+def stack_graph(stack: str) -> Graph:
+    """The program run under mocks for a stack's own file, once per test session."""
+    if stack not in _GRAPHS:
+        _GRAPHS[stack] = load_graph(stack)
+    return _GRAPHS[stack]
+
+
 def load_graph(stack: str, stack_file: Path | None = None) -> Graph:
     result = run_program(stack, stack_file)
     if result.returncode != 0:

@@ -96,8 +96,18 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
         return arn, {"arn": arn, "revision": 1}
     if typ == "aws:ecs/service:Service":
         return _arn("ecs", region, f"service/{inputs['name']}"), {"name": inputs["name"]}
+    if typ == "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+        arn = _arn("cloudwatch", region, f"alarm:{inputs['alarmName']}")
+        return inputs["alarmName"], {"arn": arn}
+    if typ == "aws:costexplorer/anomalyMonitor:AnomalyMonitor":
+        arn = f"arn:aws:ce::{ACCOUNT_ID}:anomalymonitor/{hashlib.sha256(name.encode()).hexdigest()[:36]}"
+        return arn, {"arn": arn}
     physical = inputs.get("name", name)
     arns = {
+        "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", f"alarm:{physical}"),
+        "aws:sns/topic:Topic": ("sns", physical),
+        "aws:sfn/stateMachine:StateMachine": ("states", f"stateMachine:{physical}"),
+        "aws:cloudwatch/eventRule:EventRule": ("events", f"rule/{physical}"),
         "aws:kinesis/stream:Stream": ("kinesis", f"stream/{physical}"),
         "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": ("firehose", f"deliverystream/{physical}"),
         "aws:cloudwatch/logGroup:LogGroup": ("logs", f"log-group:{physical}"),

@@ -46,6 +46,10 @@ KINESIS_READ_ACTIONS = (
 )
 
 
+# Services that publish to a region's encrypted alerts topic: they need the topic's key too.
+ALERT_PUBLISHERS = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com")
+
+
 def key_via_services(sid: str, key_arn: pulumi.Input[str], region: str, services: Sequence[str]) -> Statement:
     """Decrypt and data keys of the region's key, only through these services (kinesis, s3, ...)."""
     return Statement(

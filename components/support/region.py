@@ -7,6 +7,7 @@ the region of whoever runs ``pulumi up``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -39,6 +40,11 @@ class Region:
         return self.account_id.apply(lambda account: self.names.bucket(kind, account))
 
     @property
+    def account_root(self) -> pulumi.Output[str]:
+        """The account as a policy principal: its own IAM policies then decide."""
+        return pulumi.Output.concat("arn:", self.partition, ":iam::", self.account_id, ":root")
+
+    @property
     def opts(self) -> pulumi.ResourceOptions:
         """Options that put a top-level component into this region."""
         return pulumi.ResourceOptions(providers=[self.provider])
@@ -46,12 +52,16 @@ class Region:
 
 # Global Accelerator's API lives in this region only, whatever the stack's regions are.
 GLOBAL_ACCELERATOR_API_REGION = "us-west-2"
+# Budgets, Cost Explorer and the billing metrics are served from this region only.
+BILLING_REGION = "us-east-1"
+# The tag the stack's costs are told apart by (a cost allocation tag once activated).
+COST_ALLOCATION_TAG = "environment"
 
 
 def default_tags(settings: Settings, region_role: str) -> dict[str, str]:
     return {
         "project": PROJECT,
-        "environment": settings.environment,
+        COST_ALLOCATION_TAG: settings.environment,
         "region-role": region_role,
         "managed-by": "pulumi",
         "owner": settings.tags.owner,
@@ -84,5 +94,25 @@ def global_provider(settings: Settings) -> aws.Provider:
         aws.ProviderArgs(
             region=GLOBAL_ACCELERATOR_API_REGION,
             default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, "global")),
+        ),
+    )
+
+
+def billing_region(regions: Sequence[Region]) -> Region | None:
+    """The stack's region that is the billing region, if one is."""
+    return next((region for region in regions if region.name == BILLING_REGION), None)
+
+
+def billing_provider(settings: Settings, regions: Sequence[Region]) -> aws.Provider:
+    """The provider budgets and billing dashboards are created through: the stack's own in
+    us-east-1 when it has one, else one opened there for the purpose."""
+    home = billing_region(regions)
+    if home is not None:
+        return home.provider
+    return aws.Provider(
+        "aws-billing",
+        aws.ProviderArgs(
+            region=BILLING_REGION,
+            default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, "billing")),
         ),
     )

@@ -66,7 +66,8 @@ class IngestApp:
         metrics: IngestMetrics | None = None,
     ) -> None:
         self.settings = settings
-        self.metrics = metrics or IngestMetrics()
+        self.metrics = metrics or IngestMetrics(settings.stream_name)
+        self.metrics.stream_name = self.metrics.stream_name or settings.stream_name
         self.validator = Validator(settings.max_batch_events, settings.max_clock_skew_ms)
         self.sink = KinesisSink(
             kinesis,

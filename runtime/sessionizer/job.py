@@ -51,6 +51,13 @@ from runtime.sessionizer.config import (
     load_config,
     session_settings,
 )
+from runtime.sessionizer.metrics import (
+    LATE_EVENTS_METRIC,
+    LATE_REASON_DIMENSION,
+    LATE_REASONS,
+    MANAGED_FLINK_METRIC_GROUP,
+    LateReason,
+)
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record
 
@@ -93,13 +100,23 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
     def open(self, runtime_context: RuntimeContext) -> None:
         # One value per session: every state access crosses from Python to the JVM.
         self.tracker_state = runtime_context.get_state(ValueStateDescriptor("tracker", Types.PICKLED_BYTE_ARRAY()))
+        # Late events by reason, as Flink counters that Managed Flink publishes to CloudWatch.
+        group = runtime_context.get_metrics_group().add_group(MANAGED_FLINK_METRIC_GROUP)
+        self.late_counters = {
+            reason: group.add_group(LATE_REASON_DIMENSION, reason).counter(LATE_EVENTS_METRIC)
+            for reason in LATE_REASONS
+        }
+
+    def _late(self, reason: LateReason, watermark: int, session_id: str | None, raw: Any) -> tuple[OutputTag, str]:
+        self.late_counters[reason].inc()
+        return LATE_EVENTS, _dumps(late_record(reason, watermark, _now_ms(), session_id, raw))
 
     def process_element(self, value: ParsedEvent, ctx: KeyedProcessFunction.Context) -> Any:
         session_id, _, _, raw = value
         timers = ctx.timer_service()
         watermark = timers.current_watermark()
         if session_id == UNPARSEABLE:
-            yield LATE_EVENTS, _dumps(late_record("unparseable", watermark, _now_ms(), None, raw))
+            yield self._late("unparseable", watermark, None, raw)
             return
         document = json.loads(raw)
         tracker: Tracker | None = self.tracker_state.value()
@@ -107,7 +124,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             tracker = Tracker(session_id)
         late = tracker.accept(Event.from_raw(document), watermark, self.settings)
         if late is not None:
-            yield LATE_EVENTS, _dumps(late_record(late, watermark, _now_ms(), session_id, document))
+            yield self._late(late, watermark, session_id, document)
             return
         self._schedule_seal(tracker, timers)
         if tracker.update_timer_ms is None:

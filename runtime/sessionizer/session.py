@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.events import SESSION_RECORD_FIELDS
+from runtime.sessionizer.metrics import LateReason
 from runtime.sessionizer.playback import Event, Playback
 
 NO_WATERMARK = -(2**63)  # Flink's Long.MIN_VALUE: nothing seen yet
@@ -73,7 +74,7 @@ class Tracker:
 
     # -- events ------------------------------------------------------------------
 
-    def accept(self, event: Event, watermark: int, settings: SessionSettings) -> str | None:
+    def accept(self, event: Event, watermark: int, settings: SessionSettings) -> LateReason | None:
         """Take an event; returns the late reason if it cannot be applied, else None."""
         if self.final:
             return "session_finalised"
@@ -165,7 +166,7 @@ def horizon(watermark: int, settings: SessionSettings) -> int:
 
 
 def late_record(
-    reason: str, watermark: int, processing_time_ms: int, session_id: str | None, raw: Any
+    reason: LateReason, watermark: int, processing_time_ms: int, session_id: str | None, raw: Any
 ) -> dict[str, Any]:
     """The late stream's wrapper around an event, unchanged inside."""
     return {

@@ -15,14 +15,20 @@ commands use it without Pulumi.
     limits.py     what AWS accepts (sizes, retention periods, ARN and name shapes)
     data_path.py  parsers of the data path's sections (streams to session store)
     ingest.py     parsers of how players reach the service (network, ALB, WAF, accelerator)
+    operations.py parsers of what watches it: alarm subscribers and tuning, the budget
     parse.py      the whole object
 """
 
 from runtime.stack.ingest import task_stop_timeout_seconds
 from runtime.stack.model import (
+    ALARM_KINDS,
     BUCKET_KINDS,
     PROJECT,
+    AlarmKind,
+    AlarmTuning,
+    AlertingSettings,
     ArchiveSettings,
+    BudgetSettings,
     DeliverySettings,
     EdgeSettings,
     Egress,
@@ -42,7 +48,8 @@ from runtime.stack.parse import from_stack_file, parse_settings
 from runtime.stack.reader import SettingsError, stack_file_values
 
 __all__ = [
-    "BUCKET_KINDS", "PROJECT", "ArchiveSettings", "DeliverySettings", "EdgeSettings", "Egress", "ExistingVpc",
+    "ALARM_KINDS", "BUCKET_KINDS", "PROJECT", "AlarmKind", "AlarmTuning", "AlertingSettings", "ArchiveSettings",
+    "BudgetSettings", "DeliverySettings", "EdgeSettings", "Egress", "ExistingVpc",
     "IngestServiceSettings", "LifecycleSettings", "NewVpc", "RegionRole", "RegionSettings", "SessionStoreSettings",
     "SessionizerSettings", "Settings", "SettingsError", "StreamSettings", "WafSettings", "from_stack_file",
     "parse_settings", "stack_file_values", "task_stop_timeout_seconds",

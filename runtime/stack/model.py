@@ -244,6 +244,50 @@ class EdgeSettings:
     endpoints: Mapping[RegionRole, EndpointSettings]
 
 
+# Every alarm the program declares, by what it watches; a stack tunes each under
+# alerting.alarms.<kind>, and docs/operations.md has one runbook entry per kind.
+AlarmKind = Literal[
+    "alb-target-5xx-rate", "alb-elb-5xx-rate", "alb-target-p99", "alb-unhealthy-hosts",
+    "ingest-cpu", "ingest-memory", "ingest-unavailable", "ingest-events-rejected", "ingest-kinesis-retries",
+    "stream-write-throttled", "stream-iterator-age",
+    "delivery-freshness", "delivery-failures", "delivery-behind-stream",
+    "sessionizer-downtime", "sessionizer-restarts", "sessionizer-failed-checkpoints", "sessionizer-behind-stream",
+    "sessionizer-late-events",
+    "writer-errors", "writer-throttles", "writer-iterator-age", "writer-failed-batches",
+    "timestream-user-errors", "timestream-system-errors",
+    "replication-failures", "replication-latency",
+    "alarm-relay-failures", "alarm-relay-undelivered",
+]  # fmt: skip
+ALARM_KINDS: tuple[AlarmKind, ...] = get_args(AlarmKind)
+
+
+@dataclass(frozen=True)
+class AlarmTuning:
+    """When an alarm fires: ``datapoints`` of the last ``evaluation_periods`` periods past the threshold."""
+
+    threshold: float  # in the unit of the alarm's signal (docs/operations.md)
+    period_seconds: int
+    evaluation_periods: int
+    datapoints: int
+
+
+@dataclass(frozen=True)
+class AlertingSettings:
+    paging: bool  # False: the alarms exist, without actions (dev)
+    emails: tuple[str, ...]
+    https_endpoints: tuple[str, ...]  # e.g. a chat tool's SNS endpoint
+    muted: tuple[AlarmKind, ...]  # alarms whose actions are off in this stack
+    alarms: Mapping[AlarmKind, AlarmTuning]
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    monthly_limit_usd: float
+    actual_alerts_percent: tuple[float, ...]
+    forecast_alerts_percent: tuple[float, ...]
+    anomaly_alert_usd: float  # a cost anomaly of at least this total impact is sent
+
+
 @dataclass(frozen=True)
 class Tags:
     owner: str
@@ -267,6 +311,8 @@ class Settings:
     edge: EdgeSettings
     grafana: GrafanaSettings
     tags: Tags
+    alerting: AlertingSettings
+    budget: BudgetSettings
     log_retention_days: int
     kms_deletion_window_days: int
 

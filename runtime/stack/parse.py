@@ -11,6 +11,7 @@ from runtime.stack.data_path import parse_lifecycle, parse_region, parse_session
 from runtime.stack.ingest import parse_edge, parse_ingest, parse_network, parse_waf
 from runtime.stack.limits import ENVIRONMENT_NAME, LOG_RETENTION_DAYS
 from runtime.stack.model import ArchiveSettings, DeliverySettings, GrafanaSettings, ReplicationSettings, Settings, Tags
+from runtime.stack.operations import parse_alerting, parse_budget
 from runtime.stack.reader import Section, SettingsError, stack_file_values
 
 
@@ -76,6 +77,9 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
     tags = Tags(owner=tags_section.string("owner"), cost_center=tags_section.string("costCenter"))
     tags_section.finish()
 
+    alerting = parse_alerting(root.section("alerting"), delivery)
+    budget = parse_budget(root.section("budget"))
+
     log_retention = root.integer("logRetentionDays", 30, 1)
     if log_retention not in LOG_RETENTION_DAYS:
         raise SettingsError("logRetentionDays", "must be a CloudWatch Logs retention period "
@@ -99,6 +103,8 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
         edge=edge,
         grafana=grafana,
         tags=tags,
+        alerting=alerting,
+        budget=budget,
         log_retention_days=log_retention,
         kms_deletion_window_days=kms_window,
     )

@@ -6,6 +6,7 @@ value found, e.g. ``prism-pipeline:streams.raw.shards must be >= 1, got 0``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,6 +121,36 @@ class Section:
             self._read.add(name)
             return None
         return self.integer(name, None, minimum)
+
+    def number(self, name: str, default: float | None, above: float = 0.0, maximum: float | None = None) -> float:
+        """A number strictly greater than `above` (thresholds, amounts)."""
+        value = self._get(name)
+        if value is None:
+            if default is None:
+                raise SettingsError(self.key(name), "is required", None)
+            return default
+        return self._number(self.key(name), value, above, maximum)
+
+    def numbers(self, name: str, default: tuple[float, ...], above: float = 0.0) -> tuple[float, ...]:
+        value = self._get(name)
+        if value is None:
+            return default
+        if not isinstance(value, list):
+            raise SettingsError(self.key(name), "must be a list of numbers", value)
+        return tuple(self._number(f"{self.key(name)}[{i}]", item, above, None) for i, item in enumerate(value))
+
+    @staticmethod
+    def _number(key: str, value: Any, above: float, maximum: float | None) -> float:
+        if isinstance(value, str):  # `pulumi config set --path` may store a number as text
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(key, "must be a number", value)
+        if not value > above:
+            raise SettingsError(key, f"must be > {above:g}", value)
+        if maximum is not None and value > maximum:
+            raise SettingsError(key, f"must be <= {maximum:g}", value)
+        return float(value)
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self._get(name)

@@ -187,7 +187,10 @@ def test_every_bucket_has_a_lifecycle_from_settings(graph: Graph, settings: Sett
 
 
 # Actions AWS defines without resource-level permissions: "*" is the only resource they take.
-ACCOUNT_LEVEL_ACTIONS = {"timestream:DescribeEndpoints", "timestream:ListDatabases", "ecr:GetAuthorizationToken"}
+# Actions that have no resource ARN; PutMetricData is limited by a namespace condition instead.
+ACCOUNT_LEVEL_ACTIONS = {
+    "timestream:DescribeEndpoints", "timestream:ListDatabases", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"
+}  # fmt: skip
 
 
 def test_every_role_policy_names_specific_actions_and_resources(graph: Graph) -> None:
@@ -201,6 +204,8 @@ def test_every_role_policy_names_specific_actions_and_resources(graph: Graph) ->
             assert statement["Resource"], policy.name
             if statement["Resource"] == ["*"]:
                 assert set(statement["Action"]) <= ACCOUNT_LEVEL_ACTIONS, f"{policy.name}: {statement['Action']}"
+                if "cloudwatch:PutMetricData" in statement["Action"]:
+                    assert statement["Condition"]["StringEquals"]["cloudwatch:namespace"], policy.name
                 continue
             for resource in statement["Resource"]:
                 assert resource.startswith("arn:aws:"), f"{policy.name}: {resource}"

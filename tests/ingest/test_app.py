@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from runtime.ingest.app import create_app
 from runtime.ingest.body import DRAIN_MIN_BYTES
+from runtime.ingest.metrics import EMF_DIMENSION, EVENTS_REJECTED
 from runtime.ingest.settings import IngestSettings, SettingsError, load_settings
 from tests.ingest.fakes import FakeKinesis
 
@@ -288,3 +289,18 @@ def test_counters_ship_as_cloudwatch_emf_deltas(service: Service) -> None:
     service.client.post("/", json=epas("init", "other"))
     service.client.post("/", json=epas("init", "third"))
     assert metrics.emf()["ingest_events_accepted"] == 2.0, "the increase since the last document"
+
+
+def test_emf_ships_each_labelled_counter_and_its_sum_per_stream(service: Service) -> None:
+    """Alarms watch a labelled counter's sum, under the counter's own name, for the service's stream."""
+    metrics = service.client.app.state.ingest.metrics  # type: ignore[attr-defined]
+    metrics.emf()
+    service.client.post("/", json=[epas("init"), {"eventType": "nonsense"}])
+    service.client.post("/", json={"eventType": "nonsense"})
+    document = metrics.emf()
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [[EMF_DIMENSION]]
+    assert document[EMF_DIMENSION] == service.client.app.state.ingest.settings.stream_name  # type: ignore[attr-defined]
+    reasons = {k: v for k, v in document.items() if k.startswith(f"{EVENTS_REJECTED}.")}
+    assert reasons and sum(reasons.values()) == document[EVENTS_REJECTED] == 2.0
+    assert metrics.emf()[EVENTS_REJECTED] == 0.0, "the sum ships as a delta too"

@@ -168,6 +168,7 @@ def test_numbers_and_flags_set_as_text_by_the_cli_are_read() -> None:
         ("streams", ("raw", "shards"), 0, "prism-pipeline:streams.raw.shards must be >= 1, got 0"),
         ("sessionizer", ("artifact",), "build/nowhere/prism-sessionizer.zip",
          "prism-pipeline:sessionizer.artifact must name a built zip (run `make sessionizer-zip`)"),
+        ("budget", ("monthlyLimitUsd",), 0, "prism-pipeline:budget.monthlyLimitUsd must be > 0, got 0"),
     ],
 )  # fmt: skip
 def test_bad_config_stops_the_program_before_any_resource(
