@@ -14,7 +14,7 @@ SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
 SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py \
 	$(wildcard runtime/sessionizer/*.py)
 
-.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip run
+.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip run
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,16 @@ $(SESSION_WRITER_ZIP): $(STAMP) pyproject.toml $(SESSION_WRITER_SOURCES)
 
 session-writer-zip: $(SESSION_WRITER_ZIP)
 
+# The live replayer's Lambda zip (loadtest), built the same way.
+REPLAY_ZIP := build/replay/prism-replayer.zip
+REPLAY_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py runtime/packaging.py \
+	runtime/ingest/__init__.py runtime/ingest/aggregation.py runtime/ingest/metrics.py runtime/ingest/sink.py \
+	$(wildcard runtime/replay/*.py)
+$(REPLAY_ZIP): $(STAMP) pyproject.toml $(REPLAY_SOURCES)
+	$(BIN)/python -m runtime.replay.package --output $@
+
+replay-zip: $(REPLAY_ZIP)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -68,7 +78,7 @@ run: setup $(CONNECTOR_JAR)
 	$(BIN)/python -m runtime.local $(RUN_ARGS)
 
 # The Pulumi tests read the application zips, so they are built first.
-test: lint typecheck $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP)
+test: lint typecheck $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP)
 	$(BIN)/pytest
 	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider tests/flink
 
@@ -87,7 +97,10 @@ bench-validation: setup
 bench-session-writer: setup
 	$(BIN)/python -m bench.session_writer
 
+bench-replay: setup
+	$(BIN)/python -m bench.replay
+
 # PyFlink's local mini-cluster: run it in the sessionizer's environment.
-.PHONY: bench-sessionizer bench-session-writer
+.PHONY: bench-sessionizer bench-session-writer bench-replay
 bench-sessionizer: setup
 	$(FLINK_BIN)/python -m bench.sessionizer

@@ -46,6 +46,8 @@ MAX_STATE_MACHINE: Final = 80
 
 SESSIONS_TABLE: Final = "sessions"
 
+# A data bucket's name: prism-<environment>-<region code>-<kind>-<account id>.
+ENVIRONMENT_OF_BUCKET: Final = re.compile(r"^prism-(?P<environment>[a-z][a-z0-9]{1,11})-[a-z0-9]+-[a-z]+-\d{12}$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _GENERIC = re.compile(r"^[A-Za-z0-9_.-]+$")
 REGION_NAME: Final = re.compile(r"^(?P<area>[a-z]{2})(?:-gov)?-(?P<direction>[a-z]+)-(?P<number>[1-9])$")

@@ -14,6 +14,7 @@ Pure logic: no I/O, no clock; the sink feeds it and ships what it returns.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ T = TypeVar("T")
 # The largest Kinesis record (1 MiB); an event too big for an aggregate of the
 # configured size is sent alone in a record of up to this size.
 KINESIS_MAX_RECORD_BYTES = 1_048_576
+_CACHED_KEYS = 65_536
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ShardMap:
     def __init__(self, shards: Sequence[Shard]) -> None:
         self.shards = sorted(shards, key=lambda s: s.starting_hash_key)
         self._starts = [s.starting_hash_key for s in self.shards]
+        # A session's events share a key: its MD5 is worked out once (the map never changes).
+        self.shard_for = functools.lru_cache(maxsize=_CACHED_KEYS)(self._shard_for)
 
     @classmethod
     def from_list_shards(cls, listed: Iterable[Mapping[str, Any]]) -> ShardMap:
@@ -56,7 +60,7 @@ class ShardMap:
     def __len__(self) -> int:
         return len(self.shards)
 
-    def shard_for(self, partition_key: str) -> Shard | None:
+    def _shard_for(self, partition_key: str) -> Shard | None:
         if not self.shards:
             return None
         # Kinesis maps a partition key to a shard by the MD5 of its UTF-8 bytes.

@@ -22,6 +22,7 @@ from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock
 from runtime.local.processes import Started, free_port, start, wait_until
 from tests.graph import ROOT
 from tests.ingest.fault_proxy import FaultProxy
+from tests.kinesis import stream_events
 
 pytestmark = pytest.mark.integration
 REGION = "us-east-1"
@@ -73,18 +74,7 @@ def server(kinesis_mock: KinesisMock, stream: str, tmp_path: Path) -> Iterator[I
 
 
 def read_stream(kinesis_mock: KinesisMock, stream: str) -> list[dict[str, Any]]:
-    client = kinesis_mock.client(REGION)
-    events: list[dict[str, Any]] = []
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        iterator = client.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
-                                             ShardIteratorType="TRIM_HORIZON")["ShardIterator"]  # fmt: skip
-        while iterator:
-            page = client.get_records(ShardIterator=iterator, Limit=10_000)
-            events.extend(json.loads(data) for _, data in user_records(page["Records"]))
-            if not page["Records"] and page.get("MillisBehindLatest", 0) == 0:
-                break
-            iterator = page.get("NextShardIterator")
-    return events
+    return stream_events(kinesis_mock.client(REGION), stream)
 
 
 def epas(event: str, session: str, **fields: Any) -> dict[str, Any]:

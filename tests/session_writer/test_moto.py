@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,18 +11,11 @@ import pytest
 from runtime.local.moto_server import MotoServer
 from runtime.session_writer import handler as lambda_module
 from runtime.session_writer.records import parse_session_record, timestream_row
+from tests.lambda_context import FakeLambdaContext
 from tests.session_writer.fakes import aggregated, kinesis_event, plain, session_record
 
 pytestmark = pytest.mark.integration
 DATABASE = "prism-dev-use1-sessions"
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "prism-dev-use1-session-writer"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:prism-dev-use1-session-writer"
-    aws_request_id: str = "5f1c0c2e-0000-4000-8000-000000000000"
 
 
 def stored_rows(moto: MotoServer, table: str) -> list[dict[str, Any]]:
@@ -52,7 +44,7 @@ def table(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, request: pyt
 def test_the_lambda_writes_plain_and_aggregated_session_records(moto_server: MotoServer, table: str) -> None:
     records = [session_record(f"s{i}", final=i % 2 == 0) for i in range(130)]
     event = kinesis_event([*plain(records[:100]), aggregated(records[100:])])
-    response = lambda_module.handler(event, FakeLambdaContext())
+    response = lambda_module.handler(event, FakeLambdaContext("prism-dev-use1-session-writer"))
     assert response == {"batchItemFailures": []}
     rows = stored_rows(moto_server, table)
     assert len(rows) == 130
@@ -64,7 +56,7 @@ def test_the_lambda_writes_plain_and_aggregated_session_records(moto_server: Mot
 
 def test_malformed_records_are_reported_while_the_rest_lands(moto_server: MotoServer, table: str) -> None:
     event = kinesis_event([*plain([session_record("ok-1")]), b"{not json", *plain([session_record("ok-2")])])
-    response = lambda_module.handler(event, FakeLambdaContext())
+    response = lambda_module.handler(event, FakeLambdaContext("prism-dev-use1-session-writer"))
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == ["49600000000000000001"]
     sessions = sorted(next(d["Value"] for d in r["Dimensions"] if d["Name"] == "session_id")
                       for r in stored_rows(moto_server, table))  # fmt: skip

@@ -1,0 +1,30 @@
+"""Build the live replayer's Lambda zip: `python -m runtime.replay.package` (make replay-zip).
+
+It fires through the ingest service's own sink, so the ingest modules it uses go in
+beside the replayer's; layout and dependency build are runtime/packaging.py's.
+"""
+
+from __future__ import annotations
+
+from runtime.packaging import LAMBDA_PYTHON_VERSION, ROOT, LambdaPackage
+
+PACKAGE = LambdaPackage(
+    handler="runtime.replay.handler.handler",
+    modules=(
+        "runtime/__init__.py",
+        "runtime/events.py",
+        "runtime/text_settings.py",
+        "runtime/ingest/__init__.py",
+        "runtime/ingest/aggregation.py",
+        "runtime/ingest/metrics.py",
+        "runtime/ingest/sink.py",
+        "runtime/replay",
+    ),
+    extra="replayer",
+    default_output=ROOT / "build" / "replay" / "prism-replayer.zip",
+)
+HANDLER = PACKAGE.handler
+PYTHON_VERSION = LAMBDA_PYTHON_VERSION
+
+if __name__ == "__main__":
+    PACKAGE.main()

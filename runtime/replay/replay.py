@@ -1,0 +1,72 @@
+"""One object of a raw bucket through each target's transform into every target."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, BinaryIO
+
+from runtime.events import RECEIVED_AT_FIELD, SERVER_FIELD
+from runtime.replay.settings import TargetSpec
+from runtime.replay.source import ReadStats, read_events
+from runtime.replay.targets import Route, Routes, StreamTarget, UrlTarget
+from runtime.replay.transform import Transform
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def arrival_ms(event: dict[str, Any]) -> int:
+    """When the event reached the ingest service (its clock), else the player's timestamp."""
+    server = event.get(SERVER_FIELD)
+    received = server.get(RECEIVED_AT_FIELD) if isinstance(server, dict) else None
+    return received if isinstance(received, int) and not isinstance(received, bool) else int(event["timestamp"])
+
+
+@dataclass
+class ObjectResult:
+    key: str
+    read: ReadStats = field(default_factory=ReadStats)
+    sent: int = 0  # events sent to all targets together (copies included)
+
+
+def chunks(events: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(islice(events, size)):
+        yield chunk
+
+
+def build_routes(specs: tuple[TargetSpec, ...], salt: str, shift_ms: int,
+                 targets: dict[str, StreamTarget | UrlTarget]) -> Routes:  # fmt: skip
+    """The routes of already created targets (by TargetSpec.name), with the run's time shift."""
+    return Routes(
+        [Route(targets[spec.name], Transform(shift_ms, salt, spec.multiplier, spec.sample)) for spec in specs]
+    )
+
+
+async def replay_object(
+    key: str,
+    body: BinaryIO,
+    routes_for_shift: Callable[[int], Routes],
+    chunk_events: int,
+    clock_ms: Callable[[], int] = now_ms,
+) -> ObjectResult:
+    """Replays one object, shifted so that its first event arrives now (gaps kept)."""
+    result = ObjectResult(key)
+    events = read_events(body, result.read)
+    first = next(events, None)
+    if first is None:
+        return result
+    routes = routes_for_shift(clock_ms() - arrival_ms(first))
+
+    def everything() -> Iterator[dict[str, Any]]:
+        yield first
+        yield from events
+
+    for chunk in chunks(everything(), chunk_events):
+        before = sum(route.target.sent + route.target.rejected for route in routes.routes)
+        await routes.send(chunk, clock_ms())
+        result.sent += sum(route.target.sent + route.target.rejected for route in routes.routes) - before
+    return result

@@ -1,0 +1,183 @@
+"""Where replayed events go: an environment's raw stream, or its ingest URL.
+
+Into a stream, events go through the ingest service's own sink (runtime/ingest/sink.py):
+KPL aggregation by shard, PutRecords with several calls in flight, per-record retries of
+partial failures with backoff; ``send`` returns once Kinesis holds every event, or raises
+``SinkUnavailable``. Into a URL, events go as EPAS batches (a JSON array per POST); 429
+and 5xx answers are retried after their Retry-After (or a backoff), other 4xx count the
+batch's events as rejected by the target (the environment's own validation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgspec
+
+from runtime.events import EVENT_ID_FIELD, PARTITION_KEY_FIELD, SERVER_FIELD
+from runtime.ingest.metrics import IngestMetrics
+from runtime.ingest.sink import KinesisClient, KinesisSink, SinkSettings, SinkUnavailable
+from runtime.replay.transform import Transform
+
+_encode = msgspec.json.Encoder().encode
+# A replay keeps Kinesis busy with large batches: events wait for an aggregate of
+# 50 KB at most this long, and a send may wait this long for all its events.
+LINGER_SECONDS = 0.02
+ACK_TIMEOUT_SECONDS = 120.0
+URL_BATCH_EVENTS = 500
+URL_ATTEMPTS = 8
+_URL_BACKOFF_CAP_SECONDS = 20.0
+
+
+class Target(Protocol):
+    name: str
+    sent: int
+    rejected: int
+
+    async def start(self) -> None: ...
+
+    async def send(self, events: Sequence[dict[str, Any]]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class StreamTarget:
+    """A raw stream, written exactly as the ingest service writes it."""
+
+    def __init__(self, name: str, client: KinesisClient, stream_name: str, max_in_flight_calls: int = 8) -> None:
+        self.name = name
+        self.sent = 0
+        self.rejected = 0
+        self.metrics = IngestMetrics(stream_name)
+        self.sink = KinesisSink(
+            client,
+            SinkSettings(
+                stream_name=stream_name,
+                linger_seconds=LINGER_SECONDS,
+                aggregation_max_bytes=51_200,
+                put_records_max_count=500,
+                put_records_max_bytes=5_242_880,
+                max_in_flight_calls=max_in_flight_calls,
+                buffer_max_events=10_000_000,
+                ack_timeout_seconds=ACK_TIMEOUT_SECONDS,
+            ),
+            self.metrics,
+        )
+
+    async def start(self) -> None:
+        await self.sink.start()
+
+    async def send(self, events: Sequence[dict[str, Any]]) -> None:
+        await self.sink.put([(event[PARTITION_KEY_FIELD], _encode(event)) for event in events])
+        self.sent += len(events)
+
+    async def stop(self) -> None:
+        await self.sink.stop(ACK_TIMEOUT_SECONDS)
+
+    @property
+    def kinesis_records(self) -> int:
+        return int(self.metrics.registry.get_sample_value("ingest_aggregated_records_total") or 0)
+
+    @property
+    def put_records_calls(self) -> int:
+        return int(self.metrics.registry.get_sample_value("ingest_put_records_calls_total") or 0)
+
+
+class TargetRefused(SinkUnavailable):
+    """The target's ingest URL kept refusing a batch."""
+
+
+class UrlTarget:
+    """An environment's ingest URL, as a player SDK would post to it."""
+
+    def __init__(self, name: str, url: str, timeout_seconds: float = 10.0) -> None:
+        self.name = name
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+        self.sent = 0
+        self.rejected = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def send(self, events: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(events), URL_BATCH_EVENTS):
+            batch = [_as_player_sent(event) for event in events[start : start + URL_BATCH_EVENTS]]
+            await asyncio.to_thread(self._post, json.dumps(batch, separators=(",", ":")).encode(), len(batch))
+
+    def _post(self, body: bytes, count: int) -> None:
+        for attempt in range(URL_ATTEMPTS):
+            request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"}, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                    response.read()
+                self.sent += count
+                return
+            except urllib.error.HTTPError as error:
+                if error.code != 429 and error.code < 500:
+                    self.rejected += count
+                    return
+                wait = _retry_after(error.headers.get("Retry-After"), attempt)
+            except (urllib.error.URLError, TimeoutError, ConnectionError):
+                wait = _retry_after(None, attempt)
+            time.sleep(wait)
+        raise TargetRefused(f"{self.url} refused a batch of {count} events {URL_ATTEMPTS} times")
+
+    async def stop(self) -> None:
+        return None
+
+
+def _as_player_sent(event: dict[str, Any]) -> dict[str, Any]:
+    """What a player posts: the service adds the event id and its server fields itself."""
+    return {key: value for key, value in event.items() if key not in (SERVER_FIELD, EVENT_ID_FIELD)}
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    if header is not None and header.strip().isdigit():
+        return min(float(header), _URL_BACKOFF_CAP_SECONDS)
+    backoff = min(_URL_BACKOFF_CAP_SECONDS, 0.2 * 2**attempt)
+    return random.uniform(backoff / 2, backoff)
+
+
+@dataclass
+class Route:
+    """A target and how events are changed for it."""
+
+    target: StreamTarget | UrlTarget
+    transform: Transform
+
+
+@contextlib.asynccontextmanager
+async def running(targets: Iterable[StreamTarget | UrlTarget]) -> AsyncIterator[None]:
+    """Targets started together, and stopped (what they hold sent) together."""
+    started = list(targets)
+    await asyncio.gather(*(target.start() for target in started))
+    try:
+        yield
+    finally:
+        await asyncio.gather(*(target.stop() for target in started))
+
+
+@dataclass
+class Routes:
+    """Every enabled target of a replay with its transform."""
+
+    routes: list[Route]
+
+    async def send(self, events: Sequence[dict[str, Any]], received_at_ms: int) -> None:
+        """Each target gets its own copies of the events."""
+        await asyncio.gather(
+            *(
+                route.target.send([copy for event in events for copy in route.transform.copies(event, received_at_ms)])
+                for route in self.routes
+            )
+        )

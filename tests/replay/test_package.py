@@ -1,0 +1,39 @@
+"""The Lambda zips hold every project module their handler imports (the rest of runtime/ is not there)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from runtime.packaging import ROOT, LambdaPackage
+from runtime.replay.package import PACKAGE as REPLAYER
+from runtime.session_writer.package import PACKAGE as SESSION_WRITER
+
+
+def imported_project_modules(file: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(file.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("runtime"):
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names if alias.name.startswith("runtime"))
+    return modules
+
+
+@pytest.mark.parametrize("package", [REPLAYER, SESSION_WRITER], ids=["replayer", "session-writer"])
+def test_every_project_import_of_a_packaged_module_is_packaged(package: LambdaPackage) -> None:
+    packaged = {name for name, _ in package.sources()}
+    assert f"{package.handler.rsplit('.', 1)[0].replace('.', '/')}.py" in packaged
+    for name, file in package.sources():
+        for module in imported_project_modules(file):
+            path = module.replace(".", "/")
+            assert f"{path}.py" in packaged or f"{path}/__init__.py" in packaged, f"{name} imports {module}"
+
+
+def test_the_replayer_takes_its_dependencies_from_its_own_extra() -> None:
+    requirements = REPLAYER.requirements()
+    assert not any(r.startswith("boto3") for r in requirements), "the Lambda runtime's"
+    assert any(r.startswith("aws-kinesis-agg") for r in requirements)
+    assert (ROOT / "runtime" / "replay" / "handler.py").exists()
