@@ -31,6 +31,7 @@ from components.grafana import Grafana, GrafanaArgs
 from components.ingest import IngestService, IngestServiceArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
+from components.replay import Replay, ReplayArgs
 from components.replication import Replication, ReplicationArgs, ReplicationSide
 from components.session_store import SessionStore, SessionStoreArgs
 from components.sessionizer import Sessionizer, SessionizerArgs
@@ -40,7 +41,7 @@ from components.streams import Streams, StreamsArgs
 from components.support.artifacts import resolve_artifact
 from components.support.refs import Ref
 from components.support.region import Region, billing_provider, billing_region, global_provider, open_region
-from components.support.signals import RegionWatch, WatchedReplication, region_signals
+from components.support.signals import RegionWatch, Signal, WatchedReplication, region_signals, replay_signals
 from runtime.names import FAILED_EVENTS, STREAM_KINDS, BucketKind, DeliveryKind, StreamKind
 from runtime.stack import BUCKET_KINDS, RegionSettings
 
@@ -250,6 +251,24 @@ grafana = Grafana(
 )
 
 
+# Load testing: objects that land in the source bucket fired into the target environments.
+replay: Replay | None = None
+if settings.replay.enabled and settings.replay.source is not None:
+    replay_home = primary if settings.replay.source.region == settings.primary.name else secondary
+    replay = Replay(
+        "replay",
+        ReplayArgs(
+            environment=env,
+            region=replay_home.region,
+            settings=settings.replay,
+            artifact=resolve_artifact(settings.replay.artifact, "replay.artifact", "make replay-zip"),
+            key_arn=replay_home.key.arn,
+            log_retention_days=settings.log_retention_days,
+        ),
+        replay_home.region.opts,
+    )
+
+
 # -- Operations: every stage watched, from the resources' real names ------------------------
 
 
@@ -282,7 +301,9 @@ def region_watch(pipeline: RegionalPipeline) -> RegionWatch:
 
 
 watches = {p.region.settings.role: region_watch(p) for p in (primary, secondary)}
-signals = {role: region_signals(watch) for role, watch in watches.items()}
+signals: dict[str, list[Signal]] = {role: region_signals(watch) for role, watch in watches.items()}
+if replay is not None:
+    signals[replay_home.region.settings.role] += replay_signals(replay.function.name, replay.failed_objects.name)
 
 # Per region: the alerts topic, an alarm per stage signal, and "pipeline unhealthy" over them.
 alerting = {

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components.support.policies import ALERT_PUBLISHERS, Statement, policy_document
 from components.support.region import Region
+from runtime.names import data_key_alias
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class RegionKey(pulumi.ComponentResource):
         )
         self.alias = aws.kms.Alias(
             f"{name}-alias",
-            aws.kms.AliasArgs(name=f"alias/prism-{args.environment}-data", target_key_id=self.key.key_id),
+            aws.kms.AliasArgs(name=data_key_alias(args.environment), target_key_id=self.key.key_id),
             child,
         )
         self.arn = self.key.arn

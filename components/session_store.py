@@ -10,14 +10,13 @@ function's source code hash, so only a code change updates the function.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
+from components.support.artifacts import source_code_hash
 from components.support.log_groups import log_destination
 from components.support.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
 from components.support.region import Region
@@ -32,11 +31,6 @@ DESCRIBE_ENDPOINTS = Statement(sid="DiscoverTimestreamEndpoints", actions=["time
 Magnetic = aws.timestreamwrite.TableMagneticStoreWritePropertiesArgs
 RejectedLocation = aws.timestreamwrite.TableMagneticStoreWritePropertiesMagneticStoreRejectedDataLocationArgs
 RejectedS3 = aws.timestreamwrite.TableMagneticStoreWritePropertiesMagneticStoreRejectedDataLocationS3ConfigurationArgs
-
-
-def source_code_hash(zip_path: Path) -> str:
-    """What Lambda reports as CodeSha256: base64 of the zip's SHA-256."""
-    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
 
 
 @dataclass(frozen=True)

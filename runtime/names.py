@@ -78,6 +78,11 @@ def account_wide(environment: str, what: str, max_length: int = MAX_IAM_ROLE) ->
     return checked(f"prism-{environment}-{what}", max_length)
 
 
+def data_key_alias(environment: str) -> str:
+    """The alias of an environment's data key, the same name in each of its regions."""
+    return f"alias/prism-{environment}-data"
+
+
 def data_prefix(kind: DeliveryKind) -> str:
     """Where a delivery writes in its bucket: the kind, then the arrival hour."""
     return f"{kind}/{_HOUR_PARTITIONS}"
@@ -158,6 +163,23 @@ class RegionNames:
     def load_balancer(self) -> str:
         """The ALB, its target group and its web ACL share it."""
         return self.regional("ingest", MAX_LOAD_BALANCER)
+
+    @property
+    def replayer_function(self) -> str:
+        return self.regional("replayer", MAX_LAMBDA)
+
+    @property
+    def replay_failed_queue(self) -> str:
+        """Objects the live replayer gave up on, with their bucket and key."""
+        return self.regional("replay-failed", MAX_SQS_QUEUE)
+
+    @property
+    def replay_rule(self) -> str:
+        return self.regional("replay-objects", MAX_EVENT_RULE)
+
+    @property
+    def replayer_log_group(self) -> str:
+        return f"/aws/lambda/{self.replayer_function}"
 
     # -- operations: alerts, alarms, the alarm relay -----------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 
 import pulumi
@@ -17,3 +19,8 @@ def resolve_artifact(artifact: Path, key: str, build: str) -> Path:
     if not path.is_file():
         raise pulumi.RunError(str(SettingsError(key, f"must name a built zip (run `{build}`)", str(artifact))))
     return path
+
+
+def source_code_hash(zip_path: Path) -> str:
+    """What Lambda reports as CodeSha256: base64 of the zip's SHA-256."""
+    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()

@@ -371,3 +371,13 @@ def relay_undelivered(rule_name: pulumi.Input[str]) -> Signal:
         "alarm-state changes the relay rule could not deliver",
         _one(EVENTS, "FailedInvocations", {"RuleName": rule_name}, "Sum"),
     )
+
+
+def replay_signals(function: pulumi.Input[str], failed_objects_queue: pulumi.Input[str]) -> list[Signal]:
+    """The live replayer, in its source bucket's region."""
+    return [
+        Signal("replay-errors", None, "replayer invocations that failed (Lambda retries them)",
+               _one(LAMBDA, "Errors", {"FunctionName": function}, "Sum")),
+        Signal("replay-failed-objects", None, "objects the replayer gave up on, waiting in its on-failure queue",
+               _one(SQS, "ApproximateNumberOfMessagesVisible", {"QueueName": failed_objects_queue}, "Maximum")),
+    ]  # fmt: skip

@@ -16,6 +16,7 @@ commands use it without Pulumi.
     data_path.py  parsers of the data path's sections (streams to session store)
     ingest.py     parsers of how players reach the service (network, ALB, WAF, accelerator)
     operations.py parsers of what watches it: alarm subscribers and tuning, the budget
+    replay.py     parser of the live replayer's source, targets and function
     parse.py      the whole object
 """
 
@@ -38,6 +39,9 @@ from runtime.stack.model import (
     NewVpc,
     RegionRole,
     RegionSettings,
+    ReplaySettings,
+    ReplaySource,
+    ReplayTarget,
     SessionizerSettings,
     SessionStoreSettings,
     Settings,
@@ -50,7 +54,8 @@ from runtime.stack.reader import SettingsError, stack_file_values
 __all__ = [
     "ALARM_KINDS", "BUCKET_KINDS", "PROJECT", "AlarmKind", "AlarmTuning", "AlertingSettings", "ArchiveSettings",
     "BudgetSettings", "DeliverySettings", "EdgeSettings", "Egress", "ExistingVpc",
-    "IngestServiceSettings", "LifecycleSettings", "NewVpc", "RegionRole", "RegionSettings", "SessionStoreSettings",
+    "IngestServiceSettings", "LifecycleSettings", "NewVpc", "RegionRole", "RegionSettings", "ReplaySettings",
+    "ReplaySource", "ReplayTarget", "SessionStoreSettings",
     "SessionizerSettings", "Settings", "SettingsError", "StreamSettings", "WafSettings", "from_stack_file",
     "parse_settings", "stack_file_values", "task_stop_timeout_seconds",
 ]  # fmt: skip

@@ -257,6 +257,7 @@ AlarmKind = Literal[
     "timestream-user-errors", "timestream-system-errors",
     "replication-failures", "replication-latency",
     "alarm-relay-failures", "alarm-relay-undelivered",
+    "replay-errors", "replay-failed-objects",
 ]  # fmt: skip
 ALARM_KINDS: tuple[AlarmKind, ...] = get_args(AlarmKind)
 
@@ -289,6 +290,43 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class ReplaySource:
+    """The bucket whose new objects are replayed; it may belong to another stack."""
+
+    bucket: str
+    region: str  # one of this stack's regions: the replayer runs beside the bucket
+    key_arn: str  # the bucket's KMS key
+    prefix: str
+
+
+@dataclass(frozen=True)
+class ReplayTarget:
+    environment: str
+    region: str
+    url: str | None  # None: the environment's raw stream in that region
+    multiplier: int
+    sample: float
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """The live replayer (loadtest): new objects of a source bucket fired into target environments."""
+
+    enabled: bool
+    artifact: Path  # the Lambda zip (make replay-zip), relative to the project
+    source: ReplaySource | None  # set when enabled
+    targets: tuple[ReplayTarget, ...]
+    salt: str
+    allow_same_environment: bool
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    maximum_retry_attempts: int
+    maximum_event_age_seconds: int
+    failed_object_retention_days: int
+
+
+@dataclass(frozen=True)
 class Tags:
     owner: str
     cost_center: str
@@ -313,6 +351,7 @@ class Settings:
     tags: Tags
     alerting: AlertingSettings
     budget: BudgetSettings
+    replay: ReplaySettings
     log_retention_days: int
     kms_deletion_window_days: int
 

@@ -43,6 +43,8 @@ ALARM_DEFAULTS: Mapping[AlarmKind, AlarmTuning] = {
     "replication-latency": AlarmTuning(900, 300, 3, 3),  # seconds
     "alarm-relay-failures": AlarmTuning(1, 300, 1, 1),  # failures per period
     "alarm-relay-undelivered": AlarmTuning(1, 300, 1, 1),  # events per period
+    "replay-errors": AlarmTuning(1, 300, 1, 1),  # failed invocations per period
+    "replay-failed-objects": AlarmTuning(1, 60, 1, 1),  # objects waiting
 }
 
 # A success ratio is at most 1.

@@ -13,6 +13,7 @@ from runtime.stack.limits import ENVIRONMENT_NAME, LOG_RETENTION_DAYS
 from runtime.stack.model import ArchiveSettings, DeliverySettings, GrafanaSettings, ReplicationSettings, Settings, Tags
 from runtime.stack.operations import parse_alerting, parse_budget
 from runtime.stack.reader import Section, SettingsError, stack_file_values
+from runtime.stack.replay import parse_replay
 
 
 def parse_settings(values: Mapping[str, Any]) -> Settings:
@@ -79,6 +80,7 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
 
     alerting = parse_alerting(root.section("alerting"), delivery)
     budget = parse_budget(root.section("budget"))
+    replay = parse_replay(root.section("replay"), environment, (primary, secondary))
 
     log_retention = root.integer("logRetentionDays", 30, 1)
     if log_retention not in LOG_RETENTION_DAYS:
@@ -105,6 +107,7 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
         tags=tags,
         alerting=alerting,
         budget=budget,
+        replay=replay,
         log_retention_days=log_retention,
         kms_deletion_window_days=kms_window,
     )

@@ -82,6 +82,15 @@ class Section:
             raise SettingsError(self.key(name), "must be a list of non-empty strings", value)
         return tuple(value)
 
+    def entries(self, name: str) -> list[Any]:
+        """A list of objects, each read with its own Section by the caller; [] when unset."""
+        value = self._get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+            raise SettingsError(self.key(name), "must be a list of objects", value)
+        return value
+
     def choice(self, name: str, choices: tuple[Choice, ...], default: Choice) -> Choice:
         """One of `choices` (a Literal's values), typed as that Literal."""
         value = self.string(name, default)

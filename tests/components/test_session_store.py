@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.session_store import source_code_hash
-from components.support.artifacts import PROJECT_ROOT
+from components.support.artifacts import PROJECT_ROOT, source_code_hash
 from runtime.names import region_code
 from runtime.session_writer.package import HANDLER
 from runtime.stack import Settings
