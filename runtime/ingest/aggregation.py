@@ -2,6 +2,9 @@
 
 Many user records (one raw event each) are packed into one Kinesis record in the KPL
 aggregated format (aws-kinesis-agg): magic bytes, protobuf AggregatedRecord, MD5.
+The aggregate is encoded here (``KplAggregate``) rather than by aws-kinesis-agg's
+``AggRecord``, which builds a protobuf object per user record: the same bytes (a test
+holds them equal to AggRecord's for any input), at a fraction of the CPU per event.
 A Kinesis record lands on the shard of its own hash key, so records are aggregated
 per shard: each user record goes to the open aggregate of the shard its partition key
 (the session id) hashes to, and the aggregate is sent with that shard's starting hash
@@ -20,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from aws_kinesis_agg.aggregator import AggRecord
+from aws_kinesis_agg import DIGEST_SIZE, MAGIC
 
 T = TypeVar("T")
 
@@ -28,6 +31,78 @@ T = TypeVar("T")
 # configured size is sent alone in a record of up to this size.
 KINESIS_MAX_RECORD_BYTES = 1_048_576
 _CACHED_KEYS = 65_536
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# Lengths and indexes of an aggregate are almost always below 2**14: looked up, not computed.
+_SMALL_VARINTS = tuple(_encode_varint(value) for value in range(1 << 14))
+
+
+def _varint(value: int) -> bytes:
+    return _SMALL_VARINTS[value] if value < 16_384 else _encode_varint(value)
+
+
+def _varint_size(value: int) -> int:
+    if value < 128:
+        return 1
+    if value < 16_384:
+        return 2
+    return (value.bit_length() + 6) // 7
+
+
+# protobuf tags of AggregatedRecord.partition_key_table (1, bytes), .records (3, message), and of
+# Record.partition_key_index (1, varint) and Record.data (3, bytes).
+_KEY_TABLE_TAG, _RECORD_TAG, _INDEX_TAG, _DATA_TAG = b"\x0a", b"\x1a", b"\x08", b"\x1a"
+_FRAMING_BYTES = len(MAGIC) + DIGEST_SIZE
+
+
+class KplAggregate:
+    """One KPL aggregated record being filled: the partition-key table, then the records, as
+    protobuf serializes an AggregatedRecord (field order), with the magic and the MD5 around it."""
+
+    __slots__ = ("_key_table", "_keys", "_records", "_size", "max_bytes", "partition_key")
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.partition_key = ""  # the first user record's: the aggregate's own
+        self._keys: dict[str, int] = {}
+        self._key_table = bytearray()
+        self._records = bytearray()
+        self._size = 0  # of the protobuf message
+
+    def add_user_record(self, partition_key: str, data: bytes) -> bool:
+        """False when the aggregate is too full for it; ValueError when no aggregate of this size could hold it."""
+        index = self._keys.get(partition_key)
+        key = partition_key.encode() if index is None else b""
+        size = 1 + _varint_size(len(key)) + len(key) if index is None else 0
+        position = len(self._keys) if index is None else index
+        inner = 1 + _varint_size(position) + 1 + _varint_size(len(data)) + len(data)
+        size += 1 + _varint_size(inner) + inner
+        if size > self.max_bytes:
+            raise ValueError(f"a user record of {size} bytes does not fit an aggregate of {self.max_bytes}")
+        if _FRAMING_BYTES + self._size + size > self.max_bytes:
+            return False
+        if index is None:
+            self._keys[partition_key] = position
+            self._key_table += _KEY_TABLE_TAG + _varint(len(key)) + key
+        if not self._records:
+            self.partition_key = partition_key
+        self._records += _RECORD_TAG + _varint(inner) + _INDEX_TAG + _varint(position) + _DATA_TAG
+        self._records += _varint(len(data)) + data
+        self._size += size
+        return True
+
+    def data(self) -> bytes:
+        message = bytes(self._key_table + self._records)
+        return bytes(MAGIC) + message + hashlib.md5(message).digest()
 
 
 @dataclass(frozen=True)
@@ -92,7 +167,7 @@ class KinesisRecord(Generic[T]):
 
 @dataclass
 class _Open(Generic[T]):
-    record: AggRecord
+    record: KplAggregate
     items: list[T] = field(default_factory=list)
 
 
@@ -111,17 +186,17 @@ class Aggregator(Generic[T]):
         completed: list[KinesisRecord[T]] = []
         current = self._open.get(slot)
         if current is None:
-            current = self._open[slot] = _Open(AggRecord(self.max_bytes))
+            current = self._open[slot] = _Open(KplAggregate(self.max_bytes))
         try:
             fits = current.record.add_user_record(partition_key, data)
         except ValueError:
             # Larger than an aggregate of the configured size: alone, in a record of its own.
-            single: _Open[T] = _Open(AggRecord(KINESIS_MAX_RECORD_BYTES), [item])
+            single: _Open[T] = _Open(KplAggregate(KINESIS_MAX_RECORD_BYTES), [item])
             single.record.add_user_record(partition_key, data)
             return [self._close(single, shard)]
         if not fits:
             completed.append(self._close(current, shard))
-            current = self._open[slot] = _Open(AggRecord(self.max_bytes))
+            current = self._open[slot] = _Open(KplAggregate(self.max_bytes))
             current.record.add_user_record(partition_key, data)
         current.items.append(item)
         return completed
@@ -139,9 +214,9 @@ class Aggregator(Generic[T]):
 
     @staticmethod
     def _close(open_record: _Open[T], shard: Shard | None) -> KinesisRecord[T]:
-        partition_key, _, data = open_record.record.get_contents()
+        data = open_record.record.data()
         return KinesisRecord(
-            partition_key=partition_key,
+            partition_key=open_record.record.partition_key,
             explicit_hash_key=str(shard.starting_hash_key) if shard is not None else None,
             data=data,
             items=open_record.items,

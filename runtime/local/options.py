@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = "local pipeline"
 MAX_VIEWERS = 1_000  # two cores: 250 viewers already keep them busy
 MAX_DRAIN_SECONDS = 3_600.0
+MAX_REPLAY_MULTIPLIER = 10
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Options:
     seed: int = 7
     view: bool = True
     drain_seconds: float = 90.0  # the bound on waiting for everything sent to arrive
+    replay_multiplier: int = 0  # after the drain, replay the raw bucket this many times over (0: no replay)
     log_dir: Path = field(default=ROOT / ".local" / "run")
 
 
@@ -99,6 +101,14 @@ def parser() -> argparse.ArgumentParser:
         default=90.0,
         help="how long to wait for everything sent to arrive before comparing (default 90)",
     )
+    parse.add_argument(
+        "--replay-multiplier",
+        type=_whole(0, MAX_REPLAY_MULTIPLIER),
+        default=0,
+        help="after the drain, replay the run's raw bucket into its raw stream (runtime/replay, recorded pace, "
+        "timestamps shifted to now) with each session this many times under new ids, and check those too "
+        "(default 0: no replay)",
+    )
     return parse
 
 
@@ -109,7 +119,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     if not stack_file(args.stack).is_file():
         parse.error(f"argument --stack: no stack {args.stack!r}; the stacks are {', '.join(stacks())}")
     return Options(args.stack, args.regions, args.duration, args.viewers, args.seed, not args.no_view,
-                   args.drain_seconds)  # fmt: skip
+                   args.drain_seconds, args.replay_multiplier)  # fmt: skip
 
 
 def fail(message: str) -> NoReturn:

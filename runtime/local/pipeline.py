@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,13 @@ from runtime.local.moto_server import MotoServer, start_moto_server
 from runtime.local.options import ROOT, Options, fail, parse_options, stack_file
 from runtime.local.processes import Started, free_port, start, wait_until
 from runtime.local.relay import EventSourcePoller, FirehoseRelay
+from runtime.local.replaying import local_replay, replay_region, wall_ms
 from runtime.local.resources import RegionResources, create, names
 from runtime.local.simulator import PlayerSimulator, Timing
 from runtime.local.verify import Pending, Report, Verifier, print_report
 from runtime.names import STREAM_KINDS, StreamKind
+from runtime.replay.history import Progress
+from runtime.replay.replay import now_ms
 from runtime.session_writer.handler import handle
 from runtime.session_writer.records import kinesis_session_records
 from runtime.session_writer.timestream import TimestreamStore
@@ -97,6 +100,8 @@ class LocalPipeline:
         self.traffic_ended: float | None = None
         self.draining: tuple[Pending, float] | None = None  # what the drain waits for, seconds waited
         self.drained: tuple[bool, float] = (False, 0.0)  # everything arrived, seconds the drain took
+        self.replaying: dict[str, Progress] | None = None  # region -> the replay's progress, once it began
+        self.replay_ended = False
 
     @property
     def region_settings(self) -> list[RegionSettings]:
@@ -205,10 +210,31 @@ class LocalPipeline:
             await self.simulator.run(until)
             self.traffic_ended = time.monotonic()
             self.drained = await verifier.drain(self.options.drain_seconds, self._drain_progress)
+            if self.options.replay_multiplier and self.traffic_started is not None:
+                await self._replay(verifier, wall_ms(self.traffic_started))
         finally:
             shown.cancel()
             await asyncio.gather(shown, return_exceptions=True)
         return verifier
+
+    async def _replay(self, verifier: Verifier, traffic_started_ms: int) -> None:
+        """The run's raw buckets fired back into its raw streams; then everything drains again."""
+        assert self.moto is not None and self.kinesis is not None
+        moto, kinesis, start = self.moto, self.kinesis, now_ms()
+        replays = [local_replay(run.resources.region.name, self.options.replay_multiplier, self.options.seed,
+                                traffic_started_ms, start) for run in self.regions]  # fmt: skip
+        verifier.replays = replays
+        progress: dict[str, Progress] = {}
+        self.replaying = progress
+        self.draining = None
+
+        def report(region: str) -> Callable[[Progress], None]:
+            return lambda p: progress.__setitem__(region, p)
+
+        await asyncio.gather(*(replay_region(run, replay, moto, kinesis, report(replay.region))
+                               for run, replay in zip(self.regions, replays, strict=True)))  # fmt: skip
+        self.replay_ended = True
+        self.drained = await verifier.drain(self.options.drain_seconds, self._drain_progress)
 
     def _drain_progress(self, pending: Pending, waited: float) -> None:
         self.draining = (pending, waited)
@@ -228,6 +254,10 @@ class LocalPipeline:
                     return f"traffic {self.traffic_seconds():,.0f} of {self.options.duration:g} s"
                 return f"traffic {self.traffic_seconds():,.0f} s (Ctrl-C ends it)"
             return f"finishing: {simulator.playing()} playing, {simulator.held()} held back"
+        if self.replaying is not None and not self.replay_ended:
+            events = sum(p.read.events for p in self.replaying.values())
+            lag = max((p.lag_ms for p in self.replaying.values()), default=0) / 1000
+            return f"replaying x{self.options.replay_multiplier}: {events:,} recorded events read, {lag:.1f} s behind"
         if self.draining is None:
             return "draining"
         pending, waited = self.draining

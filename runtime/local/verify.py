@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runtime.local.moto_server import MotoServer
-from runtime.local.simulator import PlayerSimulator
+from runtime.local.replaying import LocalReplay
+from runtime.local.simulator import PlayerSimulator, SessionTruth
 from runtime.names import data_prefix, literal_head
 from runtime.session_writer.records import MEASURES, SessionRecord, timestream_row
 from runtime.sessionizer.session import SessionSettings
@@ -51,7 +52,8 @@ class Pending:
 class Report:
     events_acknowledged: int
     traffic_seconds: float  # from the first viewer's start to the last session's end
-    sessions_compared: int
+    sessions_compared: int  # replayed sessions included
+    sessions_replayed: int
     sessions_matched: int
     mismatches: list[str]
     missing_raw_events: int
@@ -85,21 +87,37 @@ class Verifier:
         self.simulator = simulator
         self.moto = moto
         self.regions = regions
+        self.replays: list[LocalReplay] = []  # the run's raw buckets fired again, if asked
 
-    # -- what the simulator knows ----------------------------------------------------
+    # -- what the simulator knows (and what a replay made of it) ---------------------------
+
+    def _copies(self, truth: SessionTruth) -> list[tuple[str, int]]:
+        """(session id, time shift) of a session and of each of its replayed copies."""
+        copies = [(truth.session_id, 0)]
+        for replay in self.replays:
+            if replay.region == truth.region:
+                t = replay.transform
+                copies += [(t.session_id(truth.session_id, c), t.shift_ms) for c in range(t.multiplier)]
+        return copies
+
+    def expected_sessions(self) -> list[tuple[str, SessionTruth]]:
+        """Every finished session to compare, replayed ones with their original's truth."""
+        return [(sid, t) for t in self.simulator.finished_sessions() for sid, _ in self._copies(t)]
+
+    def _keys(self, documents: Callable[[SessionTruth], list[dict[str, Any]]]) -> set[EventKey]:
+        return {(sid, d["event"], d["timestamp"] + shift) for t in self.simulator.sessions.values()
+                for sid, shift in self._copies(t) for d in documents(t)}  # fmt: skip
 
     def acknowledged(self) -> set[EventKey]:
-        return {(t.session_id, d["event"], d["timestamp"]) for t in self.simulator.sessions.values()
-                for d in [*t.accepted, *t.too_late]}  # fmt: skip
+        return self._keys(lambda t: [*t.accepted, *t.too_late])
 
     def too_late(self) -> set[EventKey]:
-        return {(t.session_id, d["event"], d["timestamp"]) for t in self.simulator.sessions.values()
-                for d in t.too_late}  # fmt: skip
+        return self._keys(lambda t: t.too_late)
 
     # -- what arrived ---------------------------------------------------------------------
 
     def pending(self) -> Pending:
-        wanted = {t.session_id for t in self.simulator.finished_sessions()}
+        wanted = {sid for sid, _ in self.expected_sessions()}
         final = {sid for run in self.regions for sid, r in run.latest.items() if r["final"]}
         return Pending(
             final_records=len(wanted - final),
@@ -165,16 +183,17 @@ class Verifier:
         drained: tuple[bool, float],
         errors: list[str],
     ) -> Report:
-        finished = list(self.simulator.finished_sessions())
+        expected_sessions = self.expected_sessions()
         stored = self.stored_finals()
         mismatches, matched = [], 0
-        for truth in finished:
+        for session_id, truth in expected_sessions:
             expected = timestream_row_measures(truth.expected_record(session_settings(truth.region)))
-            got = stored.get(truth.session_id)
+            got = stored.get(session_id)
+            replayed = "" if session_id == truth.session_id else f" (replay of {truth.session_id})"
             if got is None:
-                mismatches.append(f"{truth.session_id}: no final record in the store")
+                mismatches.append(f"{session_id}{replayed}: no final record in the store")
             elif differences := compare(expected, got):
-                mismatches.append(f"{truth.session_id}: {differences}")
+                mismatches.append(f"{session_id}{replayed}: {differences}")
             else:
                 matched += 1
         raw_seen, late_seen = self.objects("raw"), self.objects("late")
@@ -186,7 +205,8 @@ class Verifier:
         return Report(
             events_acknowledged=self.simulator.stats.events_acknowledged,
             traffic_seconds=traffic_seconds,
-            sessions_compared=len(finished),
+            sessions_compared=len(expected_sessions),
+            sessions_replayed=len(expected_sessions) - len(list(self.simulator.finished_sessions())),
             sessions_matched=matched,
             mismatches=mismatches,
             missing_raw_events=len(missing_raw),
@@ -237,7 +257,9 @@ def print_report(report: Report) -> None:
           f"({report.events_per_second:,.1f}/s, as 'events in' in the live view)")  # fmt: skip
     if not report.drained:
         print(f"drain: gave up after {report.drain_seconds:,.0f} s (--drain-seconds); what never came is below")
-    print(f"sessions matching the simulator's ground truth: {report.sessions_matched} of {report.sessions_compared}")
+    replayed = f" ({report.sessions_replayed} of them replayed)" if report.sessions_replayed else ""
+    print(f"sessions matching the simulator's ground truth: {report.sessions_matched} of "
+          f"{report.sessions_compared}{replayed}")  # fmt: skip
     for mismatch in report.mismatches[:20]:
         print(f"  {mismatch}")
     print(f"acknowledged events missing from the raw bucket: {report.missing_raw_events}")

@@ -7,10 +7,13 @@ import json
 import random
 from collections import defaultdict
 
+from aws_kinesis_agg import MAGIC
+from aws_kinesis_agg.aggregator import AggRecord
+from aws_kinesis_agg.messages_pb2 import AggregatedRecord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.ingest.aggregation import Aggregator, KinesisRecord, ShardMap, put_records_batches
+from runtime.ingest.aggregation import Aggregator, KinesisRecord, KplAggregate, ShardMap, put_records_batches
 from runtime.kpl import user_records
 from tests.ingest.fakes import FakeKinesis
 
@@ -114,3 +117,61 @@ def test_any_events_round_trip(events: list[tuple[str, bytes]]) -> None:
     records = aggregate(events, max_bytes=8_192)
     assert sorted(read_back(records)) == sorted(events)
     assert sorted(i for r in records for i in r.items) == list(range(len(events)))
+
+
+def protobuf_aggregate(records: list[tuple[str, bytes]]) -> bytes:
+    """The same user records as aws-kinesis-agg's own protobuf message serializes them."""
+    message = AggregatedRecord()
+    keys: dict[str, int] = {}
+    for partition_key, data in records:
+        if partition_key not in keys:
+            keys[partition_key] = len(keys)
+            message.partition_key_table.append(partition_key)
+        record = message.records.add()
+        record.partition_key_index = keys[partition_key]
+        record.data = data
+    body = bytes(message.SerializeToString())
+    return bytes(MAGIC) + body + hashlib.md5(body).digest()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=1, max_size=40), st.binary(min_size=0, max_size=20_000)), min_size=1, max_size=60
+    ),
+    st.sampled_from([256, 4_096, 51_200]),
+)
+def test_aggregates_are_the_bytes_aws_kinesis_agg_serializes_and_fill_up_to_the_limit(
+    events: list[tuple[str, bytes]], max_bytes: int
+) -> None:
+    """KplAggregate encodes exactly aws-kinesis-agg's message, sized exactly: it takes a record
+    whenever the result fits (AggRecord counts a repeated partition key again, so it
+    refuses sooner), and never exceeds the limit."""
+    ours = KplAggregate(max_bytes)
+    accepted: list[tuple[str, bytes]] = []
+    for partition_key, data in events:
+        try:
+            fits = ours.add_user_record(partition_key, data)
+        except ValueError:
+            continue
+        if not fits:
+            assert len(protobuf_aggregate([*accepted, (partition_key, data)])) > max_bytes, "refused but it fitted"
+            break
+        accepted.append((partition_key, data))
+    if accepted:
+        assert ours.data() == protobuf_aggregate(accepted)
+        assert len(ours.data()) <= max_bytes
+        assert ours.partition_key == accepted[0][0]
+    assert len(accepted) >= records_until_full(AggRecord(max_bytes), events), "AggRecord packed more"
+
+
+def records_until_full(aggregate: AggRecord, events: list[tuple[str, bytes]]) -> int:
+    taken = 0
+    for partition_key, data in events:
+        try:
+            if not aggregate.add_user_record(partition_key, data):
+                break
+        except ValueError:
+            continue
+        taken += 1
+    return taken

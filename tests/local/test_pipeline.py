@@ -32,12 +32,17 @@ def test_session_scripts_are_reproducible_and_end_the_session() -> None:
 @pytest.mark.parametrize("regions", ["primary", "both"])
 def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str, tmp_path: Path) -> None:
     """`both`: each region's sessionizer sees half the traffic, so its input is quiet more
-    often - the case that once left a session without its final record."""
+    often - the case that once left a session without its final record. `primary` then
+    replays its raw bucket twice over (runtime/replay), and the replayed sessions are
+    checked against their originals' truth."""
+    multiplier = 2 if regions == "primary" else 0
     options = Options(stack="dev", regions=regions, duration=30, viewers=6, seed=11, view=False, drain_seconds=120,
-                      log_dir=tmp_path)  # fmt: skip
+                      replay_multiplier=multiplier, log_dir=tmp_path)  # fmt: skip
     report = run(options)
     assert report.errors == []
     assert report.sessions_compared >= 5
+    originals = report.sessions_compared - report.sessions_replayed
+    assert report.sessions_replayed == multiplier * originals
     assert report.mismatches == []
     assert report.sessions_matched == report.sessions_compared
     assert report.missing_raw_events == 0
@@ -61,6 +66,7 @@ def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str, tmp_path:
         (["--drain-seconds", "0"], "argument --drain-seconds: must be > 0 and <= 3600 seconds, got 0"),
         (["--seed", "-1"], "argument --seed: must be a whole number of at least 0, got -1"),
         (["--regions", "all"], "argument --regions: invalid choice: 'all' (choose from 'primary', 'both')"),
+        (["--replay-multiplier", "11"], "argument --replay-multiplier: must be a whole number from 0 to 10, got 11"),
         (["--colour"], "unrecognized arguments: --colour"),
     ],
 )  # fmt: skip

@@ -35,23 +35,26 @@ def prefix(moto_server: MotoServer) -> str:
     return run
 
 
-def history(prefix: str, moto: MotoServer, kinesis: KinesisMock, stream: str, *extra: str) -> list[str]:
+@pytest.fixture(autouse=True)
+def local_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+
+
+def history(prefix: str, moto: MotoServer, kinesis: KinesisMock, *extra: str) -> list[str]:
     return ["--source", f"s3://{BUCKET}/{prefix}/", "--from", "2026-11-30T08:00", "--to", "2026-11-30T11:00",
             "--target", "datamart", "--target-region", REGION, "--speed", "max", "--salt", "h",
             "--s3-endpoint", moto.endpoint, "--kinesis-endpoint", kinesis.endpoint, *extra]  # fmt: skip
 
 
 def test_a_prefix_is_replayed_in_time_order_with_every_event(
-    prefix: str, moto_server: MotoServer, kinesis_mock: KinesisMock, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    prefix: str, moto_server: MotoServer, kinesis_mock: KinesisMock, capsys: pytest.CaptureFixture[str]
+) -> None:
     stream = "prism-datamart-use1-raw"
     if stream not in kinesis_mock.client(REGION).list_streams()["StreamNames"]:
         kinesis_mock.create_streams(REGION, {stream: 2})
     before = len(stream_events(kinesis_mock.client(REGION), stream))
-    main(history(prefix, moto_server, kinesis_mock, stream, "--multiplier", "2"))
+    main(history(prefix, moto_server, kinesis_mock, "--multiplier", "2"))
     summary = capsys.readouterr().out
     assert "objects            4" in summary and "events             180" in summary, summary
     replayed = stream_events(kinesis_mock.client(REGION), stream)[before:]
@@ -64,12 +67,9 @@ def test_a_prefix_is_replayed_in_time_order_with_every_event(
 
 
 def test_a_dry_run_reads_everything_and_sends_nothing(
-    prefix: str, moto_server: MotoServer, kinesis_mock: KinesisMock, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    main(history(prefix, moto_server, kinesis_mock, "unused", "--dry-run", "--target", "nowhere"))
+    prefix: str, moto_server: MotoServer, kinesis_mock: KinesisMock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(history(prefix, moto_server, kinesis_mock, "--dry-run", "--target", "nowhere"))
     summary = capsys.readouterr().out
     assert "events             180" in summary and "sent               0" in summary, summary
 

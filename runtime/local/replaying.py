@@ -1,0 +1,66 @@
+"""A local run replayed: its raw bucket fired back into its raw stream, as the loadtest replayer would.
+
+After the simulated traffic has drained, each region's raw bucket (moto) is replayed with
+runtime/replay's own history code into the region's raw stream (kinesis-mock): paced at
+the recorded speed, every timestamp shifted to now, each session ``multiplier`` times
+under a rewritten id. The rewrite maps ids one to one, so a replayed session's ground
+truth is its original's: the self-check (verify.py) compares them too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from runtime.local.kinesis_mock import KinesisMock
+from runtime.local.moto_server import MotoServer
+from runtime.names import data_prefix, literal_head
+from runtime.replay.history import Pace, Progress, list_objects, replay_history
+from runtime.replay.replay import now_ms
+from runtime.replay.targets import Route, Routes, StreamTarget, running
+from runtime.replay.transform import Transform
+
+if TYPE_CHECKING:
+    from runtime.local.pipeline import RegionRun
+
+# Recorded traffic is replayed at the pace it came in: lateness and order are as recorded.
+REPLAY_SPEED = 1.0
+_WINDOW_MARGIN_MS = 1_000  # monotonic-to-wall conversion; events arrive after the traffic began
+
+
+@dataclass(frozen=True)
+class LocalReplay:
+    """One region's replay: the transform its events went through."""
+
+    region: str
+    transform: Transform
+
+
+def local_replay(region: str, multiplier: int, seed: int, traffic_started_ms: int, start_ms: int) -> LocalReplay:
+    """The replay of a region's traffic that began at traffic_started_ms, started at start_ms."""
+    from_ms = traffic_started_ms - _WINDOW_MARGIN_MS
+    return LocalReplay(region, Transform(start_ms - from_ms, f"local-{seed}", multiplier))
+
+
+async def replay_region(
+    run: RegionRun, replay: LocalReplay, moto: MotoServer, kinesis: KinesisMock, report: Callable[[Progress], None]
+) -> Progress:
+    region = run.resources.region.name
+    s3 = moto.client("s3", region)
+    bucket = run.resources.buckets["raw"]
+    start = now_ms()
+    from_ms = start - replay.transform.shift_ms
+    window = (from_ms, start)
+    objects = list_objects(s3, bucket, literal_head(data_prefix("raw")), *window)
+    target = StreamTarget(f"local/{region}", kinesis.client(region), run.resources.streams["raw"])
+    routes = Routes([Route(target, replay.transform)])
+    async with running([target]):
+        return await replay_history(s3, bucket, objects, window, Pace(from_ms, start, REPLAY_SPEED), routes,
+                                    chunk_events=1_000, report=report)  # fmt: skip
+
+
+def wall_ms(monotonic: float) -> int:
+    """Epoch milliseconds of a time.monotonic() reading."""
+    return int((time.time() - (time.monotonic() - monotonic)) * 1000)
