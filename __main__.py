@@ -15,8 +15,6 @@ pipeline and the operator commands use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 
 from components.alerting import Alerting, AlertingArgs
@@ -39,10 +37,11 @@ from components.settings import from_pulumi_config
 from components.stack_health import RegionHealth, StackHealth, StackHealthArgs
 from components.streams import Streams, StreamsArgs
 from components.support.artifacts import resolve_artifact
+from components.support.pipeline import RegionalPipeline, region_watch
 from components.support.refs import Ref
-from components.support.region import Region, billing_provider, billing_region, global_provider, open_region
-from components.support.signals import RegionWatch, Signal, WatchedReplication, region_signals, replay_signals
-from runtime.names import FAILED_EVENTS, STREAM_KINDS, BucketKind, DeliveryKind, StreamKind
+from components.support.region import billing_provider, billing_region, global_provider, open_region
+from components.support.signals import Signal, region_signals, replay_signals
+from runtime.names import FAILED_EVENTS, STREAM_KINDS, BucketKind, DeliveryKind
 from runtime.stack import BUCKET_KINDS, RegionSettings
 
 settings = from_pulumi_config()
@@ -51,21 +50,6 @@ sessionizer_zip = resolve_artifact(settings.sessionizer.artifact, "sessionizer.a
 session_writer_zip = resolve_artifact(
     settings.session_store.artifact, "sessionStore.artifact", "make session-writer-zip"
 )
-
-
-@dataclass(frozen=True)
-class RegionalPipeline:
-    region: Region
-    key: RegionKey
-    archive: Archive
-    streams: Streams
-    network: Network
-    load_balancer: LoadBalancer
-    ingest: IngestService
-    failed_events: Delivery
-    deliveries: dict[StreamKind, Delivery]
-    sessionizer: Sessionizer
-    session_store: SessionStore
 
 
 def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
@@ -272,35 +256,7 @@ if settings.replay.enabled and settings.replay.source is not None:
 # -- Operations: every stage watched, from the resources' real names ------------------------
 
 
-def region_watch(pipeline: RegionalPipeline) -> RegionWatch:
-    return RegionWatch(
-        region=pipeline.region.name,
-        load_balancer=pipeline.load_balancer.alb.arn_suffix,
-        target_group=pipeline.load_balancer.target_group.arn_suffix,
-        cluster=pipeline.ingest.cluster.name,
-        service=pipeline.ingest.service.name,
-        streams={kind: stream.name for kind, stream in pipeline.streams.streams.items()},
-        deliveries={
-            **{kind: delivery.firehose.name for kind, delivery in pipeline.deliveries.items()},
-            FAILED_EVENTS: pipeline.failed_events.firehose.name,
-        },
-        application=pipeline.sessionizer.application.name,
-        function=pipeline.session_store.function.name,
-        failed_batches_queue=pipeline.session_store.failed_batches.name,
-        database=pipeline.session_store.database.database_name,
-        table=pipeline.session_store.table.table_name,
-        # S3 publishes a rule's replication metrics in the rule's source region.
-        replication=[
-            WatchedReplication(
-                rule.kind, rule.destination.code, rule.source_bucket, rule.destination_bucket, rule.rule_id
-            )
-            for rule in replication.rules
-            if rule.source.name == pipeline.region.name
-        ],
-    )
-
-
-watches = {p.region.settings.role: region_watch(p) for p in (primary, secondary)}
+watches = {p.region.settings.role: region_watch(p, replication.rules) for p in (primary, secondary)}
 signals: dict[str, list[Signal]] = {role: region_signals(watch) for role, watch in watches.items()}
 if replay is not None:
     signals[replay_home.region.settings.role] += replay_signals(replay.function.name, replay.failed_objects.name)

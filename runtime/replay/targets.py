@@ -119,8 +119,11 @@ class UrlTarget:
             request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"}, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-                    response.read()
-                self.sent += count
+                    answer = response.read()
+                # A batch is answered {"accepted": n, "rejected": [...]}: invalid events are refused one by one.
+                accepted, rejected = _batch_outcome(answer, count)
+                self.sent += accepted
+                self.rejected += rejected
                 return
             except urllib.error.HTTPError as error:
                 if error.code != 429 and error.code < 500:
@@ -134,6 +137,18 @@ class UrlTarget:
 
     async def stop(self) -> None:
         return None
+
+
+def _batch_outcome(answer: bytes, count: int) -> tuple[int, int]:
+    """(accepted, rejected) of a batch's 200 answer; all accepted when the answer does not say."""
+    try:
+        document = json.loads(answer)
+    except ValueError:
+        return count, 0
+    if isinstance(document, dict) and isinstance(document.get("accepted"), int):
+        rejected = document.get("rejected")
+        return document["accepted"], len(rejected) if isinstance(rejected, list) else count - document["accepted"]
+    return count, 0
 
 
 def _as_player_sent(event: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from tests.graph import (
     TABLE,
     WORKSPACE,
     Graph,
+    Resource,
     bucket_kind,
 )
 
@@ -54,11 +55,19 @@ def test_each_region_has_a_sessions_table_with_the_stack_retention(graph: Graph,
         assert (report["encryptionOption"], report["objectKeyPrefix"]) == ("SSE_KMS", "timestream-rejected/")
 
 
+def writer_functions(graph: Graph, region: str) -> list[Resource]:
+    return [f for f in graph.in_region(FUNCTION, region) if f.inputs["name"].endswith("-session-writer")]
+
+
+def failed_batch_queues(graph: Graph, region: str) -> list[Resource]:
+    return [q for q in graph.in_region(QUEUE, region) if q.inputs["name"].endswith("-session-writer-failed")]
+
+
 def test_the_writer_lambda_is_the_built_zip_on_arm64_with_the_stack_sizing(graph: Graph, settings: Settings) -> None:
     s = settings.session_store
     zip_path = PROJECT_ROOT / s.artifact
     for region in settings.regions:
-        [function] = graph.in_region(FUNCTION, region.name)
+        [function] = writer_functions(graph, region.name)
         inputs = function.inputs
         assert inputs["name"] == f"prism-{settings.environment}-{region.code}-session-writer"
         assert (inputs["runtime"], inputs["architectures"], inputs["handler"]) == ("python3.12", ["arm64"], HANDLER)
@@ -84,7 +93,7 @@ def test_the_event_source_reads_the_region_session_stream_with_partial_failures(
     s = settings.session_store
     for region in settings.regions:
         [mapping] = graph.in_region(MAPPING, region.name)
-        [queue] = graph.in_region(QUEUE, region.name)
+        [queue] = failed_batch_queues(graph, region.name)
         stream = next(x for x in graph.in_region(STREAM, region.name) if x.inputs["name"].endswith("-session"))
         inputs = mapping.inputs
         assert inputs["eventSourceArn"] == f"arn:aws:kinesis:{region.name}:{ACCOUNT}:stream/{stream.inputs['name']}"
@@ -120,7 +129,7 @@ def test_the_writer_role_writes_only_its_table_and_reads_only_its_stream(graph: 
         assert statements["DiscoverTimestreamEndpoints"]["Action"] == ["timestream:DescribeEndpoints"]
         [stream_arn] = statements["ReadSessionStream"]["Resource"]
         assert str(stream_arn).endswith(f"-{region.code}-session")
-        [queue] = graph.in_region(QUEUE, region.name)
+        [queue] = failed_batch_queues(graph, region.name)
         assert statements["SendFailedBatches"]["Resource"] == [
             f"arn:aws:sqs:{region.name}:{ACCOUNT}:{queue.inputs['name']}"
         ]

@@ -20,6 +20,7 @@ def recorded_events(sessions: int, first_ms: int = T0, session_prefix: str = "s"
                 "event": name, "sessionId": f"{session_prefix}{session}", "timestamp": at - 40, "playhead": step,
                 "duration": 600, "eventId": f"{session_prefix}{session}-{step}",
                 "server": {"receivedAt": at, "country": "NL"},
+                **({"payload": {"reason": "ended"}} if name == "stopped" else {}),
             })  # fmt: skip
     return events
 
