@@ -35,7 +35,7 @@ async def replay(
     s3: object, endpoint: str, multiplier: int, chunk_events: int
 ) -> tuple[int, StreamTarget, float, float]:
     spec = TargetSpec("bench", REGION, stream="prism-bench-use1-raw", multiplier=multiplier)
-    target = StreamTarget(spec.name, kinesis_client(REGION, endpoint), "prism-bench-use1-raw")
+    target = StreamTarget(spec.name, kinesis_client(REGION, endpoint), "prism-bench-use1-raw", REGION)
     objects = list_objects(s3, BUCKET, "raw/", T0, T0 + 86_400_000)
     start = now_ms()
     routes = build_routes((spec,), "bench", start - T0, {spec.name: target})

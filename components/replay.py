@@ -18,12 +18,12 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.support.artifacts import source_code_hash
+from components.support.lambdas import FunctionSizing, packaged_function
 from components.support.log_groups import log_destination
 from components.support.policies import Statement, key_via_services, service_role
 from components.support.region import Region
 from runtime.names import RegionNames, data_key_alias
-from runtime.replay.package import HANDLER, PYTHON_VERSION
+from runtime.replay.package import PACKAGE
 from runtime.replay.settings import ReplaySettings as ReplayerEnvironment
 from runtime.replay.settings import TargetSpec, environment
 from runtime.stack import ReplaySettings
@@ -147,23 +147,16 @@ class Replay(pulumi.ComponentResource):
         )
 
         variables = environment(ReplayerEnvironment(targets=specs, salt=s.salt, region=region.name, chunk_events=5_000))
-        self.function = aws.lambda_.Function(
-            f"{name}-function",
-            aws.lambda_.FunctionArgs(
-                name=names.replayer_function,
-                description=f"prism {args.environment} replayer: new objects of {source.bucket} -> target environments",
-                role=access.role.arn,
-                runtime=f"python{PYTHON_VERSION}",
-                architectures=["arm64"],
-                handler=HANDLER,
-                code=pulumi.FileArchive(str(args.artifact)),
-                source_code_hash=source_code_hash(args.artifact),
-                memory_size=s.memory_mb,
-                timeout=s.timeout_seconds,
-                reserved_concurrent_executions=s.reserved_concurrency,
-                environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
-                logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.group.name),
-            ),
+        self.function = packaged_function(
+            name,
+            names.replayer_function,
+            f"prism {args.environment} replayer: new objects of {source.bucket} -> target environments",
+            PACKAGE,
+            args.artifact,
+            access.role,
+            FunctionSizing(s.memory_mb, s.timeout_seconds, s.reserved_concurrency),
+            variables,
+            logs.group,
             pulumi.ResourceOptions(parent=self, depends_on=[access.policy]),
         )
         # EventBridge invokes asynchronously: Lambda retries, then sends the event to the queue.

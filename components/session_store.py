@@ -2,7 +2,7 @@
 
 session stream -> event source mapping (batches, bisection, partial failures)
   -> session writer Lambda (runtime/session_writer) -> Timestream sessions table
-  -> batches that keep failing -> on-failure SQS queue (kept for the alerting issue)
+  -> batches that keep failing -> on-failure SQS queue (alarm writer-failed-batches)
 
 The Lambda zip is built by `make session-writer-zip`; its content hash is the
 function's source code hash, so only a code change updates the function.
@@ -16,11 +16,11 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.support.artifacts import source_code_hash
+from components.support.lambdas import FunctionSizing, packaged_function
 from components.support.log_groups import log_destination
 from components.support.policies import KINESIS_READ_ACTIONS, Statement, key_via_services, service_role
 from components.support.region import Region
-from runtime.session_writer.package import HANDLER, PYTHON_VERSION
+from runtime.session_writer.package import PACKAGE
 from runtime.stack import SessionStoreSettings
 
 REJECTED_DATA_PREFIX = "timestream-rejected/"
@@ -127,31 +127,22 @@ class SessionStore(pulumi.ComponentResource):
         role = access.role
         policy = access.policy
 
-        self.function = aws.lambda_.Function(
-            f"{name}-function",
-            aws.lambda_.FunctionArgs(
-                name=function_name,
-                description=f"prism {args.environment} session writer ({region.name}): session records -> Timestream",
-                role=role.arn,
-                runtime=f"python{PYTHON_VERSION}",
-                architectures=["arm64"],
-                handler=HANDLER,
-                code=pulumi.FileArchive(str(args.artifact)),
-                source_code_hash=source_code_hash(args.artifact),
-                memory_size=s.memory_mb,
-                timeout=s.timeout_seconds,
-                reserved_concurrent_executions=s.reserved_concurrency,
-                environment=aws.lambda_.FunctionEnvironmentArgs(
-                    variables={
-                        "SESSION_STORE_DATABASE": self.database.database_name,
-                        "SESSION_STORE_TABLE": self.table.table_name,
-                        "POWERTOOLS_SERVICE_NAME": "session-writer",
-                        "POWERTOOLS_METRICS_NAMESPACE": "prism",
-                        "SESSION_WRITER_ENVIRONMENT": args.environment,
-                    }
-                ),
-                logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.group.name),
-            ),
+        self.function = packaged_function(
+            name,
+            function_name,
+            f"prism {args.environment} session writer ({region.name}): session records -> Timestream",
+            PACKAGE,
+            args.artifact,
+            role,
+            FunctionSizing(s.memory_mb, s.timeout_seconds, s.reserved_concurrency),
+            {
+                "SESSION_STORE_DATABASE": self.database.database_name,
+                "SESSION_STORE_TABLE": self.table.table_name,
+                "POWERTOOLS_SERVICE_NAME": "session-writer",
+                "POWERTOOLS_METRICS_NAMESPACE": "prism",
+                "SESSION_WRITER_ENVIRONMENT": args.environment,
+            },
+            logs.group,
             pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 

@@ -17,7 +17,8 @@ can import it too.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from collections.abc import Mapping
+from typing import Any, Final, Literal
 
 EventName = Literal[
     "init", "metadata", "heartbeat", "loading", "loaded", "playing", "paused", "resume",
@@ -55,3 +56,10 @@ SESSION_RECORD_FIELDS: Final = (
 # Why an event went to the late stream instead of a session.
 LateReason = Literal["behind_watermark", "session_finalised", "unparseable"]
 LATE_RECORD_FIELDS: Final = ("reason", "watermark", "processingTime", "sessionId", "event")
+
+
+def received_at(document: Mapping[str, Any]) -> int | None:
+    """When the ingest service received a raw event (epoch ms of its clock), if the event says."""
+    server = document.get(SERVER_FIELD)
+    received = server.get(RECEIVED_AT_FIELD) if isinstance(server, Mapping) else None
+    return received if isinstance(received, int) and not isinstance(received, bool) and received > 0 else None

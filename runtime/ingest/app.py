@@ -35,7 +35,7 @@ from runtime.ingest.body import BodyLimits, BodyRefused, read_body
 from runtime.ingest.failed_events import FailedEventsSink, FirehoseClient, failed_event_document
 from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.settings import IngestSettings
-from runtime.ingest.sink import Backpressure, KinesisClient, KinesisSink, SinkSettings, SinkUnavailable
+from runtime.ingest.sink import Backpressure, KinesisClient, KinesisSink, SinkUnavailable, sink_settings
 from runtime.ingest.validation import BodyError, Init, Rejection, Validator, raw_event
 
 log = logging.getLogger("prism.ingest")
@@ -69,21 +69,7 @@ class IngestApp:
         self.metrics = metrics or IngestMetrics(settings.stream_name)
         self.metrics.stream_name = self.metrics.stream_name or settings.stream_name
         self.validator = Validator(settings.max_batch_events, settings.max_clock_skew_ms)
-        self.sink = KinesisSink(
-            kinesis,
-            SinkSettings(
-                stream_name=settings.stream_name,
-                linger_seconds=settings.linger_ms / 1000,
-                aggregation_max_bytes=settings.aggregation_max_bytes,
-                put_records_max_count=settings.put_records_max_count,
-                put_records_max_bytes=settings.put_records_max_bytes,
-                max_in_flight_calls=settings.max_in_flight_calls,
-                buffer_max_events=settings.buffer_max_events,
-                ack_timeout_seconds=settings.ack_timeout_seconds,
-                unhealthy_after_seconds=settings.unhealthy_after_seconds,
-            ),
-            self.metrics,
-        )
+        self.sink = KinesisSink(kinesis, sink_settings(settings), self.metrics)
         self.failed_events = FailedEventsSink(firehose, settings.failed_events_stream, self.metrics)
         self._retry_after = {"Retry-After": str(settings.retry_after_seconds)}
         self.body_limits = BodyLimits(settings.max_body_bytes, settings.failed_event_max_bytes)

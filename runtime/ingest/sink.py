@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from runtime.ingest.aggregation import Aggregator, KinesisRecord, ShardMap, put_records_batches
 from runtime.ingest.metrics import IngestMetrics
+from runtime.ingest.settings import IngestSettings
 
 log = logging.getLogger("prism.ingest.sink")
 
@@ -67,6 +68,21 @@ class SinkSettings:
     ack_timeout_seconds: float
     # Unhealthy (GET /ready answers 503) once Kinesis has refused everything for this long.
     unhealthy_after_seconds: float = 3.0
+
+
+def sink_settings(settings: IngestSettings) -> SinkSettings:
+    """The sink of a service with these settings (the ingest app's, and a replay's)."""
+    return SinkSettings(
+        stream_name=settings.stream_name,
+        linger_seconds=settings.linger_ms / 1000,
+        aggregation_max_bytes=settings.aggregation_max_bytes,
+        put_records_max_count=settings.put_records_max_count,
+        put_records_max_bytes=settings.put_records_max_bytes,
+        max_in_flight_calls=settings.max_in_flight_calls,
+        buffer_max_events=settings.buffer_max_events,
+        ack_timeout_seconds=settings.ack_timeout_seconds,
+        unhealthy_after_seconds=settings.unhealthy_after_seconds,
+    )
 
 
 class _Ticket:

@@ -18,7 +18,6 @@ from runtime.local.kinesis_mock import KinesisMock
 from runtime.local.moto_server import MotoServer
 from runtime.names import data_prefix, literal_head
 from runtime.replay.history import Pace, Progress, list_objects, replay_history
-from runtime.replay.replay import now_ms
 from runtime.replay.targets import Route, Routes, StreamTarget, running
 from runtime.replay.transform import Transform
 
@@ -32,16 +31,21 @@ _WINDOW_MARGIN_MS = 1_000  # monotonic-to-wall conversion; events arrive after t
 
 @dataclass(frozen=True)
 class LocalReplay:
-    """One region's replay: the transform its events went through."""
+    """One region's replay: the recorded window it reads and the transform its events went through."""
 
     region: str
+    from_ms: int  # the recorded arrivals it replays start here; the replay starts at from_ms + shift
     transform: Transform
+
+    @property
+    def start_ms(self) -> int:
+        return self.from_ms + self.transform.shift_ms
 
 
 def local_replay(region: str, multiplier: int, seed: int, traffic_started_ms: int, start_ms: int) -> LocalReplay:
     """The replay of a region's traffic that began at traffic_started_ms, started at start_ms."""
     from_ms = traffic_started_ms - _WINDOW_MARGIN_MS
-    return LocalReplay(region, Transform(start_ms - from_ms, f"local-{seed}", multiplier))
+    return LocalReplay(region, from_ms, Transform(start_ms - from_ms, f"local-{seed}", multiplier))
 
 
 async def replay_region(
@@ -50,15 +54,13 @@ async def replay_region(
     region = run.resources.region.name
     s3 = moto.client("s3", region)
     bucket = run.resources.buckets["raw"]
-    start = now_ms()
-    from_ms = start - replay.transform.shift_ms
-    window = (from_ms, start)
+    window = (replay.from_ms, replay.start_ms)
     objects = list_objects(s3, bucket, literal_head(data_prefix("raw")), *window)
-    target = StreamTarget(f"local/{region}", kinesis.client(region), run.resources.streams["raw"])
+    target = StreamTarget(f"local/{region}", kinesis.client(region), run.resources.streams["raw"], region)
     routes = Routes([Route(target, replay.transform)])
+    pace = Pace(replay.from_ms, replay.start_ms, REPLAY_SPEED)
     async with running([target]):
-        return await replay_history(s3, bucket, objects, window, Pace(from_ms, start, REPLAY_SPEED), routes,
-                                    chunk_events=1_000, report=report)  # fmt: skip
+        return await replay_history(s3, bucket, objects, window, pace, routes, chunk_events=1_000, report=report)
 
 
 def wall_ms(monotonic: float) -> int:

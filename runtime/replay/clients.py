@@ -8,7 +8,7 @@ import boto3
 from botocore.config import Config
 
 from runtime.replay.settings import ReplaySettings, TargetSpec
-from runtime.replay.targets import StreamTarget, UrlTarget
+from runtime.replay.targets import StreamTarget, Target, UrlTarget
 
 MAX_IN_FLIGHT_CALLS = 8
 
@@ -23,14 +23,14 @@ def kinesis_client(region: str, endpoint: str | None) -> Any:
     return boto3.session.Session().client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
 
 
-def create_targets(settings: ReplaySettings) -> dict[str, StreamTarget | UrlTarget]:
+def create_targets(settings: ReplaySettings) -> dict[str, Target]:
     """One target per spec, by TargetSpec.name; stream targets in their own region."""
 
-    def create(spec: TargetSpec) -> StreamTarget | UrlTarget:
+    def create(spec: TargetSpec) -> Target:
         if spec.url is not None:
             return UrlTarget(spec.name, spec.url)
         assert spec.stream is not None  # parse_targets: exactly one of stream and url
         client = kinesis_client(spec.region, settings.kinesis_endpoint)
-        return StreamTarget(spec.name, client, spec.stream, MAX_IN_FLIGHT_CALLS)
+        return StreamTarget(spec.name, client, spec.stream, spec.region, MAX_IN_FLIGHT_CALLS)
 
     return {spec.name: create(spec) for spec in settings.targets}

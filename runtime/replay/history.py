@@ -136,9 +136,7 @@ async def replay_history(
                 await asyncio.sleep(wait_ms / 1000)
             progress.lag_ms = max(0, clock_ms() - due)
             if routes is not None:
-                before = sum(r.target.sent + r.target.rejected for r in routes.routes)
-                await routes.send(batch, clock_ms())
-                progress.sent += sum(r.target.sent + r.target.rejected for r in routes.routes) - before
+                progress.sent += await routes.send(batch, clock_ms())
             report(progress)
         progress.objects += 1
         report(progress)

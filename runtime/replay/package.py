@@ -6,7 +6,7 @@ beside the replayer's; layout and dependency build are runtime/packaging.py's.
 
 from __future__ import annotations
 
-from runtime.packaging import LAMBDA_PYTHON_VERSION, ROOT, LambdaPackage
+from runtime.packaging import ROOT, LambdaPackage
 
 PACKAGE = LambdaPackage(
     handler="runtime.replay.handler.handler",
@@ -17,14 +17,13 @@ PACKAGE = LambdaPackage(
         "runtime/ingest/__init__.py",
         "runtime/ingest/aggregation.py",
         "runtime/ingest/metrics.py",
+        "runtime/ingest/settings.py",
         "runtime/ingest/sink.py",
         "runtime/replay",
     ),
     extra="replayer",
     default_output=ROOT / "build" / "replay" / "prism-replayer.zip",
 )
-HANDLER = PACKAGE.handler
-PYTHON_VERSION = LAMBDA_PYTHON_VERSION
 
 if __name__ == "__main__":
     PACKAGE.main()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO
 
-from runtime.events import RECEIVED_AT_FIELD, SERVER_FIELD
+from runtime.events import received_at
 from runtime.replay.settings import TargetSpec
 from runtime.replay.source import ReadStats, read_events
-from runtime.replay.targets import Route, Routes, StreamTarget, UrlTarget
+from runtime.replay.targets import Route, Routes, Target
 from runtime.replay.transform import Transform
 
 
@@ -21,9 +21,8 @@ def now_ms() -> int:
 
 def arrival_ms(event: dict[str, Any]) -> int:
     """When the event reached the ingest service (its clock), else the player's timestamp."""
-    server = event.get(SERVER_FIELD)
-    received = server.get(RECEIVED_AT_FIELD) if isinstance(server, dict) else None
-    return received if isinstance(received, int) and not isinstance(received, bool) else int(event["timestamp"])
+    received = received_at(event)
+    return int(event["timestamp"]) if received is None else received
 
 
 @dataclass
@@ -39,7 +38,7 @@ def chunks(events: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[st
 
 
 def build_routes(specs: tuple[TargetSpec, ...], salt: str, shift_ms: int,
-                 targets: dict[str, StreamTarget | UrlTarget]) -> Routes:  # fmt: skip
+                 targets: Mapping[str, Target]) -> Routes:  # fmt: skip
     """The routes of already created targets (by TargetSpec.name), with the run's time shift."""
     return Routes(
         [Route(targets[spec.name], Transform(shift_ms, salt, spec.multiplier, spec.sample)) for spec in specs]
@@ -66,7 +65,5 @@ async def replay_object(
         yield from events
 
     for chunk in chunks(everything(), chunk_events):
-        before = sum(route.target.sent + route.target.rejected for route in routes.routes)
-        await routes.send(chunk, clock_ms())
-        result.sent += sum(route.target.sent + route.target.rejected for route in routes.routes) - before
+        result.sent += await routes.send(chunk, clock_ms())
     return result

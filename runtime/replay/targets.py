@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
 import time
@@ -25,7 +26,8 @@ import msgspec
 
 from runtime.events import EVENT_ID_FIELD, PARTITION_KEY_FIELD, SERVER_FIELD
 from runtime.ingest.metrics import IngestMetrics
-from runtime.ingest.sink import KinesisClient, KinesisSink, SinkSettings, SinkUnavailable
+from runtime.ingest.settings import base_settings
+from runtime.ingest.sink import KinesisClient, KinesisSink, SinkUnavailable, sink_settings
 from runtime.replay.transform import Transform
 
 _encode = msgspec.json.Encoder().encode
@@ -39,6 +41,8 @@ _URL_BACKOFF_CAP_SECONDS = 20.0
 
 
 class Target(Protocol):
+    """Where a route sends: events taken (`sent`) or refused by the target's validation (`rejected`)."""
+
     name: str
     sent: int
     rejected: int
@@ -53,25 +57,22 @@ class Target(Protocol):
 class StreamTarget:
     """A raw stream, written exactly as the ingest service writes it."""
 
-    def __init__(self, name: str, client: KinesisClient, stream_name: str, max_in_flight_calls: int = 8) -> None:
+    def __init__(
+        self, name: str, client: KinesisClient, stream_name: str, region: str, max_in_flight_calls: int = 8
+    ) -> None:
         self.name = name
         self.sent = 0
         self.rejected = 0
         self.metrics = IngestMetrics(stream_name)
-        self.sink = KinesisSink(
-            client,
-            SinkSettings(
-                stream_name=stream_name,
-                linger_seconds=LINGER_SECONDS,
-                aggregation_max_bytes=51_200,
-                put_records_max_count=500,
-                put_records_max_bytes=5_242_880,
-                max_in_flight_calls=max_in_flight_calls,
-                buffer_max_events=10_000_000,
-                ack_timeout_seconds=ACK_TIMEOUT_SECONDS,
-            ),
-            self.metrics,
+        # The ingest service's own sink, with its KPL sizes; only the waiting is a replay's.
+        service = dataclasses.replace(
+            base_settings(stream_name, region),
+            linger_ms=LINGER_SECONDS * 1000,
+            max_in_flight_calls=max_in_flight_calls,
+            buffer_max_events=10_000_000,
+            ack_timeout_seconds=ACK_TIMEOUT_SECONDS,
         )
+        self.sink = KinesisSink(client, sink_settings(service), self.metrics)
 
     async def start(self) -> None:
         await self.sink.start()
@@ -167,12 +168,12 @@ def _retry_after(header: str | None, attempt: int) -> float:
 class Route:
     """A target and how events are changed for it."""
 
-    target: StreamTarget | UrlTarget
+    target: Target
     transform: Transform
 
 
 @contextlib.asynccontextmanager
-async def running(targets: Iterable[StreamTarget | UrlTarget]) -> AsyncIterator[None]:
+async def running(targets: Iterable[Target]) -> AsyncIterator[None]:
     """Targets started together, and stopped (what they hold sent) together."""
     started = list(targets)
     await asyncio.gather(*(target.start() for target in started))
@@ -188,11 +189,11 @@ class Routes:
 
     routes: list[Route]
 
-    async def send(self, events: Sequence[dict[str, Any]], received_at_ms: int) -> None:
-        """Each target gets its own copies of the events."""
-        await asyncio.gather(
-            *(
-                route.target.send([copy for event in events for copy in route.transform.copies(event, received_at_ms)])
-                for route in self.routes
-            )
-        )
+    async def send(self, events: Sequence[dict[str, Any]], received_at_ms: int) -> int:
+        """Each target gets its own copies of the events; returns how many were handed over in all."""
+        batches = [
+            [copy for event in events for copy in route.transform.copies(event, received_at_ms)]
+            for route in self.routes
+        ]
+        await asyncio.gather(*(route.target.send(batch) for route, batch in zip(self.routes, batches, strict=True)))
+        return sum(map(len, batches))

@@ -7,7 +7,7 @@ the same bytes, so the function's source code hash moves only with its content.
 
 from __future__ import annotations
 
-from runtime.packaging import LAMBDA_PYTHON_VERSION, ROOT, LambdaPackage
+from runtime.packaging import ROOT, LambdaPackage
 
 PACKAGE = LambdaPackage(
     handler="runtime.session_writer.handler.handler",
@@ -21,8 +21,6 @@ PACKAGE = LambdaPackage(
     extra="session-writer",
     default_output=ROOT / "build" / "session_writer" / "prism-session-writer.zip",
 )
-HANDLER = PACKAGE.handler
-PYTHON_VERSION = LAMBDA_PYTHON_VERSION
 
 if __name__ == "__main__":
     PACKAGE.main()

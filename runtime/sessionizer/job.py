@@ -43,7 +43,7 @@ from pyflink.datastream.connectors.kinesis import FlinkKinesisConsumer, KinesisS
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
-from runtime.events import RECEIVED_AT_FIELD, SERVER_FIELD
+from runtime.events import received_at
 from runtime.sessionizer.config import (
     JAR_VARIABLE,
     MANAGED_FLINK_PROPERTIES,
@@ -88,9 +88,8 @@ def parse(raw: str) -> ParsedEvent:
 
 
 def _arrival(document: dict[str, Any]) -> int:
-    server = document.get(SERVER_FIELD)
-    received = server.get(RECEIVED_AT_FIELD) if isinstance(server, dict) else None
-    return received if isinstance(received, int) and not isinstance(received, bool) and received > 0 else NO_ARRIVAL
+    received = received_at(document)
+    return NO_ARRIVAL if received is None else received
 
 
 class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]

@@ -7,7 +7,7 @@ from typing import Any
 
 from components.support.artifacts import PROJECT_ROOT, source_code_hash
 from runtime.names import region_code
-from runtime.session_writer.package import HANDLER
+from runtime.session_writer.package import PACKAGE
 from runtime.stack import Settings
 from tests.graph import (
     DATABASE,
@@ -70,7 +70,11 @@ def test_the_writer_lambda_is_the_built_zip_on_arm64_with_the_stack_sizing(graph
         [function] = writer_functions(graph, region.name)
         inputs = function.inputs
         assert inputs["name"] == f"prism-{settings.environment}-{region.code}-session-writer"
-        assert (inputs["runtime"], inputs["architectures"], inputs["handler"]) == ("python3.12", ["arm64"], HANDLER)
+        assert (inputs["runtime"], inputs["architectures"], inputs["handler"]) == (
+            "python3.12",
+            ["arm64"],
+            PACKAGE.handler,
+        )
         assert inputs["code"] == {"fileArchive": str(zip_path)}
         assert inputs["sourceCodeHash"] == source_code_hash(zip_path)
         assert (inputs["memorySize"], inputs["timeout"]) == (s.memory_mb, s.timeout_seconds)
