@@ -55,10 +55,8 @@ session-writer-zip: $(SESSION_WRITER_ZIP)
 
 # The live replayer's Lambda zip (loadtest), built the same way.
 REPLAY_ZIP := build/replay/prism-replayer.zip
-REPLAY_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py runtime/packaging.py \
-	runtime/ingest/__init__.py runtime/ingest/aggregation.py runtime/ingest/metrics.py runtime/ingest/settings.py \
-	runtime/ingest/sink.py \
-	$(wildcard runtime/replay/*.py)
+# Which modules go in is runtime/replay/package.py's to say; any change to them rebuilds.
+REPLAY_SOURCES := $(wildcard runtime/*.py runtime/ingest/*.py runtime/replay/*.py)
 $(REPLAY_ZIP): $(STAMP) pyproject.toml $(REPLAY_SOURCES)
 	$(BIN)/python -m runtime.replay.package --output $@
 

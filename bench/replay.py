@@ -21,7 +21,7 @@ from runtime.local.moto_server import start_moto_server
 from runtime.local.processes import free_port, start
 from runtime.replay.clients import kinesis_client
 from runtime.replay.history import Pace, list_objects, replay_history
-from runtime.replay.replay import build_routes, now_ms
+from runtime.replay.replay import build_routes, long_lived_objects_frozen, now_ms
 from runtime.replay.settings import TargetSpec
 from runtime.replay.targets import StreamTarget, running
 from tests.replay.objects import T0, object_bytes, recorded_events
@@ -40,9 +40,10 @@ async def replay(
     start = now_ms()
     routes = build_routes((spec,), "bench", start - T0, {spec.name: target})
     wall, cpu = time.perf_counter(), time.process_time()
-    async with running([target]):
-        progress = await replay_history(s3, BUCKET, objects, (T0, T0 + 86_400_000), Pace(T0, start, None), routes,
-                                        chunk_events, lambda _: None)  # fmt: skip
+    with long_lived_objects_frozen():  # as the replayer's own entry points do
+        async with running([target]):
+            progress = await replay_history(s3, BUCKET, objects, (T0, T0 + 86_400_000), Pace(T0, start, None),
+                                            routes, chunk_events, lambda _: None)  # fmt: skip
     return progress.read.events, target, time.perf_counter() - wall, time.process_time() - cpu
 
 

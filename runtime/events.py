@@ -61,5 +61,6 @@ LATE_RECORD_FIELDS: Final = ("reason", "watermark", "processingTime", "sessionId
 def received_at(document: Mapping[str, Any]) -> int | None:
     """When the ingest service received a raw event (epoch ms of its clock), if the event says."""
     server = document.get(SERVER_FIELD)
-    received = server.get(RECEIVED_AT_FIELD) if isinstance(server, Mapping) else None
-    return received if isinstance(received, int) and not isinstance(received, bool) and received > 0 else None
+    # type() first: the replay reads every event through here, and an ABC isinstance costs more than the rest.
+    received = server.get(RECEIVED_AT_FIELD) if type(server) is dict or isinstance(server, Mapping) else None
+    return received if type(received) is int and received > 0 else None  # a JSON true is not a time

@@ -50,14 +50,6 @@ def _varint(value: int) -> bytes:
     return _SMALL_VARINTS[value] if value < 16_384 else _encode_varint(value)
 
 
-def _varint_size(value: int) -> int:
-    if value < 128:
-        return 1
-    if value < 16_384:
-        return 2
-    return (value.bit_length() + 6) // 7
-
-
 # protobuf tags of AggregatedRecord.partition_key_table (1, bytes), .records (3, message), and of
 # Record.partition_key_index (1, varint) and Record.data (3, bytes).
 _KEY_TABLE_TAG, _RECORD_TAG, _INDEX_TAG, _DATA_TAG = b"\x0a", b"\x1a", b"\x08", b"\x1a"
@@ -81,22 +73,26 @@ class KplAggregate:
     def add_user_record(self, partition_key: str, data: bytes) -> bool:
         """False when the aggregate is too full for it; ValueError when no aggregate of this size could hold it."""
         index = self._keys.get(partition_key)
-        key = partition_key.encode() if index is None else b""
-        size = 1 + _varint_size(len(key)) + len(key) if index is None else 0
         position = len(self._keys) if index is None else index
-        inner = 1 + _varint_size(position) + 1 + _varint_size(len(data)) + len(data)
-        size += 1 + _varint_size(inner) + inner
+        key_entry = b""
+        if index is None:
+            key = partition_key.encode()
+            key_entry = _KEY_TABLE_TAG + _varint(len(key)) + key
+        # The record's framing is built once and used both to size it and to write it.
+        record_fields = _INDEX_TAG + _varint(position) + _DATA_TAG + _varint(len(data))
+        record_head = _RECORD_TAG + _varint(len(record_fields) + len(data)) + record_fields
+        size = len(key_entry) + len(record_head) + len(data)
         if size > self.max_bytes:
             raise ValueError(f"a user record of {size} bytes does not fit an aggregate of {self.max_bytes}")
         if _FRAMING_BYTES + self._size + size > self.max_bytes:
             return False
         if index is None:
             self._keys[partition_key] = position
-            self._key_table += _KEY_TABLE_TAG + _varint(len(key)) + key
+            self._key_table += key_entry
         if not self._records:
             self.partition_key = partition_key
-        self._records += _RECORD_TAG + _varint(inner) + _INDEX_TAG + _varint(position) + _DATA_TAG
-        self._records += _varint(len(data)) + data
+        self._records += record_head
+        self._records += data
         self._size += size
         return True
 

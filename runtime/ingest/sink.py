@@ -101,7 +101,7 @@ class _Ticket:
             self.future.set_result(None)
 
 
-@dataclass
+@dataclass(slots=True)
 class _UserRecord:
     partition_key: str
     data: bytes

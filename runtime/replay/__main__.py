@@ -22,7 +22,7 @@ from typing import Any
 from runtime.names import ENVIRONMENT_OF_BUCKET, RegionNames
 from runtime.replay.clients import create_targets, s3_client
 from runtime.replay.history import Pace, list_objects, replay_history, status_printer
-from runtime.replay.replay import build_routes, now_ms
+from runtime.replay.replay import build_routes, long_lived_objects_frozen, now_ms
 from runtime.replay.settings import ReplaySettings, TargetSpec
 from runtime.replay.targets import running
 
@@ -129,9 +129,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     pace = Pace(args.from_ms, start, args.speed)
     targets = {} if args.dry_run else create_targets(config)
     routes = None if args.dry_run else build_routes(config.targets, config.salt, start - args.from_ms, targets)
-    async with running(targets.values()):
-        progress = await replay_history(s3, bucket, objects, (args.from_ms, args.to_ms), pace, routes,
-                                        config.chunk_events, status_printer())  # fmt: skip
+    with long_lived_objects_frozen():
+        async with running(targets.values()):
+            progress = await replay_history(s3, bucket, objects, (args.from_ms, args.to_ms), pace, routes,
+                                            config.chunk_events, status_printer())  # fmt: skip
     sys.stderr.write("\n")
     return {
         "objects": progress.objects,

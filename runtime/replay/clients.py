@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from runtime.ingest.put_records import PutRecordsClient
 from runtime.replay.settings import ReplaySettings, TargetSpec
 from runtime.replay.targets import StreamTarget, Target, UrlTarget
 
@@ -17,10 +18,13 @@ def s3_client(settings: ReplaySettings) -> Any:
     return boto3.session.Session().client("s3", region_name=settings.region, endpoint_url=settings.s3_endpoint)
 
 
-def kinesis_client(region: str, endpoint: str | None) -> Any:
+def kinesis_client(region: str, endpoint: str | None) -> PutRecordsClient:
     config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=MAX_IN_FLIGHT_CALLS + 2,
                     connect_timeout=2, read_timeout=10, tcp_keepalive=True)  # fmt: skip
-    return boto3.session.Session().client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
+    session = boto3.session.Session()
+    # PutRecords is most of a replay's CPU outside the events themselves: written by PutRecordsClient.
+    return PutRecordsClient(session, session.client("kinesis", region_name=region, endpoint_url=endpoint,
+                                                    config=config), config)  # fmt: skip
 
 
 def create_targets(settings: ReplaySettings) -> dict[str, Target]:

@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools import Logger
 
 from runtime.replay.clients import create_targets, s3_client
-from runtime.replay.replay import ObjectResult, build_routes, replay_object
+from runtime.replay.replay import ObjectResult, build_routes, long_lived_objects_frozen, replay_object
 from runtime.replay.settings import ReplaySettings, load_settings
 from runtime.replay.targets import running
 
@@ -45,10 +45,11 @@ def open_object(client: Any, bucket: str, key: str) -> Any:
 
 async def replay(config: ReplaySettings, key: str, body: Any) -> tuple[ObjectResult, dict[str, dict[str, int]]]:
     targets = create_targets(config)
-    async with running(targets.values()):
-        result = await replay_object(
-            key, body, lambda shift: build_routes(config.targets, config.salt, shift, targets), config.chunk_events
-        )
+    with long_lived_objects_frozen():
+        async with running(targets.values()):
+            result = await replay_object(
+                key, body, lambda shift: build_routes(config.targets, config.salt, shift, targets), config.chunk_events
+            )
     per_target = {name: {"sent": t.sent, "rejected": t.rejected} for name, t in targets.items()}
     return result, per_target
 

@@ -17,6 +17,7 @@ PACKAGE = LambdaPackage(
         "runtime/ingest/__init__.py",
         "runtime/ingest/aggregation.py",
         "runtime/ingest/metrics.py",
+        "runtime/ingest/put_records.py",
         "runtime/ingest/settings.py",
         "runtime/ingest/sink.py",
         "runtime/replay",

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,23 +56,24 @@ class Transform:
             )
         return self._mapped[original]
 
-    def copies(self, event: dict[str, Any], received_at_ms: int) -> Iterator[dict[str, Any]]:
+    def copies(self, event: dict[str, Any], received_at_ms: int) -> list[dict[str, Any]]:
         """The event's copies for a target (none when its session is not sampled)."""
         original = event[PARTITION_KEY_FIELD]
-        ids = self._ids(original)
+        ids = self._mapped[original] if original in self._mapped else self._ids(original)
         if ids is None:
-            return
+            return []
         server = event.get(SERVER_FIELD)
         # One server object for all copies: they arrive together and are only read from here on.
-        replay_server = {**(server if isinstance(server, dict) else {}), RECEIVED_AT_FIELD: received_at_ms,
+        replay_server = {**(server if type(server) is dict else {}), RECEIVED_AT_FIELD: received_at_ms,
                          REPLAY_OF_FIELD: original}  # fmt: skip
         timestamp = event["timestamp"] + self.shift_ms
         event_id = event.get(EVENT_ID_FIELD)
-        for copy, session_id in enumerate(ids):
-            replayed = event.copy()
-            replayed[PARTITION_KEY_FIELD] = session_id
-            replayed["timestamp"] = timestamp
-            replayed[SERVER_FIELD] = replay_server
-            if isinstance(event_id, str):
-                replayed[EVENT_ID_FIELD] = f"{event_id}-r{copy}"
-            yield replayed
+        # A dict display rather than copy-and-assign: a replay makes one per event and copy.
+        replayed = [
+            {**event, PARTITION_KEY_FIELD: session_id, "timestamp": timestamp, SERVER_FIELD: replay_server}
+            for session_id in ids
+        ]
+        if type(event_id) is str:
+            for copy, copied in enumerate(replayed):
+                copied[EVENT_ID_FIELD] = f"{event_id}-r{copy}"
+        return replayed

@@ -1,0 +1,164 @@
+"""PutRecordsClient writes the body botocore would, signs it with botocore, and fails the way botocore does."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runtime.ingest.put_records import PutRecordsClient, put_records_body
+
+REGION = "eu-west-1"
+CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=2, max_pool_connections=2)
+
+
+class _Sent(Exception):
+    """Stops a boto3 call once its request is built."""
+
+
+_sent: list[bytes] = []
+
+
+def _capture(request: Any, **_: Any) -> None:
+    _sent.append(request.body)
+    raise _Sent
+
+
+@functools.cache
+def _capturing_client() -> Any:
+    client = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b").client(
+        "kinesis", region_name=REGION, endpoint_url="http://127.0.0.1:9"
+    )
+    client.meta.events.register("before-send.kinesis.PutRecords", _capture)
+    return client
+
+
+def botocore_body(stream: str, records: list[dict[str, Any]]) -> bytes:
+    with pytest.raises(_Sent):
+        _capturing_client().put_records(StreamName=stream, Records=records)
+    return _sent.pop()
+
+
+records_strategy = st.lists(
+    st.fixed_dictionaries(
+        {"Data": st.binary(max_size=300), "PartitionKey": st.text(min_size=1, max_size=40)},
+        optional={"ExplicitHashKey": st.integers(0, 2**128 - 1).map(str)},
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(stream=st.text(min_size=1, max_size=30), records=records_strategy)
+def test_the_body_is_the_one_botocore_would_send(stream: str, records: list[dict[str, Any]]) -> None:
+    assert json.loads(put_records_body(stream, records)) == json.loads(botocore_body(stream, records))
+
+
+@dataclass
+class Recorder:
+    """A loopback HTTP server that records each request and answers with the next canned answer."""
+
+    answers: list[tuple[int, bytes]]
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    recorded = Recorder(answers=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            recorded.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            status, answer = recorded.answers.pop(0)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorded.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield recorded
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def client_for(recorder: Recorder, token: str | None = None) -> PutRecordsClient:
+    session = boto3.session.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+                                    aws_session_token=token)  # fmt: skip
+    return PutRecordsClient(session, session.client("kinesis", region_name=REGION, endpoint_url=recorder.url,
+                                                    config=CONFIG), CONFIG)  # fmt: skip
+
+
+RECORDS = [{"Data": b"\x00\x01", "PartitionKey": "s-1", "ExplicitHashKey": "0"}]
+
+
+def test_a_call_is_signed_for_kinesis_in_the_clients_region_and_nulls_are_left_out(recorder: Recorder) -> None:
+    recorder.answers.append((200, b'{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0",'
+                                  b'"ErrorCode":null,"ErrorMessage":null}],"EncryptionType":null}'))  # fmt: skip
+    answer = client_for(recorder, token="session-token").put_records(StreamName="raw", Records=RECORDS)
+    assert answer == {"FailedRecordCount": 0, "Records": [{"SequenceNumber": "1", "ShardId": "shardId-0"}]}
+    headers, body = recorder.requests[0]
+    assert headers["x-amz-target"] == "Kinesis_20131202.PutRecords"
+    assert headers["content-type"] == "application/x-amz-json-1.1"
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert f"/{REGION}/kinesis/aws4_request" in headers["authorization"]
+    assert headers["x-amz-security-token"] == "session-token"
+    assert json.loads(body) == json.loads(botocore_body("raw", RECORDS))
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "code"),
+    [
+        (400, b'{"__type":"ProvisionedThroughputExceededException","message":"slow down"}',
+         "ProvisionedThroughputExceededException"),
+        (400, b'{"__type":"com.amazon.coral.service#ThrottlingException"}', "ThrottlingException"),
+        (400, b'{"__type":"ResourceNotFoundException","message":"Stream raw not found"}', "ResourceNotFoundException"),
+        (503, b"<html>Service Unavailable</html>", "503"),
+        (500, b"", "500"),
+    ],
+)  # fmt: skip
+def test_a_refused_call_is_a_client_error_with_the_services_code(
+    recorder: Recorder, status: int, answer: bytes, code: str
+) -> None:
+    recorder.answers.append((status, answer))
+    with pytest.raises(ClientError) as raised:
+        client_for(recorder).put_records(StreamName="raw", Records=RECORDS)
+    assert raised.value.response["Error"]["Code"] == code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+def test_an_endpoint_that_does_not_answer_raises(recorder: Recorder) -> None:
+    session = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b")
+    closed = session.client("kinesis", region_name=REGION, endpoint_url="http://127.0.0.1:9", config=CONFIG)
+    with pytest.raises(Exception) as raised:
+        PutRecordsClient(session, closed, CONFIG).put_records(StreamName="raw", Records=RECORDS)
+    assert not isinstance(raised.value, ClientError)  # the sink retries it under the exception's own name
+
+
+@pytest.mark.parametrize("count", [0, 501])
+def test_a_call_outside_putrecords_limits_is_refused_before_sending(recorder: Recorder, count: int) -> None:
+    with pytest.raises(ValueError, match="1 to 500 records"):
+        client_for(recorder).put_records(StreamName="raw", Records=RECORDS * count)
+    assert recorder.requests == []
