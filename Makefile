@@ -14,7 +14,8 @@ SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
 SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py \
 	$(wildcard runtime/sessionizer/*.py)
 
-.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip run
+.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip run \
+	tools system-tools diagram ingest-constraints
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,7 +70,37 @@ lint: setup
 # mypy against pulumi_aws's typed argument classes is our stand-in for the
 # provider's own check that a preview would run.
 typecheck: setup
-	$(BIN)/mypy components __main__.py runtime tests bench
+	$(BIN)/mypy components __main__.py runtime tests bench policy preview
+
+# Tools the tests run that pip does not ship: actionlint from its Go module (its PyPI wrapper
+# downloads the binary from GitHub at install time), shellcheck (actionlint checks the
+# workflows' scripts with it) and graphviz (the diagrams) from Debian.
+TOOLS := .local/bin
+ACTIONLINT := $(TOOLS)/actionlint
+ACTIONLINT_MODULE := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+$(ACTIONLINT):
+	command -v go >/dev/null || (apt-get update -qq && apt-get install -y -qq golang-go)
+	GOBIN=$(CURDIR)/$(TOOLS) go install $(ACTIONLINT_MODULE)
+
+system-tools:
+	command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
+	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck)
+
+tools: $(ACTIONLINT) system-tools
+
+# The ingest image's pinned dependencies (runtime/ingest/constraints.txt), resolved anew.
+ingest-constraints:
+	rm -rf build/constraints-venv && $(PYTHON) -m venv build/constraints-venv
+	build/constraints-venv/bin/pip install --quiet --upgrade pip
+	build/constraints-venv/bin/pip install --quiet ".[ingest]"
+	{ sed -n '1,2p' runtime/ingest/constraints.txt; build/constraints-venv/bin/pip freeze --exclude prism-pipeline; } \
+		> runtime/ingest/constraints.txt.new && mv runtime/ingest/constraints.txt.new runtime/ingest/constraints.txt
+
+# The architecture of a stack, drawn from the program: make diagram STACK=dev [DIAGRAM=docs/architecture-dev.png]
+STACK ?= dev
+DIAGRAM ?= docs/architecture-$(STACK).png
+diagram: setup system-tools $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP)
+	$(BIN)/python -m preview.diagram --stack $(STACK) --output $(DIAGRAM)
 
 # The whole pipeline on this machine until Ctrl-C, e.g. make run RUN_ARGS="--viewers 20 --duration 120".
 RUN_ARGS ?=
@@ -77,7 +108,7 @@ run: setup $(CONNECTOR_JAR)
 	$(BIN)/python -m runtime.local $(RUN_ARGS)
 
 # The Pulumi tests read the application zips, so they are built first.
-test: lint typecheck $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP)
+test: lint typecheck tools $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP)
 	$(BIN)/pytest
 	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider tests/flink
 

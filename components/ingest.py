@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.image_repository import image_repository
 from components.support.policies import Statement, service_role
 from components.support.refs import Ref
 from components.support.region import Region
@@ -129,6 +130,7 @@ class IngestServiceArgs:
 
 
 class IngestService(pulumi.ComponentResource):
+    repository: aws.ecr.Repository
     cluster: aws.ecs.Cluster
     task_definition: aws.ecs.TaskDefinition
     service: aws.ecs.Service
@@ -144,7 +146,14 @@ class IngestService(pulumi.ComponentResource):
         service_name = region.names.ingest_service
         role_name = region.names.role("ingest-task")
         execution_role_name = region.names.role("ingest-exec")
-        image = region.account_id.apply(lambda account: s.image_for(region.name, account))
+        # The stack's own repository, for ingest.imageTag (and for the deploy workflow to push to).
+        self.repository = image_repository(f"{name}-images", region, args.key_arn, s.keep_images,
+                                           not s.deletion_protection, child)  # fmt: skip
+        image: pulumi.Input[str] = (
+            pulumi.Output.concat(self.repository.repository_url, ":", s.image_tag)
+            if s.image_tag is not None
+            else region.account_id.apply(lambda account: s.image_for(region.name, account))
+        )
 
         # The tasks take the service port from the ALB only, and reach AWS APIs over HTTPS.
         self.security_group = security_group(
@@ -204,8 +213,12 @@ class IngestService(pulumi.ComponentResource):
         log_group_arn = self.log_group.arn
         pull: list[Statement] = []
         if s.from_ecr:
-            repository = pulumi.Output.all(region.account_id, region.partition).apply(
-                lambda v: s.ecr_repository_arn(region.name, v[0], v[1])
+            repository: pulumi.Input[str] = (
+                self.repository.arn
+                if s.image_tag is not None
+                else pulumi.Output.all(region.account_id, region.partition).apply(
+                    lambda v: s.ecr_repository_arn(region.name, v[0], v[1])
+                )
             )
             pull = [
                 # GetAuthorizationToken has no resource to scope it to.
@@ -340,5 +353,10 @@ class IngestService(pulumi.ComponentResource):
                 child,
             )
         self.register_outputs(
-            {"cluster": self.cluster.name, "service": self.service.name, "task_definition": self.task_definition.arn}
+            {
+                "repository": self.repository.repository_url,
+                "cluster": self.cluster.name,
+                "service": self.service.name,
+                "task_definition": self.task_definition.arn,
+            }
         )

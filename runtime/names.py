@@ -35,6 +35,7 @@ MAX_LAMBDA: Final = 64
 MAX_GRAFANA_WORKSPACE: Final = 255
 MAX_LOAD_BALANCER: Final = 32  # ALBs and target groups
 MAX_ECS: Final = 255
+MAX_ECR_REPOSITORY: Final = 256
 MAX_SECURITY_GROUP: Final = 255
 MAX_ACCELERATOR: Final = 64
 MAX_ALARM: Final = 255
@@ -158,6 +159,11 @@ class RegionNames:
     @property
     def ingest_service(self) -> str:
         return self.regional("ingest", MAX_ECS)
+
+    @property
+    def ingest_repository(self) -> str:
+        """The ECR repository of the ingest image (ECR names are per region already)."""
+        return self.regional("ingest", MAX_ECR_REPOSITORY)
 
     @property
     def load_balancer(self) -> str:

@@ -10,6 +10,11 @@ flink-timeouts
     identity (STS), named exactly as the Pulumi program names the applications.
     The new timeouts apply only after the applications restart.
 
+ingest-image
+    What the deploy workflow builds and pushes for a stack, as JSON: the image's platform
+    (``ingest.cpuArchitecture``) and the stack's own ingest repository in each region,
+    named as the program names them.
+
 grafana-dashboards
     Imports (or updates) the dashboards of dashboards/ into a Grafana workspace through
     its HTTP API: ``--url`` is the workspace endpoint (the stack output
@@ -173,6 +178,22 @@ def grafana_dashboards(args: argparse.Namespace) -> int:
     return 0
 
 
+PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
+
+
+def ingest_image(args: argparse.Namespace) -> int:
+    settings = from_stack_file(ROOT / f"Pulumi.{args.stack}.yaml")
+    image = {
+        "platform": PLATFORMS[settings.ingest.cpu_architecture],
+        "repositories": [
+            {"region": region.name, "name": RegionNames(settings.environment, region.name).ingest_repository}
+            for region in settings.regions
+        ],
+    }
+    print(json.dumps(image))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime.ops", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -186,9 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboards = commands.add_parser("grafana-dashboards", help="import dashboards/ into a Grafana workspace")
     dashboards.add_argument("--url", required=True, help="the workspace endpoint (stack output grafana.endpoint)")
     dashboards.add_argument("--token", help="Grafana service account token (default: GRAFANA_TOKEN)")
+    image = commands.add_parser("ingest-image", help="the ingest image's platform and repositories, as JSON")
+    image.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
     args = parser.parse_args(argv)
     if args.command == "grafana-dashboards":
         return grafana_dashboards(args)
+    if args.command == "ingest-image":
+        return ingest_image(args)
     return flink_timeouts(args)
 
 

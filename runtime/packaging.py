@@ -79,7 +79,9 @@ class LambdaPackage:
         with tempfile.TemporaryDirectory() as scratch:
             dependencies = Path(scratch)
             subprocess.run(
+                # --no-warn-conflicts: the target is a tree of its own, not the build's environment.
                 [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+                 "--no-warn-conflicts",
                  "--target", str(dependencies), "--platform", LAMBDA_PLATFORM, "--python-version",
                  LAMBDA_PYTHON_VERSION, "--implementation", "cp", "--only-binary=:all:", *self.requirements()],
                 check=True,

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from runtime.ops import main
+from tests.graph import STACKS, stack_graph
 
 
 @pytest.fixture
@@ -95,3 +96,18 @@ def test_grafana_dashboards_need_a_token(monkeypatch: pytest.MonkeyPatch, capsys
     monkeypatch.delenv("GRAFANA_TOKEN", raising=False)
     assert main(["grafana-dashboards", "--url", "g-123.grafana-workspace.us-east-1.amazonaws.com"]) == 2
     assert "GRAFANA_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ingest_image_names_the_programs_repositories_and_the_tasks_platform(
+    stack: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest-image", "--stack", stack]) == 0
+    image = json.loads(capsys.readouterr().out)
+    graph = stack_graph(stack)
+    assert {(r["region"], r["name"]) for r in image["repositories"]} == {
+        (repository.region, repository.inputs["name"]) for repository in graph.of_type("aws:ecr/repository:Repository")
+    }
+    (definition, *_) = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    architecture = definition.inputs["runtimePlatform"]["cpuArchitecture"]
+    assert image["platform"] == {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}[architecture]

@@ -58,15 +58,20 @@ BILLING_REGION = "us-east-1"
 COST_ALLOCATION_TAG = "environment"
 
 
-def default_tags(settings: Settings, region_role: str) -> dict[str, str]:
+def stack_tags(settings: Settings) -> dict[str, str]:
+    """The tags every resource of the stack carries (policy/guardrails.py holds them to it)."""
     return {
         "project": PROJECT,
         COST_ALLOCATION_TAG: settings.environment,
-        "region-role": region_role,
         "managed-by": "pulumi",
         "owner": settings.tags.owner,
         "cost-center": settings.tags.cost_center,
     }
+
+
+def default_tags(settings: Settings, region_role: str) -> dict[str, str]:
+    """What a provider tags everything it creates with: the stack's tags and the region's role."""
+    return {**stack_tags(settings), "region-role": region_role}
 
 
 def open_region(settings: Settings, region: RegionSettings) -> Region:

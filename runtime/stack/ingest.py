@@ -13,6 +13,7 @@ from runtime.stack.limits import (
     FARGATE_MEMORY,
     HOSTNAME,
     IMAGE,
+    IMAGE_TAG,
     SUBNET_ID,
     TLS_POLICIES,
     VPC_ID,
@@ -97,18 +98,28 @@ def parse_task_counts(section: Section) -> TaskCounts:
 def parse_ingest(
     section: Section, regions: Mapping[RegionRole, RegionSettings], egress: Egress
 ) -> IngestServiceSettings:
-    image = section.string("image", None, IMAGE, "an image reference with a tag or digest, "
-                           "such as {account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:1.4.0")  # fmt: skip
-    match = IMAGE.match(image)
-    assert match is not None
-    if match["tag"] == "latest":
-        raise SettingsError(section.key("image"), "must name a release tag or digest, not latest", image)
-    ecr = ECR_REGISTRY.match(match["registry"])
-    if egress == "endpoints" and (ecr is None or ecr["region"] != "{region}"):
-        # The tasks have no internet path: they reach only their own region's ECR endpoints.
-        raise SettingsError(section.key("image"), "must be in each region's own ECR "
-                            "(<account>.dkr.ecr.{region}.amazonaws.com/...) when network.egress is endpoints",
-                            image)  # fmt: skip
+    image = section.optional_string("image", IMAGE, "an image reference with a tag or digest, "
+                                    "such as {account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:1.4.0")  # fmt: skip
+    image_tag = section.optional_string("imageTag", IMAGE_TAG, "an image tag (1-128 of A-Z a-z 0-9 _ . -)")
+    if (image is None) == (image_tag is None):
+        key = "imageTag" if image is None else "image"
+        rule = "set exactly one of ingest.imageTag (an image of the stack's own repository in each region) and " \
+               "ingest.image (an image elsewhere)"  # fmt: skip
+        raise SettingsError(section.key(key), rule, image or image_tag)
+    if image_tag == "latest":
+        raise SettingsError(section.key("imageTag"), "must name a release or commit, not latest", image_tag)
+    if image is not None:
+        match = IMAGE.match(image)
+        assert match is not None
+        if match["tag"] == "latest":
+            raise SettingsError(section.key("image"), "must name a release tag or digest, not latest", image)
+        ecr = ECR_REGISTRY.match(match["registry"])
+        if egress == "endpoints" and (ecr is None or ecr["region"] != "{region}"):
+            # The tasks have no internet path: they reach only their own region's ECR endpoints.
+            raise SettingsError(section.key("image"), "must be in each region's own ECR "
+                                "(<account>.dkr.ecr.{region}.amazonaws.com/...) when network.egress is endpoints",
+                                image)  # fmt: skip
+    keep_images = section.integer("keepImages", 30, 1, 10_000)
 
     cpu = section.integer("cpu", 512, 256, 16_384)
     if cpu not in FARGATE_MEMORY:
@@ -161,6 +172,8 @@ def parse_ingest(
 
     settings = IngestServiceSettings(
         image=image,
+        image_tag=image_tag,
+        keep_images=keep_images,
         cpu=cpu,
         memory_mb=memory,
         cpu_architecture=section.choice("cpuArchitecture", ("X86_64", "ARM64"), "X86_64"),

@@ -33,6 +33,7 @@ IMAGE = re.compile(
 )
 
 
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ECR_REGISTRY = re.compile(
     r"^(?P<account>\d{12}|\{account\})\.dkr\.ecr\.(?P<region>[a-z0-9-]+|\{region\})\.amazonaws\.com$"
 )

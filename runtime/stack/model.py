@@ -178,7 +178,9 @@ class TaskCounts:
 class IngestServiceSettings:
     """The ingest service in each region: ALB, Fargate tasks, their scaling, and what they are told."""
 
-    image: str  # may hold {account} and {region}, filled per region
+    image: str | None  # an image elsewhere; may hold {account} and {region}, filled per region
+    image_tag: str | None  # else: this tag of the stack's own repository in each region
+    keep_images: int  # the repository's lifecycle keeps this many images
     cpu: int  # Fargate CPU units
     memory_mb: int
     cpu_architecture: Literal["X86_64", "ARM64"]
@@ -204,15 +206,21 @@ class IngestServiceSettings:
     container_insights: Literal["enabled", "enhanced", "disabled"]
 
     def image_for(self, region: str, account_id: str) -> str:
+        """The image of an `image` setting, for a region (image_tag: the repository's URL and the tag)."""
+        if self.image is None:
+            raise ValueError("the image is the stack's own repository's (ingest.imageTag)")
         return self.image.replace("{region}", region).replace("{account}", account_id)
 
     @property
     def from_ecr(self) -> bool:
         """Pulled from ECR: the execution role then needs pull rights on that one repository."""
+        if self.image is None:
+            return True
         image = IMAGE.match(self.image)
         return image is not None and ECR_REGISTRY.match(image["registry"]) is not None
 
     def ecr_repository_arn(self, region: str, account_id: str, partition: str) -> str:
+        """The repository of an `image` setting in ECR."""
         image = IMAGE.match(self.image_for(region, account_id))
         registry = ECR_REGISTRY.match(image["registry"]) if image is not None else None
         if image is None or registry is None:

@@ -11,6 +11,7 @@ import pytest
 from components.ingest import CONTAINER_NAME, container_definitions, service_environment
 from components.network import INTERFACE_ENDPOINTS, subnet_cidrs
 from runtime.ingest.settings import load_settings
+from runtime.names import RegionNames
 from runtime.stack import NewVpc, Settings, from_stack_file, task_stop_timeout_seconds
 from tests.graph import (
     ACCELERATOR,
@@ -209,7 +210,8 @@ def test_execution_role_pulls_only_the_image_repository_and_writes_only_its_log_
         definition = _one(graph, TASK_DEFINITION, region.name)
         statements = _statements(graph, definition.inputs["executionRoleArn"].rsplit("/", 1)[1])
         repository = statements["PullImage"]["Resource"]
-        assert repository == [f"arn:aws:ecr:{region.name}:123456789012:repository/prism-ingest"]
+        names = RegionNames(settings.environment, region.name)
+        assert repository == [f"arn:aws:ecr:{region.name}:123456789012:repository/{names.ingest_repository}"]
         log_group = _container(graph, region.name)["logConfiguration"]["options"]["awslogs-group"]
         assert statements["WriteLogs"]["Resource"] == [
             f"arn:aws:logs:{region.name}:123456789012:log-group:{log_group}:log-stream:*"
@@ -226,7 +228,8 @@ def test_task_definition_is_fargate_sized_from_settings_with_a_canonical_contain
         assert definition["requiresCompatibilities"] == ["FARGATE"] and definition["networkMode"] == "awsvpc"
         text = definition["containerDefinitions"]
         container = _container(graph, region.name)
-        assert container["image"] == s.image_for(region.name, "123456789012")
+        repository = RegionNames(settings.environment, region.name).ingest_repository
+        assert container["image"] == f"123456789012.dkr.ecr.{region.name}.amazonaws.com/{repository}:{s.image_tag}"
         assert container["stopTimeout"] == task_stop_timeout_seconds(s.shutdown_drain_seconds, s.ack_timeout_seconds)
         assert container["stopTimeout"] <= 120
         assert container["portMappings"] == [{"containerPort": s.port, "hostPort": s.port, "protocol": "tcp"}]
@@ -365,3 +368,24 @@ def test_container_definitions_are_identical_whatever_order_the_environment_come
 @pytest.mark.parametrize(("drain", "ack", "expected"), [(25, 10, 65), (5, 10, 20), (38, 10, 91)])
 def test_stop_timeout_covers_in_flight_requests_and_both_drains(drain: int, ack: int, expected: int) -> None:
     assert task_stop_timeout_seconds(drain, ack) == expected
+
+
+def test_each_region_has_the_ingest_image_repository_immutable_scanned_encrypted_and_pruned(
+    graph: Graph, settings: Settings
+) -> None:
+    for region in settings.regions:
+        (repository,) = graph.in_region("aws:ecr/repository:Repository", region.name)
+        names = RegionNames(settings.environment, region.name)
+        assert repository.inputs["name"] == names.ingest_repository
+        assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+        (encryption,) = repository.inputs["encryptionConfigurations"]
+        assert encryption["encryptionType"] == "KMS"
+        assert encryption["kmsKey"].startswith(f"arn:aws:kms:{region.name}:123456789012:key/")
+        assert repository.inputs["forceDelete"] is (not settings.ingest.deletion_protection)
+        (lifecycle,) = graph.in_region("aws:ecr/lifecyclePolicy:LifecyclePolicy", region.name)
+        assert lifecycle.inputs["repository"] == names.ingest_repository
+        (rule,) = json.loads(lifecycle.inputs["policy"])["rules"]
+        assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                     "countNumber": settings.ingest.keep_images}  # fmt: skip
+        assert rule["action"] == {"type": "expire"}

@@ -8,6 +8,7 @@ from typing import Any
 
 from components.alerting import ALARM_KIND_TAG
 from components.support.region import BILLING_REGION, COST_ALLOCATION_TAG, GLOBAL_ACCELERATOR_API_REGION
+from preview.harness import computed_attributes
 from runtime.ingest.metrics import EMF_DIMENSION, EMF_NAMESPACE, IngestMetrics
 from runtime.names import RegionNames, StackNames
 from runtime.sessionizer.metrics import LATE_REASON_DIMENSION, LATE_REASONS
@@ -26,7 +27,6 @@ from tests.graph import (
     Graph,
     Resource,
 )
-from tests.pulumi_harness import computed_attributes
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"

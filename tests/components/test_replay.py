@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from components.replay import TARGET_STREAM_ACTIONS
+from preview.harness import computed_attributes
 from runtime.names import RegionNames, data_key_alias
 from runtime.replay.settings import load_settings
 from runtime.stack import Settings
 from tests.graph import FUNCTION, QUEUE, ROLE_POLICY, ROOT, Graph, Resource, load_graph
-from tests.pulumi_harness import computed_attributes
 
 BUCKET_NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"

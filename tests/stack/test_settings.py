@@ -116,10 +116,13 @@ BAD_CONFIGS = [
     ("memory Fargate has no size for", "ingest.memoryMb", 3000,
      "prism-pipeline:ingest.memoryMb must be 512, 1024 or 2048 for cpu 256, got 3000"),
     ("CPU Fargate has no size for", "ingest.cpu", 768, "prism-pipeline:ingest.cpu must be a Fargate size"),
-    ("the latest tag", "ingest.image", "{account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:latest",
-     "prism-pipeline:ingest.image must name a release tag or digest, not latest"),
-    ("an image the endpoints cannot reach", "ingest.image", "ghcr.io/prism/ingest:1.0.0",
-     "prism-pipeline:ingest.image must be in each region's own ECR"),
+    ("the latest tag of the own repository", "ingest.imageTag", "latest",
+     "prism-pipeline:ingest.imageTag must name a release or commit, not latest"),
+    ("a tag that is not one", "ingest.imageTag", "v1 final", "prism-pipeline:ingest.imageTag must be an image tag"),
+    ("no image at all", "ingest.imageTag", ..., "prism-pipeline:ingest.imageTag set exactly one of ingest.imageTag"),
+    ("an image tag and an image", "ingest.image", "{account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:1.0.0",
+     "prism-pipeline:ingest.image set exactly one of ingest.imageTag"),
+    ("a repository that keeps no image", "ingest.keepImages", 0, "prism-pipeline:ingest.keepImages must be >= 1"),
     ("a drain Fargate cuts short", "ingest.shutdownDrainSeconds", 60,
      "prism-pipeline:ingest.shutdownDrainSeconds is too long: in-flight requests plus two drains need 135 s"),
     ("a CORS origin with a path", "ingest.corsOrigins", ["https://player.example.com/app"],
@@ -227,13 +230,41 @@ def test_an_existing_vpc_is_used_as_it_is(tmp_path: Path) -> None:
     assert group.inputs["vpcId"] == existing["vpcId"]
 
 
-def test_the_image_names_its_ecr_repository_in_each_region() -> None:
+def with_image(image: str) -> dict[str, Any]:
+    """The dev stack's values with an image elsewhere instead of its own repository's tag."""
+    values = with_value("ingest.image", image)
+    del values["ingest"]["imageTag"]
+    return values
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("{account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:latest",
+         "prism-pipeline:ingest.image must name a release tag or digest, not latest"),
+        ("ghcr.io/prism/ingest:1.0.0", "prism-pipeline:ingest.image must be in each region's own ECR"),
+    ],
+)  # fmt: skip
+def test_a_bad_image_elsewhere_fails_naming_the_key(image: str, message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(with_image(image))
+    assert str(raised.value).startswith(message)
+
+
+def test_the_stacks_use_their_own_repository_by_tag() -> None:
     ingest = parse_settings(valid_values()).ingest
+    assert (ingest.image, ingest.image_tag, ingest.keep_images, ingest.from_ecr) == (None, "1.0.0", 30, True)
+    with pytest.raises(ValueError, match="own repository"):
+        ingest.image_for("us-east-1", "210987654321")
+
+
+def test_an_image_elsewhere_names_its_ecr_repository_in_each_region() -> None:
+    ingest = parse_settings(with_image("{account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:1.4.0")).ingest
     assert ingest.from_ecr
     assert ingest.ecr_repository_arn("us-west-2", "210987654321", "aws") == (
         "arn:aws:ecr:us-west-2:210987654321:repository/prism-ingest"
     )
-    values = with_value("ingest.image", "ghcr.io/prism/ingest:1.0.0")
+    values = with_image("ghcr.io/prism/ingest:1.0.0")
     values["network"]["egress"] = "nat"
     elsewhere = parse_settings(values).ingest
     assert not elsewhere.from_ecr

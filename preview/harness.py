@@ -1,13 +1,13 @@
 """Run the Pulumi program for one stack under mocks and print the resource graph as JSON.
 
-    python -m tests.pulumi_harness --stack dev [--config-file Pulumi.dev.yaml]
+    python -m preview.harness --stack dev [--config-file Pulumi.dev.yaml]
 
-It runs in a process of its own (see tests/conftest.py): Pulumi's runtime settings are
+It runs in a process of its own (preview/graph.py starts it): Pulumi's runtime settings are
 process-global, and a mocked program that waits on an output nobody resolves hangs
 instead of failing, so the caller runs this with a timeout.
 
-Every registered resource is recorded with its type, logical name, parent, explicit
-dependencies, inputs, and the region of the AWS provider it was created with.
+Every registered resource is recorded with its type, logical name, parent, explicit and
+property dependencies, inputs, and the region of the AWS provider it was created with.
 Outputs are the inputs plus the attributes AWS would compute (ids, ARNs), so ARNs
 wired between resources in the program show up as real-looking ARNs in the graph.
 """
@@ -102,6 +102,13 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
     if typ == "aws:costexplorer/anomalyMonitor:AnomalyMonitor":
         arn = f"arn:aws:ce::{ACCOUNT_ID}:anomalymonitor/{hashlib.sha256(name.encode()).hexdigest()[:36]}"
         return arn, {"arn": arn}
+    if typ == "aws:ecr/repository:Repository":
+        repository = inputs["name"]
+        return repository, {
+            "arn": _arn("ecr", region, f"repository/{repository}"),
+            "name": repository,
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{repository}",
+        }
     physical = inputs.get("name", name)
     arns = {
         "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", f"alarm:{physical}"),
@@ -168,7 +175,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """Adds what MockResourceArgs leaves out: parent, explicit dependencies, custom."""
+    """Adds what MockResourceArgs leaves out: parent, explicit and property dependencies, custom."""
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
@@ -191,6 +198,9 @@ class RecordingMonitor(MockMonitor):
                         "parent": request.parent,
                         "provider": request.provider,
                         "dependencies": list(request.dependencies),
+                        "property_dependencies": {
+                            prop: list(deps.urns) for prop, deps in request.propertyDependencies.items()
+                        },
                         "region": last.get("region"),
                         "inputs": last.get("inputs", {}),
                     }

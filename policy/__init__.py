@@ -1,0 +1,1 @@
+"""The policy pack: guardrails every stack passes before review (pulumi-policy)."""

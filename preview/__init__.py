@@ -1,0 +1,1 @@
+"""What a stack deploys, seen without AWS: the program under mocks, its resource graph, its diagram."""
