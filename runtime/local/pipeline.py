@@ -50,9 +50,12 @@ from runtime.stack import RegionSettings, Settings, SettingsError, from_stack_fi
 FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
 
 
-def local_sessionizer(environment: str, resources: RegionResources, kinesis_endpoint: str) -> SessionizerConfig:
+def local_sessionizer(
+    environment: str, resources: RegionResources, kinesis_endpoint: str, checkpoint_dir: Path
+) -> SessionizerConfig:
     """The job's config for a local run of a region: the stack's streams, from their start,
-    and local timing (seconds-long sessions need a watermark and timeouts on that scale)."""
+    local timing (seconds-long sessions need a watermark and timeouts on that scale), and
+    checkpoints retained in the run's directory, so a restarted job resumes from the newest."""
     streams = (resources.streams[kind] for kind in STREAM_KINDS)
     return dataclasses.replace(
         base_config(environment, resources.region.name, *streams),
@@ -70,6 +73,7 @@ def local_sessionizer(environment: str, resources: RegionResources, kinesis_endp
         inactivity_gap_ms=4_000,
         update_interval_ms=2_000,
         checkpoint_interval_ms=10_000,
+        checkpoint_dir=str(checkpoint_dir),
     )
 
 
@@ -129,7 +133,8 @@ class LocalPipeline:
         firehose = self.moto.client("firehose", region.name)
         timestream = self.moto.client("timestream-write", region.name)
         create(resources, self.settings, kinesis, self.moto.client("s3", region.name), firehose, timestream)
-        job = local_sessionizer(self.settings.environment, resources, self.kinesis.endpoint)
+        job = local_sessionizer(self.settings.environment, resources, self.kinesis.endpoint,
+                                self.log_dir / "checkpoints" / resources.region.code)  # fmt: skip
 
         port = free_port()
         ingest = start(

@@ -55,6 +55,8 @@ class SessionizerConfig:
     bundle_size: int  # python.fn-execution.bundle.size: elements per Python bundle (process mode)
     state_cache_size: int  # python.state.cache-size: sessions' state cached in a Python worker
     checkpoint_interval_ms: int
+    # Outside Managed Flink: checkpoints are retained here and a restart resumes from the newest.
+    checkpoint_dir: str | None = None
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -101,6 +103,7 @@ KEYS: Mapping[str, str] = {
     "bundle_size": "python.bundle.size",
     "state_cache_size": "python.state.cache.size",
     "checkpoint_interval_ms": "checkpoint.interval.ms",
+    "checkpoint_dir": "checkpoint.dir",
 }
 
 
@@ -150,6 +153,7 @@ def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
         bundle_size=read.integer(KEYS["bundle_size"], 100_000, 1),
         state_cache_size=read.integer(KEYS["state_cache_size"], 100_000, 1),
         checkpoint_interval_ms=read.integer(KEYS["checkpoint_interval_ms"], 60_000, 1_000),
+        checkpoint_dir=read.optional(KEYS["checkpoint_dir"]),
     )
 
 

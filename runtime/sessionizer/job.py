@@ -44,6 +44,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
 from runtime.events import received_at
+from runtime.sessionizer.checkpoints import checkpoint_options
 from runtime.sessionizer.config import (
     JAR_VARIABLE,
     MANAGED_FLINK_PROPERTIES,
@@ -245,6 +246,9 @@ def environment(
     settings.set_string("python.execution-mode", config.execution_mode)
     settings.set_string("python.fn-execution.bundle.size", str(config.bundle_size))
     settings.set_string("python.state.cache-size", str(config.state_cache_size))
+    if config.checkpoint_dir is not None:
+        for key, value in checkpoint_options(Path(config.checkpoint_dir)).items():
+            settings.set_string(key, value)
     if not MANAGED_FLINK_PROPERTIES.exists():
         use_this_interpreter(settings)
     env = StreamExecutionEnvironment.get_execution_environment(settings)
