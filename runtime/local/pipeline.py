@@ -50,15 +50,12 @@ from runtime.stack import RegionSettings, Settings, SettingsError, from_stack_fi
 FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
 
 
-def local_sessionizer(
-    environment: str, resources: RegionResources, kinesis_endpoint: str, checkpoint_dir: Path
-) -> SessionizerConfig:
-    """The job's config for a local run of a region: the stack's streams, from their start,
-    local timing (seconds-long sessions need a watermark and timeouts on that scale), and
-    checkpoints retained in the run's directory, so a restarted job resumes from the newest."""
-    streams = (resources.streams[kind] for kind in STREAM_KINDS)
+def local_job(config: SessionizerConfig, kinesis_endpoint: str, checkpoint_dir: Path) -> SessionizerConfig:
+    """A job on this machine: its streams from their start at the local stand-in, local timing
+    (seconds-long sessions need a watermark and timeouts on that scale), and checkpoints
+    retained in a directory of the run, so a restarted job resumes from the newest."""
     return dataclasses.replace(
-        base_config(environment, resources.region.name, *streams),
+        config,
         kinesis_endpoint=kinesis_endpoint,
         initial_position="TRIM_HORIZON",
         parallelism=1,
@@ -75,6 +72,14 @@ def local_sessionizer(
         checkpoint_interval_ms=10_000,
         checkpoint_dir=str(checkpoint_dir),
     )
+
+
+def local_sessionizer(
+    environment: str, resources: RegionResources, kinesis_endpoint: str, checkpoint_dir: Path
+) -> SessionizerConfig:
+    """The job's config for a local run of a region: the stack's streams, run as local_job."""
+    streams = (resources.streams[kind] for kind in STREAM_KINDS)
+    return local_job(base_config(environment, resources.region.name, *streams), kinesis_endpoint, checkpoint_dir)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock
-from runtime.local.pipeline import FLINK_PYTHON
+from runtime.local.pipeline import FLINK_PYTHON, local_job
 from runtime.local.processes import Started, start
 from runtime.sessionizer.checkpoints import newest_checkpoint
 from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, base_config, environment
@@ -62,19 +62,10 @@ FLUSH = ev("heartbeat", 600, "flush-marker")
 
 
 def job_config(streams: dict[str, str], endpoint: str, checkpoint_dir: Path) -> SessionizerConfig:
-    return dataclasses.replace(
-        base_config("dev", REGION, streams["raw"], streams["session"], streams["late"]),
-        kinesis_endpoint=endpoint,
-        initial_position="TRIM_HORIZON",
-        parallelism=1,
-        out_of_orderness_ms=1_000,
-        allowed_lateness_ms=2_000,
-        heartbeat_interval_ms=1_000,
-        inactivity_gap_ms=4_000,
-        update_interval_ms=500,
-        checkpoint_interval_ms=1_000,
-        checkpoint_dir=str(checkpoint_dir),
-    )
+    """As the local pipeline runs the job, with frequent updates and checkpoints for a short test."""
+    config = base_config("dev", REGION, streams["raw"], streams["session"], streams["late"])
+    return dataclasses.replace(local_job(config, endpoint, checkpoint_dir), update_interval_ms=500,
+                               checkpoint_interval_ms=1_000)  # fmt: skip
 
 
 def start_job(config: SessionizerConfig, log_dir: Path, name: str) -> Started:
