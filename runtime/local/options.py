@@ -19,6 +19,7 @@ PROGRAM = "local pipeline"
 MAX_VIEWERS = 1_000  # two cores: 250 viewers already keep them busy
 MAX_DRAIN_SECONDS = 3_600.0
 MAX_REPLAY_MULTIPLIER = 10
+MIN_CHAOS_SECONDS = 40.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Options:
     drain_seconds: float = 90.0  # the bound on waiting for everything sent to arrive
     replay_multiplier: int = 0  # after the drain, replay the raw bucket this many times over (0: no replay)
     log_dir: Path = field(default=ROOT / ".local" / "run")
+    chaos: bool = False  # one fault of each kind while the viewers play (runtime/local/chaos.py)
+    chaos_seed: int = 1  # when and where the faults strike
 
 
 def stacks(root: Path = ROOT) -> list[str]:
@@ -109,6 +112,15 @@ def parser() -> argparse.ArgumentParser:
         "timestamps shifted to now) with each session this many times under new ids, and check those too "
         "(default 0: no replay)",
     )
+    parse.add_argument(
+        "--chaos",
+        action="store_true",
+        help="while viewers play, inject one fault of each kind at moments and regions drawn from --chaos-seed: "
+        "an ingest process replaced (SIGTERM), the sessionizer killed (-9) and restarted from its checkpoint, "
+        "the session writer killed mid-batch and restarted, Kinesis refusing writes for a few seconds; "
+        "needs --duration of at least 40 s",
+    )
+    parse.add_argument("--chaos-seed", type=_whole(0), default=1, help="the faults' seed (default 1)")
     return parse
 
 
@@ -118,8 +130,12 @@ def parse_options(argv: list[str] | None = None) -> Options:
     args = parse.parse_args(argv)
     if not stack_file(args.stack).is_file():
         parse.error(f"argument --stack: no stack {args.stack!r}; the stacks are {', '.join(stacks())}")
+    if args.chaos and args.duration < MIN_CHAOS_SECONDS:
+        parse.error(f"argument --chaos: needs --duration of at least {MIN_CHAOS_SECONDS:g} s "
+                    f"(the faults and the restarts happen while viewers play), got {args.duration:g}")  # fmt: skip
     return Options(args.stack, args.regions, args.duration, args.viewers, args.seed, not args.no_view,
-                   args.drain_seconds, args.replay_multiplier)  # fmt: skip
+                   args.drain_seconds, args.replay_multiplier, chaos=args.chaos,
+                   chaos_seed=args.chaos_seed)  # fmt: skip
 
 
 def fail(message: str) -> NoReturn:

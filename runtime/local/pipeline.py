@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -26,6 +27,8 @@ from typing import Any
 from runtime.ingest.settings import base_settings
 from runtime.ingest.settings import environment as ingest_environment
 from runtime.local import view
+from runtime.local.chaos import Chaos, plan
+from runtime.local.fault_proxy import FaultProxy
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
 from runtime.local.options import ROOT, Options, fail, parse_options, stack_file
@@ -93,6 +96,7 @@ class RegionRun:
     writer: EventSourcePoller
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # session id -> newest record
     latencies_ms: list[float] = field(default_factory=list)
+    finals: dict[str, set[str]] = field(default_factory=dict)  # session id -> each distinct final record seen
 
 
 class LocalPipeline:
@@ -111,6 +115,9 @@ class LocalPipeline:
         self.drained: tuple[bool, float] = (False, 0.0)  # everything arrived, seconds the drain took
         self.replaying: dict[str, Progress] | None = None  # region -> the replay's progress, once it began
         self.replay_ended = False
+        self.kinesis_proxy: FaultProxy | None = None  # --chaos: between the ingest service and kinesis-mock
+        self.chaos: Chaos | None = None
+        self._restarts: dict[str, int] = {}
 
     @property
     def region_settings(self) -> list[RegionSettings]:
@@ -126,6 +133,8 @@ class LocalPipeline:
         if not FLINK_PYTHON.exists() or not CONNECTOR_JAR.exists():
             raise SystemExit("the sessionizer's environment and connector jar are missing: run `make run`")
         self.kinesis = start_kinesis_mock(ROOT / ".local" / "kinesis-mock", self.log_dir)
+        if self.options.chaos:
+            self.kinesis_proxy = FaultProxy(self.kinesis.endpoint).start()
         self.moto = start_moto_server(self.log_dir)
         for region in self.region_settings:
             self.regions.append(self._start_region(region))
@@ -141,15 +150,42 @@ class LocalPipeline:
         job = local_sessionizer(self.settings.environment, resources, self.kinesis.endpoint,
                                 self.log_dir / "checkpoints" / resources.region.code)  # fmt: skip
 
+        ingest, ingest_url = self.start_ingest(region, resources, job)
+        sessionizer = self.start_sessionizer(region, job)
+
+        relays = {kind: FirehoseRelay(kinesis, firehose, resources.streams[kind], resources.deliveries[kind])
+                  for kind in STREAM_KINDS}  # fmt: skip
+        store = TimestreamStore(timestream, resources.database, resources.table)
+        latest: dict[str, dict[str, Any]] = {}
+        latencies: list[float] = []
+        finals: dict[str, set[str]] = {}
+
+        def write(event: dict[str, Any]) -> dict[str, Any]:
+            self._observe(event, region.name, latest, latencies, finals)
+            return handle(event, None, store)
+
+        batch_size = min(self.settings.session_store.batch_size, 1_000)
+        writer = EventSourcePoller(kinesis, resources.streams["session"], resources.stream_arn("session"),
+                                   region.name, write, batch_size)  # fmt: skip
+        for thread in [*relays.values(), writer]:
+            thread.start()
+        return RegionRun(resources, ingest, ingest_url, sessionizer, job, relays, writer, latest, latencies, finals)
+
+    def start_ingest(self, region: RegionSettings, resources: RegionResources,
+                     job: SessionizerConfig) -> tuple[Started, str]:  # fmt: skip
+        """An ingest process for the region on a free port, once it is ready: (process, base URL)."""
+        assert self.kinesis is not None and self.moto is not None
         port = free_port()
+        # A chaos run puts its fault proxy between the ingest service and kinesis-mock.
+        kinesis_endpoint = self.kinesis_proxy.endpoint if self.kinesis_proxy else self.kinesis.endpoint
         ingest = start(
-            f"ingest-{region.code}",
+            f"ingest-{region.code}-{port}",
             [sys.executable, "-m", "runtime.ingest"],
             {
                 **ingest_environment(
                     dataclasses.replace(
                         base_settings(resources.streams["raw"], region.name),
-                        kinesis_endpoint=self.kinesis.endpoint,
+                        kinesis_endpoint=kinesis_endpoint,
                         firehose_endpoint=self.moto.endpoint,
                         failed_events_stream=resources.failed_events_delivery,
                         host="127.0.0.1",
@@ -165,41 +201,33 @@ class LocalPipeline:
         )
         ingest_url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _get(f"{ingest_url}/ready") == 200, ingest, 60, f"ingest service ({region.name})")
+        return ingest, ingest_url
 
-        sessionizer = start(
-            f"sessionizer-{region.code}",
-            [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"],
-            {
-                **sessionizer_environment(job),
-                JAR_VARIABLE: str(CONNECTOR_JAR),
-            },
-            ROOT,
-            self.log_dir,
-        )
+    def start_sessionizer(self, region: RegionSettings, job: SessionizerConfig, restart: bool = False) -> Started:
+        """The region's job; with the run's checkpoint directory it resumes from its newest checkpoint."""
+        name = f"sessionizer-{region.code}"
+        if restart:  # a log of its own: the killed job's log stays as it was
+            self._restarts[name] = self._restarts.get(name, 0) + 1
+            name = f"{name}-restart-{self._restarts[name]}"
+        variables = {**sessionizer_environment(job), JAR_VARIABLE: str(CONNECTOR_JAR)}
+        return start(name, [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"], variables, ROOT, self.log_dir)
 
-        relays = {kind: FirehoseRelay(kinesis, firehose, resources.streams[kind], resources.deliveries[kind])
-                  for kind in STREAM_KINDS}  # fmt: skip
-        store = TimestreamStore(timestream, resources.database, resources.table)
-        latest: dict[str, dict[str, Any]] = {}
-        latencies: list[float] = []
-
-        def write(event: dict[str, Any]) -> dict[str, Any]:
-            self._observe(event, latest, latencies)
-            return handle(event, None, store)
-
-        batch_size = min(self.settings.session_store.batch_size, 1_000)
-        writer = EventSourcePoller(kinesis, resources.streams["session"], resources.stream_arn("session"),
-                                   region.name, write, batch_size)  # fmt: skip
-        for thread in [*relays.values(), writer]:
-            thread.start()
-        return RegionRun(resources, ingest, ingest_url, sessionizer, job, relays, writer, latest, latencies)
-
-    def _observe(self, event: dict[str, Any], latest: dict[str, dict[str, Any]], latencies: list[float]) -> None:
-        """What the writer is handed: the live view's sessions, and post-to-record latency."""
+    def _observe(self, event: dict[str, Any], region: str, latest: dict[str, dict[str, Any]],
+                 latencies: list[float], finals: dict[str, set[str]]) -> None:  # fmt: skip
+        """What the writer is handed: the live view's sessions (the newest version of each, as the
+        store keeps), each distinct final record, and post-to-record latency."""
         now = time.time()
         for record in event["Records"]:
+            if self.chaos is not None:
+                self.chaos.observe(region, record["kinesis"]["approximateArrivalTimestamp"])
             for session in kinesis_session_records(record):
-                latest[session.session_id] = dict(session.fields)
+                fields = dict(session.fields)
+                if fields["final"]:
+                    finals.setdefault(session.session_id, set()).add(json.dumps(
+                        {k: v for k, v in fields.items() if k != "version"}, sort_keys=True))  # fmt: skip
+                known = latest.get(session.session_id)
+                if known is None or known["version"] <= fields["version"]:
+                    latest[session.session_id] = fields
                 truth = self.simulator.sessions.get(session.session_id) if self.simulator else None
                 posted = truth.posted_at.get(session.fields["lastEventTime"]) if truth else None
                 if posted is not None:
@@ -217,7 +245,12 @@ class LocalPipeline:
         try:
             self.traffic_started = time.monotonic()
             until = self.traffic_started + self.options.duration if self.options.duration else None
-            await self.simulator.run(until)
+            if self.options.chaos:
+                regions = [run.resources.region.name for run in self.regions]
+                self.chaos = Chaos(self, plan(self.options.chaos_seed, self.options.duration, regions))
+                await asyncio.gather(self.simulator.run(until), self.chaos.run())
+            else:
+                await self.simulator.run(until)
             self.traffic_ended = time.monotonic()
             self.drained = await verifier.drain(self.options.drain_seconds, self._drain_progress)
             if self.options.replay_multiplier and self.traffic_started is not None:
@@ -300,6 +333,8 @@ class LocalPipeline:
         for stand_in in (self.kinesis, self.moto):
             if stand_in is not None:
                 stand_in.stop()
+        if self.kinesis_proxy is not None:
+            self.kinesis_proxy.stop()
 
 
 def _get(url: str) -> int:
@@ -334,8 +369,10 @@ def run(options: Options) -> Report:
                   f"{Timing().session_ms[1] // 1000} s) and the pipeline drains (up to {options.drain_seconds:g} s)",
                   flush=True)  # fmt: skip
         verifier = asyncio.run(pipeline.simulate_and_drain())
-        return verifier.report(pipeline.session_settings, pipeline.traffic_seconds(), pipeline.drained,
-                               pipeline.errors())  # fmt: skip
+        report = verifier.report(pipeline.session_settings, pipeline.traffic_seconds(), pipeline.drained,
+                                 pipeline.errors())  # fmt: skip
+        report.faults = [fault.describe() for fault in pipeline.chaos.faults] if pipeline.chaos else []
+        return report
     finally:
         pipeline.stop()
         signal.signal(signal.SIGINT, previous)

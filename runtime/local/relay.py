@@ -7,7 +7,11 @@ so two small threads stand in, fed by a tailer of every shard of a stream:
   put) -> S3, as the Kinesis-source Firehose of components/delivery.py does;
 - EventSourcePoller: stream -> Lambda-shaped batches -> the session writer's handler,
   honouring ``batchItemFailures``: the batch is retried from its first failed record,
-  as the event source mapping does with ReportBatchItemFailures.
+  as the event source mapping does with ReportBatchItemFailures. Like the mapping, it
+  moves its position in each shard only past batches the function acknowledged: a
+  batch that fails outright is sent again, and a poller that dies mid-batch is followed
+  by one that starts after the last acknowledged record (``restarted``), so the dead
+  batch is delivered again, never skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,19 +39,27 @@ class RelayStats:
 
 
 class StreamTailer:
-    """Every record of every shard of a stream, from its start, in shard order."""
+    """Every record of every shard of a stream, in shard order: from its start, or after a
+    sequence number in the shards `start_after` names."""
 
-    def __init__(self, kinesis: Any, stream: str) -> None:
+    def __init__(self, kinesis: Any, stream: str, start_after: Mapping[str, str] | None = None) -> None:
         self.kinesis = kinesis
         self.stream = stream
+        self.start_after = dict(start_after or {})
         self.iterators: dict[str, str] = {}
 
     def _discover(self) -> None:
         for shard in self.kinesis.list_shards(StreamName=self.stream)["Shards"]:
-            if shard["ShardId"] not in self.iterators:
-                self.iterators[shard["ShardId"]] = self.kinesis.get_shard_iterator(
-                    StreamName=self.stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+            shard_id = shard["ShardId"]
+            if shard_id in self.iterators:
+                continue
+            position: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
+            if shard_id in self.start_after:
+                position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                            "StartingSequenceNumber": self.start_after[shard_id]}  # fmt: skip
+            self.iterators[shard_id] = self.kinesis.get_shard_iterator(
+                StreamName=self.stream, ShardId=shard_id, **position
+            )["ShardIterator"]
 
     def poll(self) -> list[tuple[str, dict[str, Any]]]:
         """(shard id, record) of what arrived since the last poll."""
@@ -123,6 +135,10 @@ def lambda_kinesis_record(shard_id: str, record: dict[str, Any], stream_arn: str
     }
 
 
+class PollerKilled(Exception):
+    """The poller died mid-batch (a local fault): the batch was not acknowledged."""
+
+
 class EventSourcePoller(_Loop):
     """Batches of the session stream into the session writer, retrying from the first failure."""
 
@@ -135,14 +151,20 @@ class EventSourcePoller(_Loop):
         handler: Callable[[dict[str, Any]], dict[str, Any]],
         batch_size: int,
         max_retries: int = 3,
+        start_after: Mapping[str, str] | None = None,
     ) -> None:
-        self.tailer = StreamTailer(kinesis, stream)
+        self.kinesis = kinesis
+        self.stream = stream
+        self.tailer = StreamTailer(kinesis, stream, start_after)
         self.stream_arn = stream_arn
         self.region = region
         self.handler = handler
         self.batch_size = batch_size
         self.max_retries = max_retries
         self.pending: list[dict[str, Any]] = []
+        # shard id -> sequence number of the last record the function acknowledged
+        self.acknowledged: dict[str, str] = dict(start_after or {})
+        self._kill = threading.Event()
         super().__init__(f"event-source-{stream}", self._step, RelayStats())
 
     def _step(self) -> None:
@@ -150,13 +172,25 @@ class EventSourcePoller(_Loop):
             lambda_kinesis_record(shard, r, self.stream_arn, self.region) for shard, r in self.tailer.poll()
         ]
         while self.pending:
-            batch, self.pending = self.pending[: self.batch_size], self.pending[self.batch_size :]
-            self._deliver(batch)
+            batch = self.pending[: self.batch_size]
+            try:
+                self._deliver(batch)
+            except PollerKilled:
+                return  # stopped; `restarted` picks up after what was acknowledged
+            # Only an acknowledged (or given-up) batch leaves: one that raised is sent again next step.
+            del self.pending[: len(batch)]
+            for record in batch:
+                self.acknowledged[record["eventID"].split(":", 1)[0]] = record["kinesis"]["sequenceNumber"]
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         self.stats.records += len(batch)
         for attempt in range(self.max_retries + 1):
             self.stats.batches += 1
+            if self._kill.is_set():
+                # Dies with the function mid-batch: half the batch written, nothing acknowledged.
+                self.handler({"Records": batch[: max(1, len(batch) // 2)]})
+                self.stopping.set()
+                raise PollerKilled(f"{len(batch)} records in flight")
             failures = self.handler({"Records": batch})["batchItemFailures"]
             if not failures:
                 break
@@ -167,3 +201,12 @@ class EventSourcePoller(_Loop):
             if attempt == self.max_retries:
                 self.stats.errors.append(f"{len(batch)} session records given up after {attempt + 1} attempts")
             time.sleep(0.1 * (attempt + 1))
+
+    def kill(self) -> None:
+        """Die during the next batch (as a function killed mid-invocation) and stop polling."""
+        self._kill.set()
+
+    def restarted(self) -> EventSourcePoller:
+        """A new poller from after the last acknowledged record of each shard, as the mapping resumes."""
+        return EventSourcePoller(self.kinesis, self.stream, self.stream_arn, self.region, self.handler,
+                                 self.batch_size, self.max_retries, self.acknowledged)  # fmt: skip

@@ -6,7 +6,9 @@ start), in real time and with the client clock. A fraction of events is delivere
 of order (held back less than the allowed lateness) and a fraction too late (held
 back well beyond the watermark's reach). The simulator keeps what it got acknowledged:
 the ground truth of every session is the state machine run over the events that were
-accepted and on time, and every too-late event must show up as a late event.
+accepted and on time, and every too-late event must show up as a late event. Like a
+player SDK, a viewer sends an event again when the service could not take it (503,
+429, or no answer at all), backing off, at whatever address its region has by then.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
 
 END_OF_TIME = 2**62
+RETRIED_STATUSES = (429, 503)
+RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0)  # about 6 s in all, then it gives up
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class SimulatorStats:
     events_sent: int = 0
     events_acknowledged: int = 0
     events_rejected: int = 0
+    retries: int = 0  # sends again after a 503, a 429 or no answer
     errors: list[str] = field(default_factory=list)
 
 
@@ -216,11 +221,23 @@ class PlayerSimulator:
     async def _post(self, client: httpx.AsyncClient, truth: SessionTruth, document: dict[str, Any],
                     on_time: bool) -> None:  # fmt: skip
         self.stats.events_sent += 1
-        try:
-            response = await client.post(f"{self.endpoints[truth.region]}/events", json=document,
-                                          headers={"User-Agent": "prism-sim/1.0 (local)"})  # fmt: skip
-        except httpx.HTTPError as error:
-            self.stats.errors.append(f"POST {truth.session_id} {document['event']}: {error!r}")
+        failure = ""
+        for delay in (0.0, *RETRY_DELAYS_S):
+            if delay:
+                self.stats.retries += 1
+                await asyncio.sleep(delay)
+            try:
+                response = await client.post(f"{self.endpoints[truth.region]}/events", json=document,
+                                              headers={"User-Agent": "prism-sim/1.0 (local)"})  # fmt: skip
+            except httpx.HTTPError as error:
+                failure = f"POST {truth.session_id} {document['event']}: {error!r}"
+                continue
+            if response.status_code in RETRIED_STATUSES:
+                failure = f"POST {document['event']} -> {response.status_code} {response.text[:200]}"
+                continue
+            break
+        else:
+            self.stats.errors.append(f"{failure} (gave up after {len(RETRY_DELAYS_S)} retries)")
             return
         if response.status_code != 200:
             self.stats.events_rejected += 1

@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runtime.local.moto_server import MotoServer
@@ -65,6 +65,11 @@ class Report:
     drain_seconds: float
     drained: bool  # everything arrived within the drain bound
     errors: list[str]
+    # Checks that matter most when parts die (always made): a session's final record is one
+    # record, however often it was sent, and the row the store serves is the final one.
+    different_finals: list[str] = field(default_factory=list)
+    final_not_newest: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # --chaos: each fault, when it struck, when the part was back
 
     @property
     def events_per_second(self) -> float:
@@ -79,6 +84,8 @@ class Report:
             and not self.missing_raw_events
             and not self.missing_late_events
             and not self.errors
+            and not self.different_finals
+            and not self.final_not_newest
         )
 
 
@@ -174,6 +181,20 @@ class Verifier:
                     best[session_id] = (row["Version"], measures)
         return {sid: measures for sid, (_, measures) in best.items()}
 
+    def stored_rows_checks(self, sessions: set[str]) -> list[str]:
+        """Sessions whose newest row (highest version: what the store serves) is not their final."""
+        newest: dict[str, tuple[int, bool]] = {}
+        tables = self.moto.state().get("timestreamwrite", {}).get("TimestreamTable", [])
+        databases = {run.resources.database for run in self.regions}
+        for table in (t for t in tables if t["db_name"] in databases):
+            for row in table["records"]:
+                session_id = next(d["Value"] for d in row["Dimensions"] if d["Name"] == "session_id")
+                final = any(m["Name"] == "final" and m["Value"] == "true" for m in row["MeasureValues"])
+                if session_id not in newest or row["Version"] > newest[session_id][0]:
+                    newest[session_id] = (row["Version"], final)
+        return sorted(f"{sid}: the newest row (version {newest[sid][0]}) is not final"
+                      for sid in sessions if sid in newest and not newest[sid][1])  # fmt: skip
+
     # -- the verdict ---------------------------------------------------------------------
 
     def report(
@@ -202,6 +223,8 @@ class Verifier:
         missing_late = sorted(key for key in too_late if key not in late_seen)
         examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
         latencies = sorted(x for run in self.regions for x in run.latencies_ms)
+        different = sorted(f"{sid}: {len(records)} different final records" for run in self.regions
+                           for sid, records in run.finals.items() if len(records) > 1)  # fmt: skip
         return Report(
             events_acknowledged=self.simulator.stats.events_acknowledged,
             traffic_seconds=traffic_seconds,
@@ -218,6 +241,8 @@ class Verifier:
             drained=drained[0],
             drain_seconds=drained[1],
             errors=errors,
+            different_finals=different,
+            final_not_newest=self.stored_rows_checks({sid for sid, _ in expected_sessions}),
         )
 
 
@@ -268,6 +293,12 @@ def print_report(report: Report) -> None:
         print(f"  missing (session, event, client time): {example}")
     print(f"post -> session record latency p50 / p95: {rounded(report.latency_p50_ms)} / "
           f"{rounded(report.latency_p95_ms)} ms")  # fmt: skip
+    print(f"sessions with two different final records: {len(report.different_finals)}; "
+          f"whose newest stored row is not the final: {len(report.final_not_newest)}")  # fmt: skip
+    for problem in [*report.different_finals, *report.final_not_newest][:20]:
+        print(f"  {problem}")
+    for fault in report.faults:
+        print(f"fault: {fault}")
     print(f"component errors: {len(report.errors)}")
     for error in report.errors[:20]:
         print(f"  {error}")

@@ -36,6 +36,7 @@ class Status:
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     errors: int
+    fault: str | None = None  # --chaos: the latest fault and whether its part is back
 
     def rows(self) -> list[tuple[str, str]]:
         raw, session, late = self.stream_rates
@@ -54,13 +55,16 @@ class Status:
                 f"{rounded(self.latency_p50_ms)} / {rounded(self.latency_p95_ms)} ms",
             ),
             ("errors", str(self.errors)),
+            *([("fault", self.fault)] if self.fault else []),
         ]
 
     def line(self) -> str:
         """One status line, under MAX_STATUS_LINE characters."""
         raw, session, late = self.stream_rates
         text = (
-            f"{self.phase} | in {self.events_per_second:,.1f}/s ({self.acknowledged:,}) | "
+            f"{self.phase} | "
+            + (f"{self.fault} | " if self.fault else "")
+            + f"in {self.events_per_second:,.1f}/s ({self.acknowledged:,}) | "
             f"raw/session/late {raw:,.1f}/{session:,.1f}/{late:,.1f}/s | active {self.active} ended {self.ended} | "
             f"late {self.late_events} | p50/p95 {rounded(self.latency_p50_ms)}/{rounded(self.latency_p95_ms)} ms | "
             f"errors {self.errors}"
@@ -99,7 +103,14 @@ def status(pipeline: LocalPipeline) -> Status:
         latency_p50_ms=percentile(latencies, 0.5),
         latency_p95_ms=percentile(latencies, 0.95),
         errors=len(pipeline.errors()),
+        fault=latest_fault(pipeline),
     )
+
+
+def latest_fault(pipeline: LocalPipeline) -> str | None:
+    chaos = pipeline.chaos
+    struck = [fault for fault in chaos.faults if fault.struck_s is not None] if chaos else []
+    return struck[-1].describe() if struck else None
 
 
 async def show(pipeline: LocalPipeline, live: bool) -> None:

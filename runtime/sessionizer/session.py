@@ -61,15 +61,21 @@ class Tracker:
     # The job's timers, kept here so one state access per event is enough.
     seal_timer_ms: int | None = None  # the earliest event-time timer set and not fired
     update_timer_ms: int | None = None  # the processing-time timer of the next update
+    # How far this session has sealed. Flink does not checkpoint watermarks: after a restore the
+    # watermark starts again from nothing, and without this an event that was too late before
+    # the restart would be taken (and applied behind events already sealed).
+    sealed_until_ms: int = NO_WATERMARK
 
     # Pickled into Flink state: values only; the duplicate keys follow from the pending events.
     def __getstate__(self) -> tuple[Any, ...]:
         return (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
-                self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms)  # fmt: skip
+                self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms, self.sealed_until_ms)  # fmt: skip
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
+        # State written before sealed_until_ms existed (a snapshot of an older job) has 9 values.
         (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
-         self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms) = state  # fmt: skip
+         self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms) = state[:9]  # fmt: skip
+        self.sealed_until_ms = state[9] if len(state) > 9 else NO_WATERMARK
         self.pending_keys = {event.key for event in self.pending}
 
     # -- events ------------------------------------------------------------------
@@ -78,7 +84,7 @@ class Tracker:
         """Take an event; returns the late reason if it cannot be applied, else None."""
         if self.final:
             return "session_finalised"
-        if event.timestamp < horizon(watermark, settings):
+        if event.timestamp < max(horizon(watermark, settings), self.sealed_until_ms):
             return "behind_watermark"
         if event.key in self.pending_keys:
             return None  # a duplicate: counted once already
@@ -91,7 +97,8 @@ class Tracker:
         """Seal what the horizon has passed; True when the session just became final."""
         if self.final:
             return False
-        limit = horizon(watermark, settings)
+        limit = max(horizon(watermark, settings), self.sealed_until_ms)
+        self.sealed_until_ms = limit
         while self.pending and self.pending[0].timestamp < limit:
             event = self.pending.pop(0)
             self.pending_keys.discard(event.key)

@@ -18,10 +18,10 @@ import httpx2 as httpx
 import pytest
 
 from runtime.kpl import user_records
+from runtime.local.fault_proxy import FaultProxy
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock
 from runtime.local.processes import Started, free_port, start, wait_until
 from tests.graph import ROOT
-from tests.ingest.fault_proxy import FaultProxy
 from tests.kinesis import stream_events
 
 pytestmark = pytest.mark.integration

@@ -127,3 +127,26 @@ def test_state_pickles_compactly_and_round_trips_mid_session() -> None:
         copy.accept(ev("stopped", 9, reason="ended"), watermark_at(33), SETTINGS)
         assert copy.advance(watermark_at(80), SETTINGS)
     assert restored.record(SETTINGS) == tracker.record(SETTINGS)
+
+
+def test_after_a_restore_an_event_behind_what_the_session_sealed_is_still_late() -> None:
+    """Flink restores keyed state but not watermarks: the session's own sealed horizon decides."""
+    tracker = Tracker("s1")
+    for event in (ev("init", 0), ev("playing", 2), ev("heartbeat", 40)):
+        assert tracker.accept(event, NO_WATERMARK, SETTINGS) is None
+    tracker.advance(T0 + 60_000, SETTINGS)  # seals up to 60 s minus the allowed lateness
+    restored: Tracker = pickle.loads(pickle.dumps(tracker))
+    assert restored.sealed_until_ms == tracker.sealed_until_ms > T0 + 2_000
+    # After the restart the watermark starts again from nothing.
+    assert restored.accept(ev("loading", 1), NO_WATERMARK, SETTINGS) == "behind_watermark"
+    assert restored.accept(ev("heartbeat", 45), NO_WATERMARK, SETTINGS) is None
+    restored.advance(NO_WATERMARK, SETTINGS)  # a watermark from nothing does not unseal
+    assert restored.sealed_until_ms == tracker.sealed_until_ms
+
+
+def test_state_of_a_job_from_before_the_sealed_horizon_still_loads() -> None:
+    tracker = Tracker("s1")
+    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
+    older = Tracker.__new__(Tracker)
+    older.__setstate__(tracker.__getstate__()[:9])
+    assert older.sealed_until_ms == NO_WATERMARK and older.pending == tracker.pending

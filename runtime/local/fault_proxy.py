@@ -1,4 +1,4 @@
-"""An HTTP proxy in front of kinesis-mock that can make it throttle or go down, for fault tests."""
+"""An HTTP proxy in front of kinesis-mock that can make it throttle or go down: fault tests and `--chaos` runs."""
 
 from __future__ import annotations
 
@@ -69,10 +69,16 @@ class FaultProxy:
         self.mode = "pass"
         self._released.set()
 
-    def __enter__(self) -> FaultProxy:
+    def start(self) -> FaultProxy:
         self._thread.start()
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,34 @@
+"""Faults while viewers play: nothing acknowledged is lost, every fault is injected and every part comes back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime.local.chaos import FAULT_KINDS, WINDOW, plan
+from runtime.local.options import Options
+from runtime.local.pipeline import run
+
+
+def test_the_plan_is_one_fault_of_each_kind_in_the_window_and_the_same_for_a_seed() -> None:
+    faults = plan(3, 100.0, ["us-east-1", "us-west-2"])
+    assert sorted(fault.kind for fault in faults) == sorted(FAULT_KINDS)
+    assert all(WINDOW[0] * 100 <= fault.at_s <= WINDOW[1] * 100 for fault in faults)
+    assert [fault.at_s for fault in faults] == sorted(fault.at_s for fault in faults)
+    assert faults == plan(3, 100.0, ["us-east-1", "us-west-2"])
+    assert faults != plan(4, 100.0, ["us-east-1", "us-west-2"])
+
+
+@pytest.mark.integration
+def test_a_chaos_run_loses_no_acknowledged_event_and_keeps_one_final_per_session(tmp_path: Path) -> None:
+    options = Options(duration=45, viewers=8, seed=5, view=False, drain_seconds=60, log_dir=tmp_path,
+                      chaos=True, chaos_seed=3)  # fmt: skip
+    report = run(options)
+    assert len(report.faults) == len(FAULT_KINDS)
+    assert all("back at" in fault for fault in report.faults), report.faults
+    assert any("first record" in fault for fault in report.faults if fault.startswith("sessionizer-kill"))
+    assert report.events_acknowledged > 0 and report.sessions_compared > 0
+    assert report.missing_raw_events == 0, report.missing_examples
+    assert report.different_finals == [] and report.final_not_newest == []
+    assert report.errors == []
