@@ -20,9 +20,9 @@ from runtime.stack.parse import from_stack_file
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def policy_config(stack_file: Path) -> dict[str, dict[str, Any]]:
-    """{policy name: its configuration} for the stack of this file."""
-    settings = from_stack_file(stack_file)
+def policy_config(stack: str) -> dict[str, dict[str, Any]]:
+    """{policy name: its configuration} for the stack, from its stack file."""
+    settings = from_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     return {
         "alb-listeners-https": {CONFIG_ALLOW_HTTP: settings.ingest.allow_http},
         "stack-tags": {CONFIG_TAGS: stack_tags(settings)},
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True)
     args = parser.parse_args(argv)
-    print(json.dumps(policy_config(ROOT / f"Pulumi.{args.stack}.yaml"), indent=2))
+    print(json.dumps(policy_config(args.stack), indent=2))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from policy.config import ROOT, policy_config
+from policy.config import policy_config
 from policy.guardrails import POLICIES
 from preview.graph import Graph, Resource, stack_graph
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True)
     args = parser.parse_args(argv)
-    violations = run_policies(stack_graph(args.stack), policy_config(ROOT / f"Pulumi.{args.stack}.yaml"))
+    violations = run_policies(stack_graph(args.stack), policy_config(args.stack))
     for violation in violations:
         print(violation)
     print(f"{args.stack}: {len(violations)} violation(s) of {len(POLICIES)} policies", file=sys.stderr)

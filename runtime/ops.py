@@ -122,15 +122,22 @@ def open_case(session: Any, settings: Settings, body: str, severity: str, servic
     return str(response["caseId"])
 
 
-def flink_timeouts(args: argparse.Namespace) -> int:
-    stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
+def stack_settings(stack: str) -> Settings | None:
+    """The stack's settings, or None after saying on stderr why there are none."""
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         print(f"error: no stack file {stack_file.name}", file=sys.stderr)
-        return 2
+        return None
     try:
-        settings = from_stack_file(stack_file)
+        return from_stack_file(stack_file)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def flink_timeouts(args: argparse.Namespace) -> int:
+    settings = stack_settings(args.stack)
+    if settings is None:
         return 2
     if not settings.sessionizer.production_timeouts:
         print(
@@ -182,7 +189,9 @@ PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 
 
 def ingest_image(args: argparse.Namespace) -> int:
-    settings = from_stack_file(ROOT / f"Pulumi.{args.stack}.yaml")
+    settings = stack_settings(args.stack)
+    if settings is None:
+        return 2
     image = {
         "platform": PLATFORMS[settings.ingest.cpu_architecture],
         "repositories": [

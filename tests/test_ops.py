@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
 
 import boto3
 import pytest
@@ -14,6 +11,7 @@ from moto import mock_aws
 
 from runtime.ops import main
 from tests.graph import STACKS, stack_graph
+from tests.recording_server import Answer, Request, recording_server
 
 
 @pytest.fixture
@@ -42,8 +40,9 @@ def test_a_stack_without_production_traffic_has_nothing_to_request(capsys: pytes
     assert "prism-pipeline:sessionizer.productionTimeouts is false" in capsys.readouterr().err
 
 
-def test_an_unknown_stack_is_named(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["flink-timeouts", "--stack", "prod", "--account-id", "111122223333"]) == 2
+@pytest.mark.parametrize("command", [["flink-timeouts", "--account-id", "111122223333"], ["ingest-image"]])
+def test_an_unknown_stack_is_named(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--stack", "prod"]) == 2
     assert "no stack file Pulumi.prod.yaml" in capsys.readouterr().err
 
 
@@ -60,30 +59,14 @@ def test_open_case_files_the_text_with_the_callers_account(aws: None, capsys: py
 
 
 def test_grafana_dashboards_are_posted_to_the_workspace_api(capsys: pytest.CaptureFixture[str]) -> None:
-    received: list[tuple[str, str, dict[str, Any]]] = []
+    def dashboard_saved(request: Request) -> Answer:
+        uid = json.loads(request.body)["dashboard"]["uid"]
+        body = json.dumps({"status": "success", "url": f"/d/{uid}"}).encode()
+        return Answer(200, body, {"Content-Type": "application/json"})
 
-    class GrafanaApi(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            received.append((self.path, self.headers["Authorization"], body))
-            answer = json.dumps({"status": "success", "url": f"/d/{body['dashboard']['uid']}"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), GrafanaApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        assert main(["grafana-dashboards", "--url", url, "--token", "glsa_test"]) == 0
-    finally:
-        server.shutdown()
+    with recording_server(dashboard_saved) as grafana:
+        assert main(["grafana-dashboards", "--url", grafana.url, "--token", "glsa_test"]) == 0
+    received = [(r.path, r.headers["authorization"], json.loads(r.body)) for r in grafana.requests]
     assert [(path, auth) for path, auth, _ in received] == [("/api/dashboards/db", "Bearer glsa_test")] * 2
     assert sorted(body["dashboard"]["uid"] for _, _, body in received) == [
         "prism-live-sessions", "prism-sessions-breakdown",

@@ -163,37 +163,17 @@ class Verifier:
                             seen.add((event["sessionId"], event["event"], event["timestamp"]))
         return seen
 
-    def stored_finals(self) -> dict[str, dict[str, tuple[str, str]]]:
-        """Session id -> measures of its newest final row, as Timestream (moto) holds them."""
-        best: dict[str, tuple[int, dict[str, tuple[str, str]]]] = {}
+    def stored_rows(self) -> list[StoredRow]:
+        """Every session row Timestream (moto) holds for the run's databases, every version of it."""
         tables = self.moto.state().get("timestreamwrite", {}).get("TimestreamTable", [])
         databases = {run.resources.database for run in self.regions}
-        for table in tables:
-            if table["db_name"] not in databases:
-                continue
-            for row in table["records"]:
-                dimensions = {d["Name"]: d["Value"] for d in row["Dimensions"]}
-                measures = {m["Name"]: (m["Value"], m["Type"]) for m in row["MeasureValues"]}
-                if measures.get("final", ("false", ""))[0] != "true":
-                    continue
-                session_id = dimensions["session_id"]
-                if session_id not in best or row["Version"] > best[session_id][0]:
-                    best[session_id] = (row["Version"], measures)
-        return {sid: measures for sid, (_, measures) in best.items()}
-
-    def stored_rows_checks(self, sessions: set[str]) -> list[str]:
-        """Sessions whose newest row (highest version: what the store serves) is not their final."""
-        newest: dict[str, tuple[int, bool]] = {}
-        tables = self.moto.state().get("timestreamwrite", {}).get("TimestreamTable", [])
-        databases = {run.resources.database for run in self.regions}
+        rows = []
         for table in (t for t in tables if t["db_name"] in databases):
             for row in table["records"]:
                 session_id = next(d["Value"] for d in row["Dimensions"] if d["Name"] == "session_id")
-                final = any(m["Name"] == "final" and m["Value"] == "true" for m in row["MeasureValues"])
-                if session_id not in newest or row["Version"] > newest[session_id][0]:
-                    newest[session_id] = (row["Version"], final)
-        return sorted(f"{sid}: the newest row (version {newest[sid][0]}) is not final"
-                      for sid in sessions if sid in newest and not newest[sid][1])  # fmt: skip
+                measures = {m["Name"]: (m["Value"], m["Type"]) for m in row["MeasureValues"]}
+                rows.append(StoredRow(session_id, row["Version"], measures))
+        return rows
 
     # -- the verdict ---------------------------------------------------------------------
 
@@ -205,7 +185,8 @@ class Verifier:
         errors: list[str],
     ) -> Report:
         expected_sessions = self.expected_sessions()
-        stored = self.stored_finals()
+        rows = self.stored_rows()
+        stored = newest_finals(rows)
         mismatches, matched = [], 0
         for session_id, truth in expected_sessions:
             expected = timestream_row_measures(truth.expected_record(session_settings(truth.region)))
@@ -242,8 +223,38 @@ class Verifier:
             drain_seconds=drained[1],
             errors=errors,
             different_finals=different,
-            final_not_newest=self.stored_rows_checks({sid for sid, _ in expected_sessions}),
+            final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
         )
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    session_id: str
+    version: int
+    measures: dict[str, tuple[str, str]]  # name -> (value, type)
+
+    @property
+    def final(self) -> bool:
+        return self.measures.get("final", ("false", ""))[0] == "true"
+
+
+def newest_finals(rows: Sequence[StoredRow]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Session id -> measures of its newest final row."""
+    best: dict[str, StoredRow] = {}
+    for row in rows:
+        if row.final and (row.session_id not in best or row.version > best[row.session_id].version):
+            best[row.session_id] = row
+    return {sid: row.measures for sid, row in best.items()}
+
+
+def newest_not_final(rows: Sequence[StoredRow], sessions: set[str]) -> list[str]:
+    """Sessions whose newest row (highest version: what the store serves) is not their final."""
+    newest: dict[str, StoredRow] = {}
+    for row in rows:
+        if row.session_id not in newest or row.version > newest[row.session_id].version:
+            newest[row.session_id] = row
+    return sorted(f"{sid}: the newest row (version {newest[sid].version}) is not final"
+                  for sid in sessions if sid in newest and not newest[sid].final)  # fmt: skip
 
 
 def timestream_row_measures(record: dict[str, Any]) -> dict[str, tuple[str, str]]:

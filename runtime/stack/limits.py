@@ -26,14 +26,14 @@ CERTIFICATE_ARN = re.compile(
 )
 
 
+# A container image tag, as registries accept it.
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+IMAGE_TAG = re.compile(rf"^{_TAG}$")
 # registry/repository:tag or @sha256:digest; {account} and {region} are filled per region.
 IMAGE = re.compile(
     r"^(?P<registry>[a-z0-9{}.-]+(?::\d+)?)/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})$"
+    rf"(?::(?P<tag>{_TAG})|@sha256:[0-9a-f]{{64}})$"
 )
-
-
-IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ECR_REGISTRY = re.compile(
     r"^(?P<account>\d{12}|\{account\})\.dkr\.ecr\.(?P<region>[a-z0-9-]+|\{region\})\.amazonaws\.com$"
 )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.ingest.put_records import PutRecordsClient, put_records_body
+from tests.recording_server import Answer, Recording, Request, answering_in_turn, recording_server
 
 REGION = "eu-west-1"
 CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=2, max_pool_connections=2)
@@ -66,42 +65,33 @@ def test_the_body_is_the_one_botocore_would_send(stream: str, records: list[dict
     assert json.loads(put_records_body(stream, records)) == json.loads(botocore_body(stream, records))
 
 
+AMZ_JSON = {"Content-Type": "application/x-amz-json-1.1"}
+
+
 @dataclass
 class Recorder:
-    """A loopback HTTP server that records each request and answers with the next canned answer."""
+    """Kinesis's stand-in: records each request and answers with the next canned (status, body)."""
 
-    answers: list[tuple[int, bytes]]
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
+    answers: list[Answer]
+    recording: Recording
+
+    @property
+    def url(self) -> str:
+        return self.recording.url
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.recording.requests
+
+    def answer(self, status: int, body: bytes) -> None:
+        self.answers.append(Answer(status, body, AMZ_JSON))
 
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
-    recorded = Recorder(answers=[])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            recorded.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            status, answer = recorded.answers.pop(0)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    recorded.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield recorded
-    finally:
-        server.shutdown()
-        server.server_close()
+    answers: list[Answer] = []
+    with recording_server(answering_in_turn(answers)) as recording:
+        yield Recorder(answers, recording)
 
 
 def client_for(recorder: Recorder, token: str | None = None) -> PutRecordsClient:
@@ -115,11 +105,11 @@ RECORDS = [{"Data": b"\x00\x01", "PartitionKey": "s-1", "ExplicitHashKey": "0"}]
 
 
 def test_a_call_is_signed_for_kinesis_in_the_clients_region_and_nulls_are_left_out(recorder: Recorder) -> None:
-    recorder.answers.append((200, b'{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0",'
-                                  b'"ErrorCode":null,"ErrorMessage":null}],"EncryptionType":null}'))  # fmt: skip
+    recorder.answer(200, b'{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0",'
+                         b'"ErrorCode":null,"ErrorMessage":null}],"EncryptionType":null}')  # fmt: skip
     answer = client_for(recorder, token="session-token").put_records(StreamName="raw", Records=RECORDS)
     assert answer == {"FailedRecordCount": 0, "Records": [{"SequenceNumber": "1", "ShardId": "shardId-0"}]}
-    headers, body = recorder.requests[0]
+    headers, body = recorder.requests[0].headers, recorder.requests[0].body
     assert headers["x-amz-target"] == "Kinesis_20131202.PutRecords"
     assert headers["content-type"] == "application/x-amz-json-1.1"
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
@@ -142,7 +132,7 @@ def test_a_call_is_signed_for_kinesis_in_the_clients_region_and_nulls_are_left_o
 def test_a_refused_call_is_a_client_error_with_the_services_code(
     recorder: Recorder, status: int, answer: bytes, code: str
 ) -> None:
-    recorder.answers.append((status, answer))
+    recorder.answer(status, answer)
     with pytest.raises(ClientError) as raised:
         client_for(recorder).put_records(StreamName="raw", Records=RECORDS)
     assert raised.value.response["Error"]["Code"] == code

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from policy.config import ROOT, policy_config
+from policy.config import policy_config
 from policy.offline import policy_resources, run_policies
 from preview.graph import STACKS, stack_graph
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_stack_passes_every_policy(stack: str) -> None:
-    violations = run_policies(stack_graph(stack), policy_config(ROOT / f"Pulumi.{stack}.yaml"))
+    violations = run_policies(stack_graph(stack), policy_config(stack))
     assert [str(v) for v in violations] == []
 
 
@@ -31,6 +31,6 @@ def test_the_policies_see_the_stacks_relations(stack: str) -> None:
 
 
 def test_the_stack_config_allows_http_only_where_the_stack_does() -> None:
-    assert policy_config(ROOT / "Pulumi.dev.yaml")["alb-listeners-https"] == {"allowHttp": True}
-    assert policy_config(ROOT / "Pulumi.slowprod.yaml")["alb-listeners-https"] == {"allowHttp": False}
-    assert policy_config(ROOT / "Pulumi.slowprod.yaml")["stack-tags"]["tags"]["environment"] == "slowprod"
+    assert policy_config("dev")["alb-listeners-https"] == {"allowHttp": True}
+    assert policy_config("slowprod")["alb-listeners-https"] == {"allowHttp": False}
+    assert policy_config("slowprod")["stack-tags"]["tags"]["environment"] == "slowprod"
