@@ -27,7 +27,7 @@ from typing import Any
 from runtime.ingest.settings import base_settings
 from runtime.ingest.settings import environment as ingest_environment
 from runtime.local import view
-from runtime.local.chaos import Chaos, plan
+from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, Chaos, plan
 from runtime.local.fault_proxy import FaultProxy
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
@@ -149,6 +149,8 @@ class LocalPipeline:
         create(resources, self.settings, kinesis, self.moto.client("s3", region.name), firehose, timestream)
         job = local_sessionizer(self.settings.environment, resources, self.kinesis.endpoint,
                                 self.log_dir / "checkpoints" / resources.region.code)  # fmt: skip
+        if self.options.chaos:
+            job = dataclasses.replace(job, allowed_lateness_ms=CHAOS_ALLOWED_LATENESS_MS)
 
         ingest, ingest_url = self.start_ingest(region, resources, job)
         sessionizer = self.start_sessionizer(region, job)

@@ -60,6 +60,8 @@ class Report:
     missing_examples: list[str]  # a few of the missing events, to look them up
     too_late_events: int
     missing_late_events: int
+    on_time_events_late: int  # sent on time, yet in the late bucket: what the sessions then miss
+    on_time_late_examples: list[str]  # with how long after its own time each was acknowledged
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     drain_seconds: float
@@ -120,6 +122,14 @@ class Verifier:
 
     def too_late(self) -> set[EventKey]:
         return self._keys(lambda t: t.too_late)
+
+    def _acknowledged_after(self, key: EventKey) -> str:
+        """An event and how long after its own (client) time the ingest service acknowledged it."""
+        session_id, name, timestamp = key
+        truth = self.simulator.sessions.get(session_id)
+        posted = truth.posted_at.get(timestamp) if truth is not None else None
+        delay = "" if posted is None else f", acknowledged {posted - timestamp / 1000:.1f} s after its time"
+        return f"{session_id} {name} at {timestamp}{delay}"
 
     # -- what arrived ---------------------------------------------------------------------
 
@@ -202,6 +212,7 @@ class Verifier:
         acknowledged, too_late = self.acknowledged(), self.too_late()
         missing_raw = sorted(key for key in acknowledged if key not in raw_seen)
         missing_late = sorted(key for key in too_late if key not in late_seen)
+        on_time_late = sorted(key for key in acknowledged - too_late if key in late_seen)
         examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
         latencies = sorted(x for run in self.regions for x in run.latencies_ms)
         different = sorted(f"{sid}: {len(records)} different final records" for run in self.regions
@@ -217,6 +228,8 @@ class Verifier:
             missing_examples=examples,
             too_late_events=len(too_late),
             missing_late_events=len(missing_late),
+            on_time_events_late=len(on_time_late),
+            on_time_late_examples=[self._acknowledged_after(key) for key in on_time_late[:5]],
             latency_p50_ms=percentile(latencies, 0.5),
             latency_p95_ms=percentile(latencies, 0.95),
             drained=drained[0],
@@ -302,6 +315,9 @@ def print_report(report: Report) -> None:
     print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
     for example in report.missing_examples:
         print(f"  missing (session, event, client time): {example}")
+    print(f"events sent on time but in the late bucket: {report.on_time_events_late}")
+    for example in report.on_time_late_examples:
+        print(f"  {example}")
     print(f"post -> session record latency p50 / p95: {rounded(report.latency_p50_ms)} / "
           f"{rounded(report.latency_p95_ms)} ms")  # fmt: skip
     print(f"sessions with two different final records: {len(report.different_finals)}; "

@@ -3,7 +3,7 @@
 A thin adapter around session.py. Wiring:
 
     FlinkKinesisConsumer(raw)            de-aggregates the ingest service's KPL records
-      -> parse: (sessionId, event time, arrival time, raw JSON)
+      -> parse: (sessionId, event time, arrival time, the watermark of its shard, raw JSON)
       -> event-time watermarks, bounded out-of-orderness, advancing with the clock when quiet
          and caught up (IdleAdvancingWatermarks in the connector jar; timestamps assigned in Java)
       -> key by sessionId
@@ -34,6 +34,7 @@ from pyflink.datastream import (
     CheckpointingMode,
     DataStream,
     KeyedProcessFunction,
+    MapFunction,
     OutputTag,
     RuntimeContext,
     StreamExecutionEnvironment,
@@ -60,21 +61,22 @@ from runtime.sessionizer.metrics import (
     LateReason,
 )
 from runtime.sessionizer.playback import Event
-from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record
+from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record, next_update_time
 
 LATE_EVENTS = OutputTag("late-events", Types.STRING())
 UNPARSEABLE = ""  # the key of raw records that are not JSON events
+SHARD_SEPARATOR = "\x1e"  # ends the shard id before a raw record (ShardTaggedStrings in the connector jar)
 NO_ARRIVAL = 0  # a raw event without the ingest service's arrival time
-# parse()'s record; IdleAdvancingWatermarks.forParsedEvents reads fields 1 and 2 by position.
-_RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG(), Types.STRING()])
-ParsedEvent = tuple[str, int, int, str]
+# ParseEvents' record; IdleAdvancingWatermarks.forParsedEvents reads fields 1 and 2 by position.
+_RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG(), Types.LONG(), Types.STRING()])
+ParsedEvent = tuple[str, int, int, int, str]
 
 
 def _dumps(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
-def parse(raw: str) -> ParsedEvent:
+def parse(raw: str) -> tuple[str, int, int, str]:
     """(sessionId, event time, arrival time, raw) of a raw event; UNPARSEABLE keys anything else.
 
     The event time is the player's clock; the arrival time is the ingest service's
@@ -91,6 +93,44 @@ def parse(raw: str) -> ParsedEvent:
 def _arrival(document: dict[str, Any]) -> int:
     received = received_at(document)
     return NO_ARRIVAL if received is None else received
+
+
+class ParseEvents(MapFunction):  # type: ignore[misc]
+    """parse() of each raw event, with the watermark of the shard it was read from, as of that event.
+
+    Flink's watermark reaches the session function late: it is emitted periodically, and
+    PyFlink holds it back until the Python operator's running bundle is done. A live reader
+    never notices. A reader working through a backlog does: a job restored from a checkpoint
+    (which keeps no watermark) starts from none and reads seconds of event time per bundle,
+    so an event that came too late would be judged against a watermark far behind the
+    events read before it, and taken. Each record therefore carries its shard's watermark,
+    by the rule of IdleAdvancingWatermarks (the newest event time read from the shard so
+    far, this one included, less the out-of-orderness), and the session function judges
+    lateness by the higher of that and Flink's. Per shard: a reader fetches each of its
+    shards at that shard's pace, so the events of a shard that is ahead say nothing about
+    how late an event of one behind it is. Records from a source without shards (a file, a
+    test's collection) count as one shard.
+    """
+
+    def __init__(self, out_of_orderness_ms: int) -> None:
+        self.out_of_orderness_ms = out_of_orderness_ms
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.newest_event_ms: dict[str, int] = {}
+
+    def map(self, value: str) -> ParsedEvent:
+        shard, separator, record = value.partition(SHARD_SEPARATOR)
+        if not separator:
+            shard, record = "", value
+        session_id, event_ms, arrival_ms, raw = parse(record)
+        watermark = NO_WATERMARK
+        if session_id != UNPARSEABLE:
+            newest = max(self.newest_event_ms.get(shard, event_ms), event_ms)
+            self.newest_event_ms[shard] = newest
+            watermark = newest - self.out_of_orderness_ms - 1
+        elif shard in self.newest_event_ms:
+            watermark = self.newest_event_ms[shard] - self.out_of_orderness_ms - 1
+        return session_id, event_ms, arrival_ms, watermark, raw
 
 
 class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
@@ -112,9 +152,9 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         return LATE_EVENTS, _dumps(late_record(reason, watermark, _now_ms(), session_id, raw))
 
     def process_element(self, value: ParsedEvent, ctx: KeyedProcessFunction.Context) -> Any:
-        session_id, _, _, raw = value
+        session_id, _, _, reader_watermark, raw = value
         timers = ctx.timer_service()
-        watermark = timers.current_watermark()
+        watermark = max(timers.current_watermark(), reader_watermark)
         if session_id == UNPARSEABLE:
             yield self._late("unparseable", watermark, None, raw)
             return
@@ -126,9 +166,11 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         if late is not None:
             yield self._late(late, watermark, session_id, document)
             return
+        now = timers.current_processing_time()
+        tracker.forget_lost_timers(now, timers.current_watermark(), self.settings)
         self._schedule_seal(tracker, timers)
         if tracker.update_timer_ms is None:
-            tracker.update_timer_ms = timers.current_processing_time() + self.settings.update_interval_ms
+            tracker.update_timer_ms = next_update_time(now, self.settings)
             timers.register_processing_time_timer(tracker.update_timer_ms)
         self.tracker_state.update(tracker)
 
@@ -176,7 +218,7 @@ def _now_ms() -> int:
 
 def watermark_strategy(config: SessionizerConfig) -> WatermarkStrategy:
     """Bounded out-of-orderness that advances with the clock once the input is quiet and the
-    reader caught up (connector jar); event times are taken from parse()'s records in Java."""
+    reader caught up (connector jar); event times are taken from ParseEvents' records in Java."""
     java = get_gateway().jvm.prism.sessionizer.IdleAdvancingWatermarks
     return WatermarkStrategy(
         java.forParsedEvents(config.out_of_orderness_ms, config.idle_advance_after_ms, config.caught_up_lag_ms)
@@ -187,7 +229,7 @@ def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream
     """Sessions and late events from a stream of raw event JSON strings."""
     watermarks = watermark_strategy(config)
     sessions = (
-        raw_events.map(parse, output_type=_RECORD)
+        raw_events.map(ParseEvents(config.out_of_orderness_ms), output_type=_RECORD)
         .name("parse")
         .assign_timestamps_and_watermarks(watermarks)
         .key_by(lambda record: record[0], key_type=Types.STRING())
@@ -222,7 +264,9 @@ def kinesis_source(config: SessionizerConfig) -> FlinkKinesisConsumer:
         # An idle shard must not hold back the watermark of the others.
         "flink.shard.idle.interval": str(max(1_000, config.out_of_orderness_ms)),
     }
-    return FlinkKinesisConsumer(config.raw_stream, SimpleStringSchema(), properties)
+    # Each record as text behind the id of its shard (ShardTaggedStrings): ParseEvents judges lateness per shard.
+    shard_tagged = get_gateway().jvm.prism.sessionizer.ShardTaggedStrings()
+    return FlinkKinesisConsumer(config.raw_stream, shard_tagged, properties)
 
 
 def kinesis_sink(stream: str, config: SessionizerConfig) -> KinesisStreamsSink:
@@ -289,4 +333,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["NO_WATERMARK", "build", "main", "parse"]
+__all__ = ["NO_WATERMARK", "ParseEvents", "build", "main", "parse"]

@@ -17,6 +17,12 @@ pending events, on a copy. The result is exact for every event within the latene
   ``updateTime`` that is the session's last event time: a record for the same point
   in the session's life replaces the previous one (higher version), and replaying the
   same input gives the same records.
+- The version counts the session's progress, not its records: twice the events taken,
+  plus one for the final. Update records come when the update timer (processing time)
+  fires, so a job restored from a checkpoint emits them at other moments than the job
+  that died, and the records the dead job sent after its checkpoint are already in the
+  store. Counted by progress, a record of the restored job with the same version is the
+  same record, and its final is still the session's highest version.
 - Duplicates (same event name and timestamp) count once. Only pending events need
   their keys remembered: a copy of a sealed event is behind the horizon, so it is late.
 - Events at the same millisecond are applied in the order a player emits them
@@ -65,17 +71,22 @@ class Tracker:
     # watermark starts again from nothing, and without this an event that was too late before
     # the restart would be taken (and applied behind events already sealed).
     sealed_until_ms: int = NO_WATERMARK
+    events_taken: int = 0  # distinct events accepted: the progress the version counts
 
     # Pickled into Flink state: values only; the duplicate keys follow from the pending events.
     def __getstate__(self) -> tuple[Any, ...]:
         return (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
-                self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms, self.sealed_until_ms)  # fmt: skip
+                self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms, self.sealed_until_ms,
+                self.events_taken)  # fmt: skip
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        # State written before sealed_until_ms existed (a snapshot of an older job) has 9 values.
+        # State of older jobs: 9 values (before sealed_until_ms), 10 (before events_taken).
         (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
          self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms) = state[:9]  # fmt: skip
         self.sealed_until_ms = state[9] if len(state) > 9 else NO_WATERMARK
+        # An older job counted records: at most one per event taken, plus the final, so counting
+        # on from its version never goes below a version it wrote.
+        self.events_taken = state[10] if len(state) > 10 else self.version
         self.pending_keys = {event.key for event in self.pending}
 
     # -- events ------------------------------------------------------------------
@@ -90,6 +101,7 @@ class Tracker:
             return None  # a duplicate: counted once already
         bisect.insort(self.pending, event, key=event_order)
         self.pending_keys.add(event.key)
+        self.events_taken += 1
         self.changed = True
         return None
 
@@ -123,7 +135,7 @@ class Tracker:
             view = view.copy()
             for event in self.pending:
                 view.apply(event)
-        self.version += 1
+        self.version = max(self.version + 1, progress_version(self.events_taken, self.final))
         self.changed = False
         metrics = view.metrics()
         values = {
@@ -143,6 +155,22 @@ class Tracker:
         self.pending.clear()
         self.pending_keys.clear()
 
+    def forget_lost_timers(self, now_ms: int, watermark: int, settings: SessionSettings) -> None:
+        """Forget timers the state says are set but that are long overdue, so they are set again.
+
+        PyFlink can snapshot a session's state without the timers registered in the same
+        bundle: after a kill -9 and a restore, a session's state said both timers were set,
+        neither fired, and the session never ended. An update timer more than an interval
+        overdue, or a seal timer behind the watermark, is set again at the session's next
+        event. Flink keeps one timer per key and time, so one that did exist is not doubled
+        (update timers are on a grid of the interval for that), and a spare firing finds
+        nothing to do.
+        """
+        if self.update_timer_ms is not None and self.update_timer_ms < now_ms - settings.update_interval_ms:
+            self.update_timer_ms = None
+        if self.seal_timer_ms is not None and watermark != NO_WATERMARK and self.seal_timer_ms < watermark:
+            self.seal_timer_ms = None
+
     def next_seal_time(self, settings: SessionSettings) -> int | None:
         """Event time at which advance() has something to do next (for a timer)."""
         if self.final:
@@ -152,6 +180,18 @@ class Tracker:
         if self.playback.last_event_ms is not None:
             return self.playback.last_event_ms + settings.inactivity_gap_ms + settings.allowed_lateness_ms
         return None
+
+
+def progress_version(events_taken: int, final: bool) -> int:
+    """A record's version from the session's progress: the same events give the same version,
+    more events a higher one, and the final the highest."""
+    return 2 * events_taken + (1 if final else 0)
+
+
+def next_update_time(now_ms: int, settings: SessionSettings) -> int:
+    """The next update timer: the next point of a grid of the update interval, so registering it
+    again (forget_lost_timers) lands on the same time as one that exists."""
+    return (now_ms // settings.update_interval_ms + 1) * settings.update_interval_ms
 
 
 # The order a player emits events in, for events of one session at the same millisecond.

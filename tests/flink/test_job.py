@@ -127,7 +127,7 @@ def test_updates_come_before_the_final_with_increasing_versions(output: list[dic
             by_session[record["sessionId"]].append(record)
     for records in by_session.values():
         versions = [r["version"] for r in records]
-        assert versions == list(range(1, len(records) + 1))
+        assert versions == sorted(set(versions)), versions  # strictly increasing (they count progress)
         assert [r["final"] for r in records] == [False] * (len(records) - 1) + [True]
     # The pause is 1.5 s and the update interval 200 ms: the sessions were seen while active.
     assert any(not r["final"] for r in by_session["watched"])

@@ -10,81 +10,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime.sessionizer.job import LATE_EVENTS, UNPARSEABLE, SessionFunction, parse
+from runtime.sessionizer.job import LATE_EVENTS, NO_WATERMARK, UNPARSEABLE, SessionFunction, parse
 from runtime.sessionizer.metrics import (
     LATE_EVENTS_METRIC,
     LATE_REASON_DIMENSION,
     LATE_REASONS,
     MANAGED_FLINK_METRIC_GROUP,
 )
+from tests.flink.function_fakes import Context, RuntimeContext
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
 
-class Counter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def inc(self, n: int = 1) -> None:
-        self.count += n
-
-
-class MetricGroup:
-    def __init__(self, registry: dict[tuple[Any, ...], Counter], path: tuple[Any, ...] = ()) -> None:
-        self.registry, self.path = registry, path
-
-    def add_group(self, name: str, extra: str | None = None) -> MetricGroup:
-        return MetricGroup(self.registry, (*self.path, name if extra is None else (name, extra)))
-
-    def counter(self, name: str) -> Counter:
-        return self.registry.setdefault((*self.path, name), Counter())
-
-
-class State:
-    def __init__(self) -> None:
-        self.stored: Any = None
-
-    def value(self) -> Any:
-        return self.stored
-
-    def update(self, value: Any) -> None:
-        self.stored = value
-
-
-class RuntimeContext:
-    def __init__(self) -> None:
-        self.counters: dict[tuple[Any, ...], Counter] = {}
-        self.state = State()
-
-    def get_state(self, _: Any) -> State:
-        return self.state
-
-    def get_metrics_group(self) -> MetricGroup:
-        return MetricGroup(self.counters)
-
-
-class Timers:
-    def __init__(self, watermark: int) -> None:
-        self.watermark = watermark
-
-    def current_watermark(self) -> int:
-        return self.watermark
-
-    def current_processing_time(self) -> int:
-        return T0
-
-    def register_event_time_timer(self, _: int) -> None:
-        pass
-
-    def register_processing_time_timer(self, _: int) -> None:
-        pass
-
-
-class Context:
-    def __init__(self, watermark: int) -> None:
-        self.timers = Timers(watermark)
-
-    def timer_service(self) -> Timers:
-        return self.timers
+def parsed(event: Any) -> tuple[str, int, int, int, str]:
+    """The parse step's record of an event, from a reader that has read nothing newer."""
+    session_id, event_ms, arrival_ms, text = parse(json.dumps(raw(event)))
+    return session_id, event_ms, arrival_ms, NO_WATERMARK, text
 
 
 def late_count(context: RuntimeContext, reason: str) -> int:
@@ -104,9 +44,10 @@ def test_each_late_event_counts_once_under_its_reason() -> None:
     function.open(context)
     late_watermark = T0 + 10 * 60_000  # ten minutes past the events: behind the allowed lateness
 
-    unparseable = list(function.process_element((UNPARSEABLE, 0, 0, "{not json"), Context(late_watermark)))
-    behind = list(function.process_element(parse(json.dumps(raw(ev("init", 0, "s1")))), Context(late_watermark)))
-    on_time = list(function.process_element(parse(json.dumps(raw(ev("init", 0, "s2")))), Context(T0)))
+    not_json = (UNPARSEABLE, 0, 0, NO_WATERMARK, "{not json")
+    unparseable = list(function.process_element(not_json, Context(late_watermark)))
+    behind = list(function.process_element(parsed(ev("init", 0, "s1")), Context(late_watermark)))
+    on_time = list(function.process_element(parsed(ev("init", 0, "s2")), Context(T0)))
 
     assert [tag for tag, _ in unparseable + behind] == [LATE_EVENTS, LATE_EVENTS]
     assert on_time == []

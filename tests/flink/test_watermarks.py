@@ -114,3 +114,15 @@ def test_the_watermark_never_goes_backwards(clock_class: Any) -> None:
 
 def test_no_watermark_before_the_first_event(clock_class: Any) -> None:
     assert new_clock(clock_class).watermark(NOW) == clock_class.NO_WATERMARK
+
+
+def test_raw_records_are_read_behind_their_shard_id(clock_class: Any) -> None:
+    """The connector's deserializer and ParseEvents agree on the separator."""
+    from pyflink.java_gateway import get_gateway
+
+    from runtime.sessionizer.job import SHARD_SEPARATOR
+
+    tagged = get_gateway().jvm.prism.sessionizer.ShardTaggedStrings
+    assert tagged.SEPARATOR == SHARD_SEPARATOR
+    text = tagged().deserialize('{"a":"é"}'.encode(), "key", "1", 0, "raw", "shardId-000000000003")
+    assert text == f"shardId-000000000003{SHARD_SEPARATOR}" + '{"a":"é"}'

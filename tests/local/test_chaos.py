@@ -1,4 +1,4 @@
-"""Faults while viewers play: nothing acknowledged is lost, every fault is injected and every part comes back."""
+"""Faults while viewers play: nothing acknowledged is lost, sessions end as the ground truth, every part comes back."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_the_plan_is_one_fault_of_each_kind_in_the_window_and_the_same_for_a_see
 
 
 @pytest.mark.integration
-def test_a_chaos_run_loses_no_acknowledged_event_and_keeps_one_final_per_session(tmp_path: Path) -> None:
+def test_a_chaos_run_loses_nothing_and_every_session_ends_as_its_ground_truth(tmp_path: Path) -> None:
     options = Options(duration=45, viewers=8, seed=5, view=False, drain_seconds=60, log_dir=tmp_path,
                       chaos=True, chaos_seed=3)  # fmt: skip
     report = run(options)
@@ -30,5 +30,9 @@ def test_a_chaos_run_loses_no_acknowledged_event_and_keeps_one_final_per_session
     assert any("first record" in fault for fault in report.faults if fault.startswith("sessionizer-kill"))
     assert report.events_acknowledged > 0 and report.sessions_compared > 0
     assert report.missing_raw_events == 0, report.missing_examples
+    assert report.sessions_matched == report.sessions_compared, report.mismatches
+    assert report.missing_late_events == 0, report.missing_examples
+    assert report.on_time_events_late == 0, report.on_time_late_examples
     assert report.different_finals == [] and report.final_not_newest == []
     assert report.errors == []
+    assert report.ok

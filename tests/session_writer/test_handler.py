@@ -82,7 +82,7 @@ def test_a_newer_version_in_the_table_is_success_and_other_rejections_fail_their
         raise client_error(
             "RejectedRecordsException",
             RejectedRecords=[
-                {"RecordIndex": 0, "Reason": "A record with a higher version exists", "ExistingVersion": 9},
+                {"RecordIndex": 0, "Reason": "A record with a higher version exists", "ExistingVersion": 99},
                 {"RecordIndex": 2, "Reason": "The record timestamp is outside the time range of the memory store."},
             ],
         )

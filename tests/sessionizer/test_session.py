@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 
 from runtime.events import LATE_RECORD_FIELDS, SESSION_RECORD_FIELDS
-from runtime.sessionizer.session import NO_WATERMARK, Tracker, late_record
+from runtime.sessionizer.session import NO_WATERMARK, Tracker, late_record, next_update_time
 from tests.sessionizer.sequences import SETTINGS, T0, ev
 
 LATENESS = SETTINGS.allowed_lateness_ms
@@ -63,7 +63,7 @@ def test_update_records_look_ahead_at_pending_events_and_versions_increase() -> 
         tracker.accept(event, NO_WATERMARK, SETTINGS)
     first = tracker.record(SETTINGS)
     assert tuple(first) == SESSION_RECORD_FIELDS
-    assert first["version"] == 1
+    assert first["version"] == 2 * 4  # four events taken
     assert first["final"] is False
     assert first["state"] == "playing"
     assert first["startupMs"] == 1000
@@ -73,7 +73,7 @@ def test_update_records_look_ahead_at_pending_events_and_versions_increase() -> 
     assert not tracker.changed
     assert (tracker.accept(ev("paused", 8), watermark_at(8), SETTINGS), tracker.changed) == (None, True)
     second = tracker.record(SETTINGS)
-    assert (second["version"], second["state"], second["playingMs"]) == (2, "paused", 6800)
+    assert (second["version"], second["state"], second["playingMs"]) == (2 * 5, "paused", 6800)
 
 
 def test_a_silent_session_times_out_after_the_gap_and_the_tombstone_marks_stragglers() -> None:
@@ -86,7 +86,7 @@ def test_a_silent_session_times_out_after_the_gap_and_the_tombstone_marks_stragg
     assert not tracker.advance(timeout_at - 1, SETTINGS)
     assert tracker.advance(timeout_at, SETTINGS)
     final = tracker.record(SETTINGS)
-    assert (final["final"], final["endReason"], final["playingMs"], final["version"]) == (True, "timeout", 4000, 1)
+    assert (final["final"], final["endReason"], final["playingMs"], final["version"]) == (True, "timeout", 4000, 7)
     tracker.to_tombstone()
     assert tracker.final and tracker.finalised_at_ms == T0 + 5000
     assert not tracker.pending and tracker.playback.first_event_ms is None
@@ -150,3 +150,65 @@ def test_state_of_a_job_from_before_the_sealed_horizon_still_loads() -> None:
     older = Tracker.__new__(Tracker)
     older.__setstate__(tracker.__getstate__()[:9])
     assert older.sealed_until_ms == NO_WATERMARK and older.pending == tracker.pending
+
+
+def test_state_of_a_job_that_counted_records_counts_on_above_its_versions() -> None:
+    """An older job's version was its record count; the next version is above it."""
+    tracker = Tracker("s1")
+    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
+    state = list(tracker.__getstate__()[:10])
+    state[3] = 9  # the older job had written nine records
+    older = Tracker.__new__(Tracker)
+    older.__setstate__(tuple(state))
+    older.accept(ev("loading", 1), NO_WATERMARK, SETTINGS)
+    assert older.record(SETTINGS)["version"] > 9
+
+
+def test_the_version_counts_progress_so_a_restored_job_never_writes_below_the_dead_ones() -> None:
+    """The dead job sent updates after its checkpoint at moments of its own update timer; the
+    restored job, from that checkpoint, sends its updates at other moments: whatever it sends
+    for the same events has the same version, and its final is above everything."""
+    at_checkpoint = Tracker("s1")
+    for event in (ev("init", 0), ev("playing", 1)):
+        at_checkpoint.accept(event, NO_WATERMARK, SETTINGS)
+    at_checkpoint.record(SETTINGS)
+    rest = [ev("heartbeat", second) for second in range(2, 9)] + [ev("stopped", 9, reason="ended")]
+
+    dead: Tracker = pickle.loads(pickle.dumps(at_checkpoint))
+    sent_by_dead = []
+    for event in rest[:6]:  # an update after every event, then it died
+        dead.accept(event, NO_WATERMARK, SETTINGS)
+        sent_by_dead.append(dead.record(SETTINGS))
+
+    restored: Tracker = pickle.loads(pickle.dumps(at_checkpoint))
+    sent_by_restored = []
+    for n, event in enumerate(rest):  # a backlog: one update after three events
+        restored.accept(event, NO_WATERMARK, SETTINGS)
+        if n == 2:
+            sent_by_restored.append(restored.record(SETTINGS))
+    assert restored.advance(watermark_at(9 + 31), SETTINGS)
+    final = restored.record(SETTINGS)
+
+    same_version = [r for r in sent_by_dead if r["version"] == sent_by_restored[0]["version"]]
+    assert same_version == sent_by_restored
+    assert final["version"] > max(r["version"] for r in sent_by_dead + sent_by_restored)
+
+
+def test_overdue_timers_are_forgotten_so_they_are_set_again() -> None:
+    tracker = Tracker("s1")
+    tracker.update_timer_ms, tracker.seal_timer_ms = T0 + 2_000, T0 + 31_000
+    interval = SETTINGS.update_interval_ms
+    tracker.forget_lost_timers(T0 + 2_000 + interval, T0 + 31_000, SETTINGS)  # due, maybe firing now
+    assert timers(tracker) == (T0 + 2_000, T0 + 31_000)
+    tracker.forget_lost_timers(T0 + 2_001 + interval, T0 + 31_001, SETTINGS)
+    assert timers(tracker) == (None, None)
+
+
+def timers(tracker: Tracker) -> tuple[int | None, int | None]:
+    return tracker.update_timer_ms, tracker.seal_timer_ms
+
+
+def test_update_timers_are_on_a_grid_so_setting_one_again_does_not_double_it() -> None:
+    interval = SETTINGS.update_interval_ms
+    first, again = next_update_time(T0 + 1, SETTINGS), next_update_time(T0 + interval - 1, SETTINGS)
+    assert first == again and first % interval == 0 and T0 < first <= T0 + interval

@@ -6,14 +6,14 @@ import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.java.tuple.Tuple4;
+import org.apache.flink.api.java.tuple.Tuple5;
 
 /**
  * Bounded out-of-orderness watermarks that keep moving when the input goes quiet, by the
  * rule of {@link IdleAdvancingClock} on this task's wall clock.
  *
- * <p>The job's parsed records are {@code (sessionId, eventTime, arrivalTime, raw)}
- * (runtime/sessionizer/job.py, {@code parse}): {@link #forParsedEvents} takes the event
+ * <p>The job's parsed records are {@code (sessionId, eventTime, arrivalTime, readerWatermark, raw)}
+ * (runtime/sessionizer/job.py, {@code ParseEvents}): {@link #forParsedEvents} takes the event
  * time from field 1 and the arrival time from field 2, in Java, so no Python operator is
  * needed to assign timestamps.
  */
@@ -34,9 +34,9 @@ public final class IdleAdvancingWatermarks<T> implements WatermarkGenerator<T> {
         this.arrivalTime = arrivalTime;
     }
 
-    public static WatermarkStrategy<Tuple4<String, Long, Long, String>> forParsedEvents(
+    public static WatermarkStrategy<Tuple5<String, Long, Long, Long, String>> forParsedEvents(
             long outOfOrdernessMs, long idleAfterMs, long caughtUpLagMs) {
-        WatermarkStrategy<Tuple4<String, Long, Long, String>> strategy =
+        WatermarkStrategy<Tuple5<String, Long, Long, Long, String>> strategy =
                 context -> new IdleAdvancingWatermarks<>(
                         outOfOrdernessMs, idleAfterMs, caughtUpLagMs, event -> event.f2);
         return strategy.withTimestampAssigner((event, previous) -> event.f1);

@@ -1,0 +1,125 @@
+"""Lateness is judged by the watermark of the event's shard as of that event, not only by Flink's.
+
+Flink's watermark reaches the session function late (periodically, and only between the
+Python operator's bundles), and a job restored from a checkpoint starts with none. These
+drive the parse step and the session function directly, as a restored job reading its
+backlog would see them: Flink's watermark still at nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runtime.sessionizer.job import NO_WATERMARK, SHARD_SEPARATOR, UNPARSEABLE, ParseEvents, SessionFunction
+from tests.flink.function_fakes import Context, RuntimeContext
+from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
+
+OUT_OF_ORDERNESS = 1_000
+
+
+def reader() -> ParseEvents:
+    parse_events = ParseEvents(OUT_OF_ORDERNESS)
+    parse_events.open(RuntimeContext())
+    return parse_events
+
+
+def read(parse_events: ParseEvents, event: Any, shard: str | None = None) -> tuple[str, int, int, int, str]:
+    text = json.dumps(raw(event))
+    return parse_events.map(text if shard is None else f"{shard}{SHARD_SEPARATOR}{text}")
+
+
+def watermark_of(seconds: float) -> int:
+    return T0 + round(seconds * 1000) - OUT_OF_ORDERNESS - 1
+
+
+def test_each_record_carries_its_readers_watermark_as_of_that_event() -> None:
+    parse_events = reader()
+    first = read(parse_events, ev("init", 10, "s1"))
+    older = read(parse_events, ev("init", 4, "s2"))  # out of order: the watermark stays
+    newer = read(parse_events, ev("loading", 12, "s1"))
+    assert [record[3] for record in (first, older, newer)] == [watermark_of(10), watermark_of(10), watermark_of(12)]
+    assert older[1] == T0 + 4_000
+
+
+def test_each_shard_has_its_own_watermark_and_the_raw_record_loses_its_shard() -> None:
+    """A shard fetched behind another is judged by its own events, not by the one ahead."""
+    parse_events = reader()
+    ahead = read(parse_events, ev("heartbeat", 60, "s1"), "shardId-000000000001")
+    behind = read(parse_events, ev("heartbeat", 20, "s2"), "shardId-000000000002")
+    again = read(parse_events, ev("heartbeat", 61, "s1"), "shardId-000000000001")
+    assert [record[3] for record in (ahead, behind, again)] == [watermark_of(60), watermark_of(20), watermark_of(61)]
+    assert json.loads(behind[4])["sessionId"] == "s2"
+
+
+def test_the_shard_prefix_ends_at_the_first_separator() -> None:
+    parse_events = reader()
+    garbage = f"not json{SHARD_SEPARATOR}at all"
+    record = parse_events.map(f"shardId-000000000001{SHARD_SEPARATOR}{garbage}")
+    assert record[0] == UNPARSEABLE and record[4] == garbage
+
+
+def test_unparseable_input_moves_nothing() -> None:
+    parse_events = reader()
+    record = parse_events.map("{not json")
+    assert record[0] == UNPARSEABLE and record[3] == NO_WATERMARK
+    assert read(parse_events, ev("init", 10))[3] == watermark_of(10)
+    assert parse_events.map("{still not json")[3] == watermark_of(10)  # the shard's, unchanged
+
+
+def test_a_restored_job_judges_a_too_late_event_by_the_events_read_before_it() -> None:
+    """Flink's watermark is nothing (restored, or a bundle not yet done); the reader has read
+    s1 up to 60 s; s2's event of 20 s is far behind that and goes to the late stream."""
+    parse_events, function = reader(), SessionFunction(SETTINGS)
+    function.open(RuntimeContext())
+    restored = Context(NO_WATERMARK)
+    for second in (50, 55, 60):
+        assert list(function.process_element(read(parse_events, ev("heartbeat", second, "s1")), restored)) == []
+    function.open(RuntimeContext())  # s2's own state (the fake keeps one value)
+    late = list(function.process_element(read(parse_events, ev("init", 20, "s2")), restored))
+    assert len(late) == 1
+    document = json.loads(late[0][1])
+    assert document["reason"] == "behind_watermark"
+    assert document["watermark"] == watermark_of(60)
+
+
+def test_within_the_lateness_an_event_is_taken() -> None:
+    parse_events, function = reader(), SessionFunction(SETTINGS)
+    function.open(RuntimeContext())
+    restored = Context(NO_WATERMARK)
+    list(function.process_element(read(parse_events, ev("heartbeat", 60, "s1")), restored))
+    function.open(RuntimeContext())
+    behind_by = (OUT_OF_ORDERNESS + SETTINGS.allowed_lateness_ms) / 1_000  # 1 ms inside the horizon
+    assert list(function.process_element(read(parse_events, ev("init", 60 - behind_by, "s2")), restored)) == []
+
+
+def test_flinks_watermark_still_counts_when_it_is_ahead() -> None:
+    """A reader that has read little (just started) is behind Flink's watermark of the others."""
+    parse_events, function = reader(), SessionFunction(SETTINGS)
+    function.open(RuntimeContext())
+    late = list(function.process_element(read(parse_events, ev("init", 0, "s1")), Context(T0 + 600_000)))
+    assert len(late) == 1 and json.loads(late[0][1])["watermark"] == T0 + 600_000
+
+
+def test_timers_the_restored_state_names_but_flink_lost_are_set_again() -> None:
+    """The state says both timers are set; they are long overdue, so Flink never had them."""
+    context = RuntimeContext()
+    function = SessionFunction(SETTINGS)
+    function.open(context)
+    list(function.process_element(read(reader(), ev("init", 0, "s1")), Context(NO_WATERMARK, T0)))
+    tracker = context.state.value()
+    assert tracker.update_timer_ms is not None and tracker.seal_timer_ms is not None
+    much_later = Context(tracker.seal_timer_ms + 1, T0 + 10 * SETTINGS.update_interval_ms)
+    list(function.process_element(read(reader(), ev("playing", 1, "s1")), much_later))
+    assert len(much_later.timers.processing_time) == 1 and len(much_later.timers.event_time) == 1
+    assert much_later.timers.processing_time[0] % SETTINGS.update_interval_ms == 0
+
+
+def test_timers_that_are_due_but_not_lost_are_not_set_again() -> None:
+    context = RuntimeContext()
+    function = SessionFunction(SETTINGS)
+    function.open(context)
+    list(function.process_element(read(reader(), ev("init", 0, "s1")), Context(NO_WATERMARK, T0)))
+    on_time = Context(NO_WATERMARK, T0 + SETTINGS.update_interval_ms)
+    list(function.process_element(read(reader(), ev("loading", 0.5, "s1")), on_time))
+    assert on_time.timers.processing_time == [] and on_time.timers.event_time == []
