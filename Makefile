@@ -74,7 +74,8 @@ typecheck: setup
 
 # Tools the tests run that pip does not ship: actionlint from its Go module (its PyPI wrapper
 # downloads the binary from GitHub at install time), shellcheck (actionlint checks the
-# workflows' scripts with it) and graphviz (the diagrams) from Debian.
+# workflows' scripts with it), graphviz (the diagrams) and InfluxDB 1.x (the session
+# writer's InfluxDB store is tested against it; a local run can keep sessions in it) from Debian.
 TOOLS := .local/bin
 ACTIONLINT := $(TOOLS)/actionlint
 ACTIONLINT_MODULE := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
@@ -85,6 +86,7 @@ $(ACTIONLINT):
 system-tools:
 	command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
 	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck)
+	command -v influxd >/dev/null || (apt-get update -qq && apt-get install -y -qq influxdb)
 
 tools: $(ACTIONLINT) system-tools
 

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS
-from runtime.local.processes import Started, free_port, start, wait_until
+from runtime.local.processes import Started, free_port, start, wait_until_answering
 
 
 @dataclass
@@ -42,10 +42,5 @@ def start_moto_server(log_dir: Path) -> MotoServer:
         log_dir,
     )
     endpoint = f"http://127.0.0.1:{port}"
-
-    def answering() -> bool:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2) as response:
-            return bool(response.status == 200)
-
-    wait_until(answering, started, 60, "moto server")
+    wait_until_answering(f"{endpoint}/moto-api/", 200, started, 60, "moto server")
     return MotoServer(started, endpoint)

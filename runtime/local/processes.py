@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,3 +72,13 @@ def wait_until(ready: Callable[[], bool], started: Started, timeout_seconds: flo
         time.sleep(0.2)
     started.stop()
     raise TimeoutError(f"{what} not ready within {timeout_seconds:g} s:\n{started.log_tail()}")
+
+
+def wait_until_answering(url: str, status: int, started: Started, timeout_seconds: float, what: str) -> None:
+    """Waits until a GET of ``url`` is answered with ``status``; as wait_until."""
+
+    def answering() -> bool:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == status)
+
+    wait_until(answering, started, timeout_seconds, what)

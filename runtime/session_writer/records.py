@@ -1,4 +1,4 @@
-"""Session records in, Timestream rows out: plain functions, no AWS.
+"""Session records in, Timestream rows or InfluxDB points out: plain functions, no AWS.
 
 A Kinesis record of the session stream holds one session record (the sessionizer's
 sink) or, when a producer aggregated, several (KPL format); each is a JSON object with
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -107,6 +108,28 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def typed_measures(fields: Mapping[str, Any]) -> Iterator[tuple[str, str, bool | int | float | str]]:
+    """(measure name, Timestream type, value as that type) of each metric that is not null."""
+    for name, (field, kind) in MEASURES.items():
+        value = fields.get(field)
+        if value is None:
+            continue
+        if kind == "BOOLEAN":
+            yield name, kind, bool(value)
+        elif kind == "BIGINT":
+            yield name, kind, int(value)
+        elif kind == "DOUBLE":
+            yield name, kind, float(value)
+        else:
+            yield name, kind, _text(value)
+
+
+def _timestream_value(value: bool | int | float | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def timestream_row(record: SessionRecord) -> dict[str, Any]:
     """The WriteRecords entry of one session record."""
     fields = record.fields
@@ -116,18 +139,8 @@ def timestream_row(record: SessionRecord) -> dict[str, Any]:
         text = UNKNOWN if value is None or value == "" else _text(value)
         dimensions.append({"Name": name, "Value": text[:_MAX_DIMENSION_VALUE], "DimensionValueType": "VARCHAR"})
     measures = []
-    for name, (field, kind) in MEASURES.items():
-        value = fields.get(field)
-        if value is None:
-            continue
-        if kind == "BOOLEAN":
-            text = "true" if value else "false"
-        elif kind == "BIGINT":
-            text = str(int(value))
-        elif kind == "DOUBLE":
-            text = repr(float(value))
-        else:
-            text = _text(value)
+    for name, kind, value in typed_measures(fields):
+        text = _timestream_value(value)
         measures.append({"Name": name, "Value": text, "Type": kind})
     return {
         "Dimensions": dimensions,
@@ -138,3 +151,49 @@ def timestream_row(record: SessionRecord) -> dict[str, Any]:
         "TimeUnit": "MILLISECONDS",
         "Version": record.version,
     }
+
+
+# InfluxDB (influxdb.py): one point per session record in this measurement, the dimensions
+# as tags, the measures as typed fields, the version as a field, ``updateTime`` as its time.
+INFLUX_MEASUREMENT: Final = "sessions"
+INFLUX_VERSION_FIELD: Final = "version"
+
+
+def influx_tag(value: Any) -> str:
+    """A dimension's value as InfluxDB stores the tag. Tags cannot carry every backslash (one
+    before a separator escapes it) or a line break, so those become "/" and a space."""
+    text = UNKNOWN if value is None or value == "" else _text(value)
+    return text[:_MAX_DIMENSION_VALUE].replace("\\", "/").replace("\n", " ")
+
+
+def _escaped_tag(text: str) -> str:
+    return text.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _string_field(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def influx_line(record: SessionRecord) -> bytes:
+    """The line protocol point of one session record (timestamp in ms: write with precision=ms).
+
+    Tags are sorted by key (what InfluxDB stores anyway) and never empty (``unknown``, as
+    for Timestream); a null or non-finite metric is left out rather than written as a fake value.
+    """
+    fields = record.fields
+    tags = []
+    for name, field in sorted(DIMENSIONS.items()):
+        tags.append(f"{name}={_escaped_tag(influx_tag(fields.get(field)))}")
+    values = []
+    for name, _, value in typed_measures(fields):
+        if isinstance(value, bool):
+            values.append(f"{name}={'true' if value else 'false'}")
+        elif isinstance(value, int):
+            values.append(f"{name}={value}i")
+        elif isinstance(value, float):
+            if math.isfinite(value):
+                values.append(f"{name}={value!r}")
+        else:
+            values.append(f"{name}={_string_field(value)}")
+    values.append(f"{INFLUX_VERSION_FIELD}={record.version}i")
+    return f"{INFLUX_MEASUREMENT},{','.join(tags)} {','.join(values)} {record.update_time_ms}".encode()

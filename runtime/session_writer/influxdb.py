@@ -1,0 +1,169 @@
+"""The session store on InfluxDB: line protocol through the v1-compatible ``/write`` endpoint.
+
+Timestream for InfluxDB and InfluxDB 1.x both serve ``POST /write?db=<database>&precision=ms``.
+
+- A batch is first reduced to one record per point: InfluxDB keeps one point per series
+  (measurement and tags) and timestamp, the last one written, so of the records of a
+  session at the same ``updateTime`` only the highest version is written. Across batches
+  the event source mapping keeps the order: a session's records share a partition key
+  (its id), one shard hands them over in order, and a failed batch is retried before
+  anything after it. So a lower version never lands after a higher one.
+- Calls of up to ``MAX_LINES_PER_CALL`` lines, sent by a bounded pool of threads (no two
+  lines of a batch are the same point, so their order does not matter).
+- 429, 5xx and connection errors are retried with exponential backoff and full jitter (at
+  least what ``Retry-After`` asks), up to ``max_attempts`` calls; then the call's records fail.
+- 400 means InfluxDB refused some point (a field type conflict, say) and wrote the rest:
+  the call is split in halves and each written again, down to the single point, which
+  then fails alone with InfluxDB's message. A point written twice is the same point.
+- Any other answer (401, 403, 404: credentials, a missing database) fails the call's
+  records at once with InfluxDB's answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import urllib3
+
+from runtime.session_writer.records import SessionRecord, influx_line
+from runtime.session_writer.store import WriteOutcome
+
+MAX_LINES_PER_CALL = 5_000  # InfluxDB's recommended batch
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class InfluxCredentials:
+    """A v1 user and password (InfluxDB 1.x, or a v1 authorization of InfluxDB 2), or an API token."""
+
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+
+    @classmethod
+    def from_secret(cls, text: str) -> InfluxCredentials:
+        """A Secrets Manager secret's JSON: {"token": ...} or {"username": ..., "password": ...}."""
+        try:
+            values = json.loads(text)
+        except ValueError:
+            raise ValueError("the InfluxDB credentials secret is not JSON") from None
+        if not isinstance(values, dict) or not (values.get("token") or values.get("username")):
+            raise ValueError('the InfluxDB credentials secret needs "token", or "username" and "password"')
+        return cls(values.get("username"), values.get("password"), values.get("token"))
+
+    def header(self) -> dict[str, str]:
+        if self.token:
+            return {"Authorization": f"Token {self.token}"}
+        if self.username:
+            pair = f"{self.username}:{self.password or ''}".encode()
+            return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
+        return {}
+
+
+@dataclass
+class _Call:
+    positions: list[int]
+    lines: list[bytes]
+
+
+class InfluxStore:
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        credentials: InfluxCredentials = InfluxCredentials(),
+        max_parallel_calls: int = 4,
+        max_attempts: int = 5,
+        backoff_base_seconds: float = 0.05,
+        timeout_seconds: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._endpoint = f"{url.rstrip('/')}/write?{urlencode({'db': database, 'precision': 'ms'})}"
+        self._headers = {"Content-Type": "text/plain; charset=utf-8", **credentials.header()}
+        self._http = urllib3.PoolManager(
+            maxsize=max_parallel_calls, retries=False, timeout=urllib3.Timeout(total=timeout_seconds)
+        )
+        self._max_attempts = max_attempts
+        self._backoff = backoff_base_seconds
+        self._sleep = sleep
+        self._pool = ThreadPoolExecutor(max_workers=max_parallel_calls, thread_name_prefix="influx-write")
+
+    def write(self, records: Sequence[SessionRecord]) -> WriteOutcome:
+        outcome = WriteOutcome()
+        newest: dict[tuple[str, int], int] = {}  # point -> position of its highest version
+        for position, record in enumerate(records):
+            point = (record.session_id, record.update_time_ms)
+            kept = newest.get(point)
+            if kept is None or record.version >= records[kept].version:
+                if kept is not None:
+                    outcome.superseded += 1
+                newest[point] = position
+            else:
+                outcome.superseded += 1
+        positions = sorted(newest.values())
+        lines = [influx_line(records[position]) for position in positions]
+        calls = [
+            _Call(positions[start : start + MAX_LINES_PER_CALL], lines[start : start + MAX_LINES_PER_CALL])
+            for start in range(0, len(positions), MAX_LINES_PER_CALL)
+        ]
+        for part in self._pool.map(self._write_call, calls):
+            outcome.failed.update(part.failed)
+            outcome.written += part.written
+            outcome.calls += part.calls
+            outcome.throttled += part.throttled
+        return outcome
+
+    def _write_call(self, call: _Call) -> WriteOutcome:
+        outcome = WriteOutcome()
+        pending = [call]
+        while pending:
+            current = pending.pop()
+            status, message = self._post(current, outcome)
+            if status == 204:
+                outcome.written += len(current.lines)
+            elif status == 400 and len(current.lines) > 1:
+                middle = len(current.lines) // 2
+                pending.append(_Call(current.positions[middle:], current.lines[middle:]))
+                pending.append(_Call(current.positions[:middle], current.lines[:middle]))
+            else:
+                outcome.failed.update({position: message for position in current.positions})
+        return outcome
+
+    def _post(self, call: _Call, outcome: WriteOutcome) -> tuple[int, str]:
+        """(status, InfluxDB's message) of the call's last attempt; 0 when it was never answered."""
+        body = b"\n".join(call.lines)
+        for attempt in range(1, self._max_attempts + 1):
+            outcome.calls += 1
+            try:
+                response = self._http.request("POST", self._endpoint, body=body, headers=self._headers)
+            except urllib3.exceptions.HTTPError as error:
+                status, message, wait = 0, f"InfluxDB unreachable: {error}", 0.0
+            else:
+                status, message = response.status, _message(response)
+                wait = _retry_after(response.headers.get("Retry-After"))
+                if status not in RETRIED_STATUSES:
+                    return status, message
+            if attempt < self._max_attempts:
+                outcome.throttled += 1
+                self._sleep(max(wait, random.uniform(0, self._backoff * 2 ** (attempt - 1))))
+        return status, message
+
+
+def _message(response: urllib3.BaseHTTPResponse) -> str:
+    text = response.data.decode("utf-8", "replace").strip()
+    return f"InfluxDB {response.status}: {text[:500]}" if text else f"InfluxDB {response.status}"
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(MAX_RETRY_AFTER_SECONDS, max(0.0, float(value))) if value else 0.0
+    except ValueError:
+        return 0.0  # an HTTP date: the backoff decides
