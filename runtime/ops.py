@@ -16,10 +16,11 @@ ingest-image
     named as the program names them.
 
 grafana-dashboards
-    Imports (or updates) the dashboards of dashboards/ into a Grafana workspace through
-    its HTTP API: ``--url`` is the workspace endpoint (the stack output
+    Imports (or updates) the dashboards of dashboards/<engine>/ into a Grafana workspace
+    through its HTTP API: ``--url`` is the workspace endpoint (the stack output
     ``grafana.endpoint``), ``--token`` a service account token with the Editor role
-    (or GRAFANA_TOKEN).
+    (or GRAFANA_TOKEN), ``--engine`` the session store the stack writes (Timestream SQL
+    dashboards for ``liveanalytics``, InfluxQL ones for ``influxdb``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.names import RegionNames
+from runtime.session_writer.settings import ENGINES
 from runtime.stack import Settings, SettingsError, from_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +173,7 @@ def grafana_dashboards(args: argparse.Namespace) -> int:
         print("error: --token or GRAFANA_TOKEN (a Grafana service account token) is required", file=sys.stderr)
         return 2
     base = args.url if args.url.startswith(("http://", "https://")) else f"https://{args.url}"
-    for path in sorted((ROOT / "dashboards").glob("*.json")):
+    for path in sorted((ROOT / "dashboards" / args.engine).glob("*.json")):
         body = json.dumps({"dashboard": json.loads(path.read_text()), "overwrite": True, "folderUid": ""}).encode()
         request = urllib.request.Request(
             f"{base.rstrip('/')}/api/dashboards/db",
@@ -216,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboards = commands.add_parser("grafana-dashboards", help="import dashboards/ into a Grafana workspace")
     dashboards.add_argument("--url", required=True, help="the workspace endpoint (stack output grafana.endpoint)")
     dashboards.add_argument("--token", help="Grafana service account token (default: GRAFANA_TOKEN)")
+    dashboards.add_argument("--engine", choices=ENGINES, default="liveanalytics",
+                            help="the stack's session store engine: which dashboards (default: liveanalytics)")  # fmt: skip
     image = commands.add_parser("ingest-image", help="the ingest image's platform and repositories, as JSON")
     image.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
     args = parser.parse_args(argv)

@@ -58,20 +58,25 @@ def test_open_case_files_the_text_with_the_callers_account(aws: None, capsys: py
     assert "arn:aws:kinesisanalytics:us-west-2:123456789012:application/prism-loadtest-usw2-sessionizer" in body
 
 
-def test_grafana_dashboards_are_posted_to_the_workspace_api(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("engine", "datasource"), [(None, "grafana-timestream-datasource"), ("influxdb", "influxdb")])
+def test_grafana_dashboards_are_posted_to_the_workspace_api(
+    capsys: pytest.CaptureFixture[str], engine: str | None, datasource: str
+) -> None:
     def dashboard_saved(request: Request) -> Answer:
         uid = json.loads(request.body)["dashboard"]["uid"]
         body = json.dumps({"status": "success", "url": f"/d/{uid}"}).encode()
         return Answer(200, body, {"Content-Type": "application/json"})
 
     with recording_server(dashboard_saved) as grafana:
-        assert main(["grafana-dashboards", "--url", grafana.url, "--token", "glsa_test"]) == 0
+        chosen = ["--engine", engine] if engine else []
+        assert main(["grafana-dashboards", "--url", grafana.url, "--token", "glsa_test", *chosen]) == 0
     received = [(r.path, r.headers["authorization"], json.loads(r.body)) for r in grafana.requests]
     assert [(path, auth) for path, auth, _ in received] == [("/api/dashboards/db", "Bearer glsa_test")] * 2
     assert sorted(body["dashboard"]["uid"] for _, _, body in received) == [
         "prism-live-sessions", "prism-sessions-breakdown",
     ]  # fmt: skip
     assert all(body["overwrite"] is True for _, _, body in received)
+    assert {body["dashboard"]["panels"][0]["datasource"]["type"] for _, _, body in received} == {datasource}
     assert "live-sessions.json: success /d/prism-live-sessions" in capsys.readouterr().out
 
 

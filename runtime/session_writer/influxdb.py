@@ -2,7 +2,8 @@
 
 Timestream for InfluxDB and InfluxDB 1.x both serve ``POST /write?db=<database>&precision=ms``.
 
-- A batch is first reduced to one record per point: InfluxDB keeps one point per series
+- A record is its ``sessions`` point, plus its ``session_starts`` point once it has a
+  startup time (records.py). A batch is first reduced to one record per point: InfluxDB keeps one point per series
   (measurement and tags) and timestamp, the last one written, so of the records of a
   session at the same ``updateTime`` only the highest version is written. Across batches
   the event source mapping keeps the order: a session's records share a partition key
@@ -32,7 +33,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from runtime.session_writer.records import SessionRecord, influx_line
+from runtime.session_writer.records import SessionRecord, influx_lines
 from runtime.session_writer.store import WriteOutcome
 
 MAX_LINES_PER_CALL = 5_000  # InfluxDB's recommended batch
@@ -108,8 +109,11 @@ class InfluxStore:
                 newest[point] = position
             else:
                 outcome.superseded += 1
-        positions = sorted(newest.values())
-        lines = [influx_line(records[position]) for position in positions]
+        positions, lines = [], []  # a line's record, for each line
+        for position in sorted(newest.values()):
+            for line in influx_lines(records[position]):
+                positions.append(position)
+                lines.append(line)
         calls = [
             _Call(positions[start : start + MAX_LINES_PER_CALL], lines[start : start + MAX_LINES_PER_CALL])
             for start in range(0, len(positions), MAX_LINES_PER_CALL)
@@ -123,18 +127,20 @@ class InfluxStore:
 
     def _write_call(self, call: _Call) -> WriteOutcome:
         outcome = WriteOutcome()
+        written: set[int] = set()  # records some of whose lines were taken
         pending = [call]
         while pending:
             current = pending.pop()
             status, message = self._post(current, outcome)
             if status == 204:
-                outcome.written += len(current.lines)
+                written.update(current.positions)
             elif status == 400 and len(current.lines) > 1:
                 middle = len(current.lines) // 2
                 pending.append(_Call(current.positions[middle:], current.lines[middle:]))
                 pending.append(_Call(current.positions[:middle], current.lines[:middle]))
             else:
-                outcome.failed.update({position: message for position in current.positions})
+                outcome.failed.update(dict.fromkeys(current.positions, message))
+        outcome.written = len(written - outcome.failed.keys())  # a record is written when all its lines are
         return outcome
 
     def _post(self, call: _Call, outcome: WriteOutcome) -> tuple[int, str]:

@@ -157,6 +157,11 @@ def timestream_row(record: SessionRecord) -> dict[str, Any]:
 # as tags, the measures as typed fields, the version as a field, ``updateTime`` as its time.
 INFLUX_MEASUREMENT: Final = "sessions"
 INFLUX_VERSION_FIELD: Final = "version"
+# One point per session that started playing, at the moment it did (first event time plus
+# startup time, both fixed once known): "starts per minute" without finding each session's
+# first such record, which InfluxQL cannot do per time window. Every record with a startup
+# writes the same point again, which changes nothing.
+INFLUX_STARTS_MEASUREMENT: Final = "session_starts"
 
 
 def influx_tag(value: Any) -> str:
@@ -174,16 +179,17 @@ def _string_field(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def influx_line(record: SessionRecord) -> bytes:
-    """The line protocol point of one session record (timestamp in ms: write with precision=ms).
+def influx_lines(record: SessionRecord) -> list[bytes]:
+    """The line protocol points of one session record (timestamps in ms: write with precision=ms):
+    its ``sessions`` point and, once it has a startup time, its ``session_starts`` point.
 
     Tags are sorted by key (what InfluxDB stores anyway) and never empty (``unknown``, as
     for Timestream); a null or non-finite metric is left out rather than written as a fake value.
     """
     fields = record.fields
-    tags = []
-    for name, field in sorted(DIMENSIONS.items()):
-        tags.append(f"{name}={_escaped_tag(influx_tag(fields.get(field)))}")
+    tags = ",".join(
+        f"{name}={_escaped_tag(influx_tag(fields.get(field)))}" for name, field in sorted(DIMENSIONS.items())
+    )
     values = []
     for name, _, value in typed_measures(fields):
         if isinstance(value, bool):
@@ -196,4 +202,8 @@ def influx_line(record: SessionRecord) -> bytes:
         else:
             values.append(f"{name}={_string_field(value)}")
     values.append(f"{INFLUX_VERSION_FIELD}={record.version}i")
-    return f"{INFLUX_MEASUREMENT},{','.join(tags)} {','.join(values)} {record.update_time_ms}".encode()
+    lines = [f"{INFLUX_MEASUREMENT},{tags} {','.join(values)} {record.update_time_ms}".encode()]
+    startup, first_event = fields.get("startupMs"), fields.get("firstEventTime")
+    if isinstance(startup, int) and isinstance(first_event, int):
+        lines.append(f"{INFLUX_STARTS_MEASUREMENT},{tags} startup_ms={startup}i {first_event + startup}".encode())
+    return lines

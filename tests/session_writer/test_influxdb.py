@@ -22,10 +22,11 @@ from runtime.session_writer.influxdb import InfluxCredentials, InfluxStore
 from runtime.session_writer.records import (
     DIMENSIONS,
     INFLUX_MEASUREMENT,
+    INFLUX_STARTS_MEASUREMENT,
     INFLUX_VERSION_FIELD,
     MEASURES,
     SessionRecord,
-    influx_line,
+    influx_lines,
     influx_tag,
     parse_session_record,
 )
@@ -185,7 +186,7 @@ def test_a_token_is_sent_in_the_token_scheme() -> None:
 
 def test_non_finite_and_null_metrics_are_left_out_of_the_line() -> None:
     document = {**session_record("s1"), "rebufferRatio": math.inf, "startupMs": None}
-    line = influx_line(record(json.loads(json.dumps(document))))
+    line = influx_lines(record(json.loads(json.dumps(document))))[0]
     assert b"rebuffer_ratio" not in line and b"startup_ms" not in line
     assert line.startswith(f"{INFLUX_MEASUREMENT},content_id=".encode())
 
@@ -238,3 +239,18 @@ def test_a_credentials_secret_must_say_how_to_authenticate() -> None:
     assert InfluxCredentials.from_secret('{"token": "t"}') == InfluxCredentials(token="t")
     with pytest.raises(ValueError, match="needs"):
         InfluxCredentials.from_secret('{"organization": "prism"}')
+
+
+def test_a_session_has_one_start_point_whatever_records_write_it(influxdb: InfluxServer, database: str) -> None:
+    final = session_record("s1")
+    update = {**final, "final": False, "version": final["version"] - 1, "updateTime": final["updateTime"] - 5_000}
+    writer = store(influxdb.url, database)
+    writer.write([record(update)])
+    writer.write([record(final)])
+    starts = influxdb.query(f"SELECT * FROM {INFLUX_STARTS_MEASUREMENT}", database)
+    columns = starts[0]["columns"]
+    assert [dict(zip(columns, values, strict=True)) for values in starts[0]["values"]] == [
+        {**dict.fromkeys(columns, None), "time": final["firstEventTime"] + final["startupMs"],
+         "startup_ms": final["startupMs"], "session_id": "s1", "content_id": "c-7", "device_type": "tv",
+         "environment": "dev", "player": "prism-web/3.1", "region": "us-east-1"}
+    ]  # fmt: skip
