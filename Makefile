@@ -70,7 +70,7 @@ lint: setup
 # mypy against pulumi_aws's typed argument classes is our stand-in for the
 # provider's own check that a preview would run.
 typecheck: setup
-	$(BIN)/mypy components __main__.py runtime tests bench policy preview
+	$(BIN)/mypy components __main__.py runtime tests bench policy preview dashboards
 
 # Tools the tests run that pip does not ship: actionlint from its Go module (its PyPI wrapper
 # downloads the binary from GitHub at install time), shellcheck (actionlint checks the

@@ -102,11 +102,6 @@ DASHBOARDS: dict[str, tuple[Engine, Callable[[Engine], dict[str, Any]]]] = {
 }
 
 
-def dashboard_files(engine: Engine) -> list[Path]:
-    """The dashboards to import into a workspace whose sessions are in this engine."""
-    return sorted((HERE / engine).glob("*.json"))
-
-
 def main() -> None:
     for path, (engine, build) in DASHBOARDS.items():
         target = HERE / path

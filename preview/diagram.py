@@ -135,7 +135,7 @@ def data_path(drawing: Drawing) -> None:
         if function.inputs.get("handler") == writer:
             # The writer's own settings reader says which database its environment names.
             drawing.connect(("function", physical_name(function)),
-                            ("database", load_writer_settings(_variables(function)).database))  # fmt: skip
+                            ("database", load_writer_settings(_variables(function)).target.database))  # fmt: skip
     for workspace in graph.of_type("aws:grafana/workspace:Workspace"):
         for database in graph.of_type("aws:timestreamwrite/database:Database"):
             drawing.connect(("database", physical_name(database)), ("workspace", physical_name(workspace)), "dotted")

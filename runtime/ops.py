@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboards.add_argument("--url", required=True, help="the workspace endpoint (stack output grafana.endpoint)")
     dashboards.add_argument("--token", help="Grafana service account token (default: GRAFANA_TOKEN)")
     dashboards.add_argument("--engine", choices=ENGINES, default="liveanalytics",
-                            help="the stack's session store engine: which dashboards (default: liveanalytics)")  # fmt: skip
+                            help="the stack's session store: which dashboards (default: liveanalytics)")  # fmt: skip
     image = commands.add_parser("ingest-image", help="the ingest image's platform and repositories, as JSON")
     image.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
     args = parser.parse_args(argv)

@@ -27,7 +27,7 @@ from typing import Any
 from runtime.ingest.settings import base_settings
 from runtime.ingest.settings import environment as ingest_environment
 from runtime.local import view
-from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, Chaos, plan
+from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, plan
 from runtime.local.fault_proxy import FaultProxy
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
@@ -241,7 +241,8 @@ class LocalPipeline:
         """Traffic for the options' duration (or until stopped), then the drain, with the view on."""
         assert self.moto is not None
         self.simulator = PlayerSimulator({r.resources.region.name: r.ingest_url for r in self.regions},
-                                         self.options.viewers, self.options.seed, Timing())  # fmt: skip
+                                         self.options.viewers, self.options.seed,
+                                         CHAOS_TIMING if self.options.chaos else Timing())  # fmt: skip
         verifier = Verifier(self.simulator, self.moto, self.regions)
         shown = asyncio.create_task(view.show(self, self.options.view))
         try:

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runtime.session_writer.influxdb import InfluxCredentials, InfluxStore
 from runtime.session_writer.records import MalformedRecord, SessionRecord, kinesis_session_records
-from runtime.session_writer.settings import load_settings
+from runtime.session_writer.settings import InfluxTarget, load_settings
 from runtime.session_writer.store import SessionRecordStore
 from runtime.session_writer.timestream import TimestreamStore
 
@@ -85,18 +85,17 @@ def parse_record(record: KinesisStreamRecord) -> list[SessionRecord]:
 def default_store() -> SessionRecordStore:
     """One store per Lambda environment, reused by warm invocations."""
     settings = load_settings()
-    if settings.engine == "influxdb" and settings.endpoint is not None:
+    target = settings.target
+    if isinstance(target, InfluxTarget):
         credentials = InfluxCredentials()
-        if settings.credentials_secret is not None:
+        if target.credentials_secret is not None:
             secrets = boto3.client("secretsmanager", region_name=settings.region)
-            secret = secrets.get_secret_value(SecretId=settings.credentials_secret)["SecretString"]
-            credentials = InfluxCredentials.from_secret(secret)
-        return InfluxStore(settings.endpoint, settings.database, credentials, settings.max_parallel_calls,
-                           settings.max_attempts)  # fmt: skip
-    client = boto3.client("timestream-write", region_name=settings.region, endpoint_url=settings.endpoint)
-    return TimestreamStore(
-        client, settings.database, settings.table or "", settings.max_parallel_calls, settings.max_attempts
-    )
+            credentials = InfluxCredentials.from_secret(
+                secrets.get_secret_value(SecretId=target.credentials_secret)["SecretString"]
+            )
+        return InfluxStore(target.url, target.database, credentials, settings.max_parallel_calls, settings.max_attempts)
+    client = boto3.client("timestream-write", region_name=settings.region, endpoint_url=target.endpoint)
+    return TimestreamStore(client, target.database, target.table, settings.max_parallel_calls, settings.max_attempts)
 
 
 def handle(event: dict[str, Any], context: LambdaContext | None, store: SessionRecordStore) -> dict[str, Any]:

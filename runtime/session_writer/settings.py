@@ -20,13 +20,23 @@ class SettingsError(InvalidSetting):
 
 
 @dataclass(frozen=True)
+class TimestreamTarget:
+    database: str
+    table: str
+    endpoint: str | None  # a local stand-in (moto server); None on AWS
+
+
+@dataclass(frozen=True)
+class InfluxTarget:
+    url: str
+    database: str  # the InfluxDB database (a bucket of Timestream for InfluxDB)
+    credentials_secret: str | None  # Secrets Manager secret of its credentials; None: none needed
+
+
+@dataclass(frozen=True)
 class WriterSettings:
-    engine: Engine
-    database: str  # the Timestream database, or the InfluxDB database (bucket)
-    table: str | None  # the Timestream table; None for InfluxDB (the measurement is records.py's)
+    target: TimestreamTarget | InfluxTarget  # the store, as SESSION_STORE_ENGINE chose it
     region: str
-    endpoint: str | None  # Timestream: a local stand-in (None on AWS); InfluxDB: its URL
-    credentials_secret: str | None  # InfluxDB: Secrets Manager secret of its credentials; None: none needed
     max_parallel_calls: int
     max_attempts: int
 
@@ -35,15 +45,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> WriterSettings:
     env = TextSettings(os.environ if environ is None else environ, SettingsError)
     engine = cast(Engine, env.choice("SESSION_STORE_ENGINE", ENGINES, "liveanalytics"))
     endpoint = env.url("SESSION_STORE_ENDPOINT")
-    if engine == "influxdb" and endpoint is None:
-        raise SettingsError("SESSION_STORE_ENDPOINT", "is needed with the influxdb engine (the InfluxDB URL)", None)
+    target: TimestreamTarget | InfluxTarget
+    if engine == "influxdb":
+        if endpoint is None:
+            raise SettingsError("SESSION_STORE_ENDPOINT", "is needed with the influxdb engine (its URL)", None)
+        database = env.text("SESSION_STORE_DATABASE")
+        target = InfluxTarget(endpoint, database, env.optional("SESSION_STORE_CREDENTIALS_SECRET"))
+    else:
+        target = TimestreamTarget(env.text("SESSION_STORE_DATABASE"), env.text("SESSION_STORE_TABLE"), endpoint)
     return WriterSettings(
-        engine=engine,
-        database=env.text("SESSION_STORE_DATABASE"),
-        table=env.text("SESSION_STORE_TABLE") if engine == "liveanalytics" else None,
+        target=target,
         region=env.text("AWS_REGION", "us-east-1"),
-        endpoint=endpoint,
-        credentials_secret=env.optional("SESSION_STORE_CREDENTIALS_SECRET") if engine == "influxdb" else None,
         max_parallel_calls=env.integer("SESSION_WRITER_MAX_PARALLEL_CALLS", 4, 1, 32),
         max_attempts=env.integer("SESSION_WRITER_MAX_ATTEMPTS", 5, 1, 20),
     )

@@ -152,9 +152,9 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         return LATE_EVENTS, _dumps(late_record(reason, watermark, _now_ms(), session_id, raw))
 
     def process_element(self, value: ParsedEvent, ctx: KeyedProcessFunction.Context) -> Any:
-        session_id, _, _, reader_watermark, raw = value
+        session_id, _, _, shard_watermark, raw = value
         timers = ctx.timer_service()
-        watermark = max(timers.current_watermark(), reader_watermark)
+        watermark = max(timers.current_watermark(), shard_watermark)
         if session_id == UNPARSEABLE:
             yield self._late("unparseable", watermark, None, raw)
             return
@@ -193,6 +193,10 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
                     yield _dumps(tracker.record(self.settings))
                 tracker.update_timer_ms = timestamp + self.settings.update_interval_ms
                 timers.register_processing_time_timer(tracker.update_timer_ms)
+                # Update timers run until the final, also in a session no event comes to any
+                # more: they set again a seal timer that was lost (forget_lost_timers).
+                tracker.forget_lost_timers(timestamp, timers.current_watermark(), self.settings)
+                self._schedule_seal(tracker, timers)
             self.tracker_state.update(tracker)
             return
 

@@ -161,10 +161,11 @@ class Tracker:
         PyFlink can snapshot a session's state without the timers registered in the same
         bundle: after a kill -9 and a restore, a session's state said both timers were set,
         neither fired, and the session never ended. An update timer more than an interval
-        overdue, or a seal timer behind the watermark, is set again at the session's next
-        event. Flink keeps one timer per key and time, so one that did exist is not doubled
-        (update timers are on a grid of the interval for that), and a spare firing finds
-        nothing to do.
+        overdue is set again at the session's next event; a seal timer behind the
+        watermark at its next event or its next update timer (those run until the final,
+        also once no event comes). Flink keeps one timer per key and time, so one that did
+        exist is not doubled (update timers are on a grid of the interval for that), and a
+        spare firing finds nothing to do.
         """
         if self.update_timer_ms is not None and self.update_timer_ms < now_ms - settings.update_interval_ms:
             self.update_timer_ms = None

@@ -73,8 +73,12 @@ class Timers:
 
 
 class Context:
-    def __init__(self, watermark: int, now_ms: int = T0) -> None:
+    def __init__(self, watermark: int, now_ms: int = T0, domain: Any = None) -> None:
         self.timers = Timers(watermark, now_ms)
+        self.domain = domain  # of the timer that fired (on_timer)
+
+    def time_domain(self) -> Any:
+        return self.domain
 
     def timer_service(self) -> Timers:
         return self.timers

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pyflink.datastream import TimeDomain
+
 from runtime.sessionizer.job import NO_WATERMARK, SHARD_SEPARATOR, UNPARSEABLE, ParseEvents, SessionFunction
 from tests.flink.function_fakes import Context, RuntimeContext
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
@@ -123,3 +125,21 @@ def test_timers_that_are_due_but_not_lost_are_not_set_again() -> None:
     on_time = Context(NO_WATERMARK, T0 + SETTINGS.update_interval_ms)
     list(function.process_element(read(reader(), ev("loading", 0.5, "s1")), on_time))
     assert on_time.timers.processing_time == [] and on_time.timers.event_time == []
+
+
+def test_an_update_timer_sets_again_a_lost_seal_timer_of_a_session_no_event_comes_to() -> None:
+    """Restored with a seal timer Flink lost, and the session's stopped already read: its
+    update timers (running until the final) set the seal timer again once it is overdue."""
+    context = RuntimeContext()
+    function = SessionFunction(SETTINGS)
+    function.open(context)
+    parse_events = reader()
+    for event in (ev("init", 0, "s1"), ev("playing", 1, "s1"), ev("stopped", 5, "s1", reason="ended")):
+        list(function.process_element(read(parse_events, event), Context(NO_WATERMARK, T0)))
+    tracker = context.state.value()
+    lost = tracker.seal_timer_ms
+    assert lost is not None and tracker.update_timer_ms is not None
+    fired = Context(lost + 1, tracker.update_timer_ms, TimeDomain.PROCESSING_TIME)
+    list(function.on_timer(tracker.update_timer_ms, fired))
+    assert fired.timers.event_time and fired.timers.event_time[0] <= lost + 1  # due at the next watermark
+    assert fired.timers.processing_time == [tracker.update_timer_ms]  # the next update

@@ -1,6 +1,7 @@
-"""The reader's watermark rule (IdleAdvancingClock in the connector jar), on times the test gives.
+"""The reader's watermark rule (IdleAdvancingClock in the connector jar), on times the test gives,
+and the deserializer that tags each raw record with its shard (ShardTaggedStrings).
 
-No mini-cluster: the class is plain arithmetic, called through PyFlink's gateway, so
+No mini-cluster: the classes are plain code, called through PyFlink's gateway, so
 every case is exact and nothing depends on how fast this machine runs a JVM.
 """
 
