@@ -102,13 +102,11 @@ class InfluxStore:
         newest: dict[tuple[str, int], int] = {}  # point -> position of its highest version
         for position, record in enumerate(records):
             point = (record.session_id, record.update_time_ms)
-            kept = newest.get(point)
-            if kept is None or record.version >= records[kept].version:
-                if kept is not None:
-                    outcome.superseded += 1
-                newest[point] = position
-            else:
+            kept = newest.setdefault(point, position)
+            if kept != position:  # two records of one point: the lower version is superseded
                 outcome.superseded += 1
+                if record.version >= records[kept].version:
+                    newest[point] = position
         positions, lines = [], []  # a line's record, for each line
         for position in sorted(newest.values()):
             for line in influx_lines(records[position]):

@@ -108,6 +108,12 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _dimension_text(value: Any) -> str:
+    """A dimension's value as text: ``unknown`` when there is none (no store has a null dimension)."""
+    text = UNKNOWN if value is None or value == "" else _text(value)
+    return text[:_MAX_DIMENSION_VALUE]
+
+
 def typed_measures(fields: Mapping[str, Any]) -> Iterator[tuple[str, str, bool | int | float | str]]:
     """(measure name, Timestream type, value as that type) of each metric that is not null."""
     for name, (field, kind) in MEASURES.items():
@@ -135,9 +141,7 @@ def timestream_row(record: SessionRecord) -> dict[str, Any]:
     fields = record.fields
     dimensions = []
     for name, field in DIMENSIONS.items():
-        value = fields.get(field)
-        text = UNKNOWN if value is None or value == "" else _text(value)
-        dimensions.append({"Name": name, "Value": text[:_MAX_DIMENSION_VALUE], "DimensionValueType": "VARCHAR"})
+        dimensions.append({"Name": name, "Value": _dimension_text(fields.get(field)), "DimensionValueType": "VARCHAR"})
     measures = []
     for name, kind, value in typed_measures(fields):
         text = _timestream_value(value)
@@ -167,8 +171,7 @@ INFLUX_STARTS_MEASUREMENT: Final = "session_starts"
 def influx_tag(value: Any) -> str:
     """A dimension's value as InfluxDB stores the tag. Tags cannot carry every backslash (one
     before a separator escapes it) or a line break, so those become "/" and a space."""
-    text = UNKNOWN if value is None or value == "" else _text(value)
-    return text[:_MAX_DIMENSION_VALUE].replace("\\", "/").replace("\n", " ")
+    return _dimension_text(value).replace("\\", "/").replace("\n", " ")
 
 
 def _escaped_tag(text: str) -> str:

@@ -123,13 +123,10 @@ class ParseEvents(MapFunction):  # type: ignore[misc]
         if not separator:
             shard, record = "", value
         session_id, event_ms, arrival_ms, raw = parse(record)
-        watermark = NO_WATERMARK
         if session_id != UNPARSEABLE:
-            newest = max(self.newest_event_ms.get(shard, event_ms), event_ms)
-            self.newest_event_ms[shard] = newest
-            watermark = newest - self.out_of_orderness_ms - 1
-        elif shard in self.newest_event_ms:
-            watermark = self.newest_event_ms[shard] - self.out_of_orderness_ms - 1
+            self.newest_event_ms[shard] = max(self.newest_event_ms.get(shard, event_ms), event_ms)
+        newest = self.newest_event_ms.get(shard)
+        watermark = NO_WATERMARK if newest is None else newest - self.out_of_orderness_ms - 1
         return session_id, event_ms, arrival_ms, watermark, raw
 
 
