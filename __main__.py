@@ -25,10 +25,12 @@ from components.delivery import Delivery, DeliveryArgs
 from components.edge import Edge, EdgeArgs, EdgeOrigin, accelerator_ports
 from components.encryption import RegionKey, RegionKeyArgs
 from components.firewall import Firewall, FirewallArgs
-from components.grafana import Grafana, GrafanaArgs
+from components.grafana import Grafana
+from components.influxdb import SECRETS_ENDPOINTS
 from components.ingest import IngestService, IngestServiceArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
+from components.peering import VpcPeering, VpcPeeringArgs
 from components.replay import Replay, ReplayArgs
 from components.replication import Replication, ReplicationArgs, ReplicationSide
 from components.session_store import SessionStore, SessionStoreArgs
@@ -37,7 +39,14 @@ from components.settings import from_pulumi_config
 from components.stack_health import RegionHealth, StackHealth, StackHealthArgs
 from components.streams import Streams, StreamsArgs
 from components.support.artifacts import resolve_artifact
-from components.support.pipeline import RegionalPipeline, region_watch
+from components.support.pipeline import (
+    RegionalPipeline,
+    grafana_args,
+    peering_side,
+    region_watch,
+    session_store_outputs,
+    store_network,
+)
 from components.support.refs import Ref
 from components.support.region import billing_provider, billing_region, global_provider, open_region
 from components.support.signals import Signal, region_signals, replay_signals
@@ -46,6 +55,7 @@ from runtime.stack import BUCKET_KINDS, RegionSettings
 
 settings = from_pulumi_config()
 env = settings.environment
+influxdb = settings.session_store.engine == "influxdb"
 sessionizer_zip = resolve_artifact(settings.sessionizer.artifact, "sessionizer.artifact", "make sessionizer-zip")
 session_writer_zip = resolve_artifact(
     settings.session_store.artifact, "sessionStore.artifact", "make session-writer-zip"
@@ -72,6 +82,7 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
             vpc=settings.network.vpcs[region.settings.role],
             availability_zones=settings.network.availability_zones,
             egress=settings.network.egress,
+            more_endpoints=SECRETS_ENDPOINTS if influxdb else (),
         ),
         region.opts,
     )
@@ -154,7 +165,7 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         region.opts,
     )
 
-    # session stream -> session writer (Lambda) -> Timestream sessions table, which Grafana reads.
+    # session stream -> session writer (Lambda) -> the sessions store (Timestream or InfluxDB), which Grafana reads.
     session_store = SessionStore(
         f"{code}-session-store",
         SessionStoreArgs(
@@ -166,6 +177,7 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
             key_arn=key.arn,
             artifacts_bucket=archive.buckets["artifacts"].name,
             log_retention_days=settings.log_retention_days,
+            network=store_network(settings, region.settings.role, network),
         ),
         region.opts,
     )
@@ -221,18 +233,16 @@ replication = Replication(
 )
 
 
-# One Grafana workspace for the stack, over both regions' sessions tables.
-grafana_home = primary if settings.grafana.region == settings.primary.name else secondary
-grafana = Grafana(
-    "grafana",
-    GrafanaArgs(
-        environment=env,
-        region=grafana_home.region,
-        table_arns=[p.session_store.table.arn for p in (primary, secondary)],
-        database_arns=[p.session_store.database.arn for p in (primary, secondary)],
-    ),
-    grafana_home.region.opts,
+# One Grafana workspace for the stack, over both regions' sessions: Timestream tables, or
+# InfluxDB instances in private subnets (the other region's through a peering of the VPCs).
+grafana_home, grafana_away = (
+    (primary, secondary) if settings.grafana.region == primary.region.name else (secondary, primary)
 )
+if influxdb:
+    VpcPeering(
+        "grafana-peering", VpcPeeringArgs(peering_side(settings, grafana_home), peering_side(settings, grafana_away))
+    )
+grafana = Grafana("grafana", grafana_args(settings, grafana_home, grafana_away), grafana_home.region.opts)
 
 
 # Load testing: objects that land in the source bucket fired into the target environments.
@@ -333,13 +343,7 @@ def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
             "name": pipeline.sessionizer.application.name,
             "code_key": pipeline.sessionizer.code.key,
         },
-        "session_store": {
-            "database": pipeline.session_store.database.database_name,
-            "table": pipeline.session_store.table.table_name,
-            "function": pipeline.session_store.function.name,
-            # Batches the writer gave up on wait here (alarm writer-failed-batches).
-            "failed_batches_queue": pipeline.session_store.failed_batches.name,
-        },
+        "session_store": session_store_outputs(pipeline.session_store),
         "ingest": {
             "alb_dns_name": pipeline.load_balancer.alb.dns_name,
             "cluster": pipeline.ingest.cluster.name,

@@ -105,7 +105,7 @@ def _traffic(panel: RegionPanel, stage: str) -> list[dict[str, Any]]:
         ]
     if stage == "Session writer":
         return [graph("Writer invocations", [[LAMBDA, "Invocations", "FunctionName", w.function]])]
-    if stage == "Timestream":
+    if stage == "Timestream" and w.database is not None:
         latency = [
             TIMESTREAM,
             "SuccessfulRequestLatency",

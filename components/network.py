@@ -46,12 +46,15 @@ class NetworkArgs:
     vpc: NewVpc | ExistingVpc
     availability_zones: int
     egress: Egress
+    # Interface endpoints some stage needs beyond the ingest tasks' (egress endpoints only).
+    more_endpoints: tuple[str, ...] = ()
 
 
 class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    private_route_table_ids: list[pulumi.Output[str]]  # created VPC only
     # Interface endpoints by service suffix, and the S3 gateway endpoint (created VPC with endpoints only).
     endpoints: dict[str, aws.ec2.VpcEndpoint]
 
@@ -63,6 +66,7 @@ class Network(pulumi.ComponentResource):
             self.vpc_id = pulumi.Output.from_input(args.vpc.vpc_id)
             self.public_subnet_ids = [pulumi.Output.from_input(i) for i in args.vpc.public_subnet_ids]
             self.private_subnet_ids = [pulumi.Output.from_input(i) for i in args.vpc.private_subnet_ids]
+            self.private_route_table_ids = []
             self.register_outputs({"vpc_id": self.vpc_id})
             return
 
@@ -100,8 +104,7 @@ class Network(pulumi.ComponentResource):
         )
 
         public_cidrs, private_cidrs = subnet_cidrs(args.vpc.cidr, args.availability_zones)
-        self.public_subnet_ids, self.private_subnet_ids = [], []
-        private_route_tables: list[aws.ec2.RouteTable] = []
+        self.public_subnet_ids, self.private_subnet_ids, self.private_route_table_ids = [], [], []
         for index, (public_cidr, private_cidr) in enumerate(zip(public_cidrs, private_cidrs, strict=True)):
             zone = zones.apply(functools.partial(_zone, index=index, region=region.name))
             public = aws.ec2.Subnet(
@@ -131,7 +134,13 @@ class Network(pulumi.ComponentResource):
                 ),
                 child,
             )
-            routes: list[aws.ec2.RouteTableRouteArgs] = []
+            # Routes are resources of their own, never the table's inline list: the peering of
+            # Grafana's VPC (components/peering.py) adds routes to these tables too.
+            private_routes = aws.ec2.RouteTable(
+                f"{name}-private-{index}",
+                aws.ec2.RouteTableArgs(vpc_id=vpc.id, tags={"Name": f"{prefix}-private-{index}"}),
+                child,
+            )
             if args.egress == "nat":
                 # One NAT gateway per zone: a zone's outage does not cut the others off.
                 address = aws.ec2.Eip(
@@ -144,12 +153,13 @@ class Network(pulumi.ComponentResource):
                     ),
                     pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
                 )
-                routes.append(aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id))
-            private_routes = aws.ec2.RouteTable(
-                f"{name}-private-{index}",
-                aws.ec2.RouteTableArgs(vpc_id=vpc.id, routes=routes, tags={"Name": f"{prefix}-private-{index}"}),
-                child,
-            )
+                aws.ec2.Route(
+                    f"{name}-private-{index}-internet",
+                    aws.ec2.RouteArgs(
+                        route_table_id=private_routes.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id
+                    ),
+                    child,
+                )
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{index}",
                 aws.ec2.RouteTableAssociationArgs(subnet_id=private.id, route_table_id=private_routes.id),
@@ -157,7 +167,7 @@ class Network(pulumi.ComponentResource):
             )
             self.public_subnet_ids.append(public.id)
             self.private_subnet_ids.append(private.id)
-            private_route_tables.append(private_routes)
+            self.private_route_table_ids.append(private_routes.id)
 
         if args.egress == "endpoints":
             endpoint_group = security_group(
@@ -169,7 +179,7 @@ class Network(pulumi.ComponentResource):
             )
             allow_tcp(f"{name}-endpoints-https", "in", endpoint_group, 443, "HTTPS from the VPC", child,
                       cidr=vpc.cidr_block)  # fmt: skip
-            for service in INTERFACE_ENDPOINTS:
+            for service in (*INTERFACE_ENDPOINTS, *args.more_endpoints):
                 self.endpoints[service] = aws.ec2.VpcEndpoint(
                     f"{name}-{service.replace('.', '-')}",
                     aws.ec2.VpcEndpointArgs(
@@ -189,7 +199,7 @@ class Network(pulumi.ComponentResource):
                     vpc_id=vpc.id,
                     service_name=f"com.amazonaws.{region.name}.s3",
                     vpc_endpoint_type="Gateway",
-                    route_table_ids=[table.id for table in private_route_tables],
+                    route_table_ids=self.private_route_table_ids,
                     tags={"Name": f"{prefix}-s3"},
                 ),
                 child,

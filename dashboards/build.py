@@ -20,6 +20,10 @@ from runtime.session_writer.settings import ENGINES, Engine
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = {"liveanalytics": timestream, "influxdb": influxql}
+# The table of every session's newest row; the local pipeline's self-check runs its query.
+SESSIONS_DASHBOARD = "sessions-breakdown.json"
+SESSIONS_PANEL = "Sessions: the newest row of each"
+SESSIONS_PANEL_ID = 20
 
 
 def panel(engine: Engine, panel_id: int, title: str, kind: str, figure: Figure, grid: tuple[int, int, int, int],
@@ -89,12 +93,14 @@ def breakdown(engine: Engine) -> dict[str, Any]:
                             Figure("concurrent_plays", dimension), (0, 8 * row, 12, 8)))  # fmt: skip
         panels.append(panel(engine, 11 + 2 * row, f"Startup and rebuffering by {label}", "table",
                             Figure("rebuffer", dimension), (12, 8 * row, 12, 8)))  # fmt: skip
+    panels.append(panel(engine, SESSIONS_PANEL_ID, SESSIONS_PANEL, "table", Figure("sessions"),
+                        (0, 8 * len(breakdowns), 24, 10)))  # fmt: skip
     return dashboard(engine, "prism-sessions-breakdown", "prism: sessions by region, content and device", panels)
 
 
 BUILDS: dict[str, Callable[[Engine], dict[str, Any]]] = {
     "live-sessions.json": live_sessions,
-    "sessions-breakdown.json": breakdown,
+    SESSIONS_DASHBOARD: breakdown,
 }
 # Path under dashboards/ -> (engine, the dashboard's build).
 DASHBOARDS: dict[str, tuple[Engine, Callable[[Engine], dict[str, Any]]]] = {

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 FigureName = Literal[
-    "concurrent_plays", "starts", "startup", "rebuffer_ratio", "exits_and_failures", "errors_by_code", "rebuffer"
+    "concurrent_plays",
+    "starts",
+    "startup",
+    "rebuffer_ratio",
+    "exits_and_failures",
+    "errors_by_code",
+    "rebuffer",
+    "sessions",
 ]
 # The dimensions a breakdown groups by: tags (InfluxDB) or dimensions (Timestream) the writer writes.
 Dimension = Literal["region", "content_id", "device_type"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards.figures import Dimension, Figure, filter_variable
-from runtime.session_writer.records import INFLUX_MEASUREMENT, INFLUX_STARTS_MEASUREMENT
+from runtime.session_writer.records import INFLUX_MEASUREMENT, INFLUX_STARTS_MEASUREMENT, INFLUX_VERSION_FIELD
 
 DATASOURCE = {"type": "influxdb", "uid": "${datasource}"}
 EXPRESSION = {"type": "__expr__", "uid": "__expr__"}
@@ -24,10 +24,12 @@ VARIABLES = ("environment", "region", "content_id", "device_type")
 FILTERS = "$timeFilter AND " + " AND ".join(f'"{name}" =~ /^${name}$/' for name in VARIABLES)
 
 
-def _latest_per_session_minute(fields: str, dimension: Dimension | None = None) -> str:
-    """Each session's newest values within each minute: a session counts once per minute."""
+def _latest_per_session_minute(fields: str, dimension: Dimension | None = None, condition: str = "") -> str:
+    """Each session's newest values within each minute (of its rows that meet the condition):
+    a session counts once per minute."""
     group = 'time(1m), "session_id"' + (f", {_tag(dimension)}" if dimension else "")
-    return f"SELECT {fields} FROM {MEASUREMENT} WHERE {FILTERS} GROUP BY {group}"
+    where = f"{FILTERS} AND {condition}" if condition else FILTERS
+    return f"SELECT {fields} FROM {MEASUREMENT} WHERE {where} GROUP BY {group}"
 
 
 def _tag(dimension: Dimension) -> str:
@@ -35,14 +37,15 @@ def _tag(dimension: Dimension) -> str:
 
 
 _LAST_STATE = 'last("state") AS "state"'
+PLAYING = "(\"state\" = 'playing' OR \"state\" = 'buffering')"
 
 
 def concurrent_plays(dimension: Dimension | None = None) -> str:
+    """Sessions seen playing (or buffering) in each minute: any of their rows of the minute says so,
+    so a session that starts and ends within one minute still counts."""
     group = "time(1m)" + (f", {_tag(dimension)}" if dimension else "")
-    return (
-        f'SELECT count("state") AS "concurrent_plays" FROM ({_latest_per_session_minute(_LAST_STATE, dimension)}) '
-        f"WHERE $timeFilter AND (\"state\" = 'playing' OR \"state\" = 'buffering') GROUP BY {group}"
-    )
+    inner = _latest_per_session_minute(_LAST_STATE, dimension, PLAYING)
+    return f'SELECT count("state") AS "concurrent_plays" FROM ({inner}) WHERE $timeFilter GROUP BY {group}'
 
 
 # Each session's start is a point of its own (records.py): no first-record search needed.
@@ -79,6 +82,13 @@ ERRORS_BY_CODE = (
     f'WHERE {FILTERS} AND "final" = true AND "playback_failure" = true GROUP BY "session_id"'
 )
 
+# Each session's newest row: max() is a selector, so the other columns are those of the
+# highest version's point (the local pipeline's self-check reads the sessions back with this).
+SESSIONS = (
+    f'SELECT max("{INFLUX_VERSION_FIELD}") AS "{INFLUX_VERSION_FIELD}", * FROM {MEASUREMENT} '
+    f'WHERE {FILTERS} GROUP BY "session_id"'
+)
+
 
 def rebuffer_by(dimension: Dimension) -> str:
     fields = 'max("playing_ms") AS "playing_ms", max("rebuffer_ms") AS "rebuffer_ms", max("startup_ms") AS "startup_ms"'
@@ -110,6 +120,8 @@ def targets(figure: Figure) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
             "session_id": {"operation": "aggregate", "aggregations": ["distinctCount"]},
         }}}  # fmt: skip
         return [_target("A", ERRORS_BY_CODE, "table")], [group]
+    if figure.name == "sessions":
+        return [_target("A", SESSIONS, "table")], []
     return [_target("A", {"starts": STARTS, "startup": STARTUP, "rebuffer_ratio": REBUFFER_RATIO}[figure.name])], []
 
 

@@ -21,17 +21,22 @@ FILTERS = (
 )
 # The newest record of each session within each minute: a session counts once per minute.
 LATEST_PER_SESSION_MINUTE = f"""WITH per_session AS (
-  SELECT session_id, bin(time, 1m) AS minute, MAX_BY(state, time) AS state,
+  SELECT session_id, bin(time, 1m) AS minute,
          MAX(startup_ms) AS startup_ms, MAX(playing_ms) AS playing_ms, MAX(rebuffer_ms) AS rebuffer_ms
   FROM {TABLE}
   WHERE {FILTERS}
   GROUP BY session_id, bin(time, 1m)
 )"""
 
-CONCURRENT_PLAYS = f"""{LATEST_PER_SESSION_MINUTE}
+# Sessions seen playing (or buffering) in each minute: any of their rows of the minute says so,
+# so a session that starts and ends within one minute still counts.
+CONCURRENT_PLAYS = f"""WITH playing AS (
+  SELECT DISTINCT session_id, bin(time, 1m) AS minute
+  FROM {TABLE}
+  WHERE {FILTERS} AND state IN ('playing', 'buffering')
+)
 SELECT minute AS time, COUNT(*) AS concurrent_plays
-FROM per_session WHERE state IN ('playing', 'buffering')
-GROUP BY minute ORDER BY minute"""
+FROM playing GROUP BY minute ORDER BY minute"""
 
 STARTS = f"""WITH starts AS (
   SELECT session_id, MIN(time) AS started
@@ -67,18 +72,23 @@ FROM {TABLE}
 WHERE {FILTERS} AND final = true AND playback_failure = true
 GROUP BY last_error_code ORDER BY sessions DESC LIMIT 20"""
 
+# Each session's newest row (its highest version: what the table keeps per time), every column.
+SESSIONS = f"""SELECT * FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY time DESC) AS newest
+  FROM {TABLE}
+  WHERE {FILTERS}
+) WHERE newest = 1 ORDER BY time DESC LIMIT 1000"""
+
 
 def by(dimension: str) -> str:
     """Concurrent plays per minute, one series per value of a dimension."""
-    return f"""WITH per_session AS (
-  SELECT session_id, {dimension}, bin(time, 1m) AS minute, MAX_BY(state, time) AS state
+    return f"""WITH playing AS (
+  SELECT DISTINCT session_id, {dimension}, bin(time, 1m) AS minute
   FROM {TABLE}
-  WHERE {FILTERS}
-  GROUP BY session_id, {dimension}, bin(time, 1m)
+  WHERE {FILTERS} AND state IN ('playing', 'buffering')
 )
 SELECT minute AS time, {dimension}, COUNT(*) AS concurrent_plays
-FROM per_session WHERE state IN ('playing', 'buffering')
-GROUP BY minute, {dimension} ORDER BY minute"""
+FROM playing GROUP BY minute, {dimension} ORDER BY minute"""
 
 
 def rebuffer_by(dimension: str) -> str:
@@ -132,6 +142,7 @@ def _query(figure: Figure) -> str:
         "rebuffer_ratio": REBUFFER_RATIO,
         "exits_and_failures": EXITS_AND_FAILURES,
         "errors_by_code": ERRORS_BY_CODE,
+        "sessions": SESSIONS,
     }[figure.name]
 
 

@@ -55,6 +55,7 @@ ROLE = "aws:iam/role:Role"
 ACTIONS_WITHOUT_RESOURCES = frozenset(
     {
         "cloudwatch:PutMetricData",
+        "ec2:DescribeNetworkInterfaces",
         "ecr:GetAuthorizationToken",
         "timestream:DescribeEndpoints",
         "timestream:ListDatabases",

@@ -85,6 +85,22 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
     if typ.startswith("aws:globalaccelerator/"):
         arn = f"arn:aws:globalaccelerator::{ACCOUNT_ID}:accelerator/x/{name}"
         return arn, {"arn": arn}
+    if typ == "aws:timestreaminfluxdb/dbInstance:DbInstance":
+        instance_id = hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:10]
+        return instance_id, {
+            "arn": _arn("timestream-influxdb", region, f"db-instance/{instance_id}"),
+            "endpoint": f"{instance_id}-{ACCOUNT_ID[:6]}.{region}.timestream-influxdb.amazonaws.com",
+            "availabilityZone": f"{region}a",
+        }
+    if typ == "aws:secretsmanager/secret:Secret":
+        arn = _arn("secretsmanager", region, f"secret:{inputs['name']}-AbCdEf")
+        return arn, {"arn": arn}
+    if typ == "random:index/randomPassword:RandomPassword":
+        return f"{name}-id", {"result": "MockPassword0" + "x" * (int(inputs["length"]) - 13)}
+    if typ == "aws:ec2/vpcPeeringConnection:VpcPeeringConnection":
+        return f"pcx-{hashlib.sha256(name.encode()).hexdigest()[:17]}", {}
+    if typ == "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter":
+        return inputs["vpcPeeringConnectionId"], {"accepterRegion": region}
     if typ == "aws:ec2/vpc:Vpc":
         return f"vpc-{hashlib.sha256(name.encode()).hexdigest()[:17]}", {}
     if typ == "aws:ec2/subnet:Subnet":

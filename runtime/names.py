@@ -44,8 +44,12 @@ MAX_DASHBOARD: Final = 255
 MAX_BUDGET: Final = 100
 MAX_EVENT_RULE: Final = 64
 MAX_STATE_MACHINE: Final = 80
+MAX_INFLUX_INSTANCE: Final = 40
+MAX_SECRET: Final = 512
 
 SESSIONS_TABLE: Final = "sessions"
+# Timestream for InfluxDB: the organization the sessions bucket belongs to.
+INFLUX_ORGANIZATION: Final = "prism"
 
 # A data bucket's name: prism-<environment>-<region code>-<kind>-<account id>.
 ENVIRONMENT_OF_BUCKET: Final = re.compile(r"^prism-(?P<environment>[a-z][a-z0-9]{1,11})-[a-z0-9]+-[a-z]+-\d{12}$")
@@ -147,6 +151,19 @@ class RegionNames:
     @property
     def sessions_table(self) -> str:
         return SESSIONS_TABLE
+
+    @property
+    def influx_instance(self) -> str:
+        """The Timestream for InfluxDB instance; its bucket (the v1 database) is sessions_database."""
+        return self.regional("sessions", MAX_INFLUX_INSTANCE)
+
+    def influx_secret(self, who: str) -> str:
+        """The Secrets Manager secret of the InfluxDB credentials of admin, writer or reader."""
+        return self.regional(f"influxdb-{who}", MAX_SECRET)
+
+    @property
+    def influx_provisioner_function(self) -> str:
+        return self.regional("influxdb-provisioner", MAX_LAMBDA)
 
     @property
     def session_writer_function(self) -> str:

@@ -20,7 +20,11 @@ grafana-dashboards
     through its HTTP API: ``--url`` is the workspace endpoint (the stack output
     ``grafana.endpoint``), ``--token`` a service account token with the Editor role
     (or GRAFANA_TOKEN), ``--engine`` the session store the stack writes (Timestream SQL
-    dashboards for ``liveanalytics``, InfluxQL ones for ``influxdb``).
+    dashboards for ``liveanalytics``, InfluxQL ones for ``influxdb``). With ``influxdb``,
+    ``--outputs`` is the stack's ``pulumi stack output --json``: first each region's
+    InfluxDB becomes a data source (created, or updated when it exists), with the read
+    token the program's provisioner keeps in Secrets Manager (read with the caller's
+    AWS credentials); the dashboards' region picker lists them.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ import argparse
 import json
 import os
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.names import RegionNames
+from runtime.names import RegionNames, region_code
 from runtime.session_writer.settings import ENGINES
 from runtime.stack import Settings, SettingsError, from_stack_file
 
@@ -167,12 +172,68 @@ def flink_timeouts(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_token(secret_arn: str, region: str) -> str:
+    """The InfluxDB read token the provisioner stored ({"token": ...})."""
+    import boto3
+
+    text = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=secret_arn)["SecretString"]
+    return str(json.loads(text)["token"])
+
+
+def influx_data_source(environment: str, region: str, influx: dict[str, str], token: str) -> dict[str, Any]:
+    """A Grafana InfluxDB (InfluxQL) data source for one region's instance, by its read token."""
+    return {
+        "uid": f"prism-{environment}-{region_code(region)}-sessions",
+        "name": f"prism {environment} sessions {region}",
+        "type": "influxdb",
+        "access": "proxy",
+        "url": influx["url"],
+        "jsonData": {"dbName": influx["database"], "httpMode": "POST", "httpHeaderName1": "Authorization"},
+        "secureJsonData": {"httpHeaderValue1": f"Token {token}"},
+    }
+
+
+def _grafana_call(base: str, token: str, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{base.rstrip('/')}{path}", data=json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        if error.code != 409:
+            raise
+        return 409, {}
+
+
+def influx_data_sources(base: str, token: str, outputs_file: Path) -> None:
+    outputs = json.loads(outputs_file.read_text())
+    for role in ("primary", "secondary"):
+        region = outputs[role]["region"]
+        influx = outputs[role]["session_store"].get("influxdb")
+        if influx is None:
+            raise SettingsError("sessionStore.engine", "is not influxdb in these stack outputs", None)
+        source = influx_data_source(
+            outputs["environment"], region, influx, read_token(influx["reader_token_secret"], region)
+        )
+        status, _ = _grafana_call(base, token, "POST", "/api/datasources", source)
+        if status == 409:  # it exists: bring it up to date
+            _grafana_call(base, token, "PUT", f"/api/datasources/uid/{source['uid']}", source)
+        print(f"data source {source['name']}: {'updated' if status == 409 else 'created'}")
+
+
 def grafana_dashboards(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("GRAFANA_TOKEN")
     if not token:
         print("error: --token or GRAFANA_TOKEN (a Grafana service account token) is required", file=sys.stderr)
         return 2
     base = args.url if args.url.startswith(("http://", "https://")) else f"https://{args.url}"
+    if args.engine == "influxdb":
+        if args.outputs is None:
+            print("error: --outputs (pulumi stack output --json) is required with --engine influxdb", file=sys.stderr)
+            return 2
+        influx_data_sources(base, token, args.outputs)
     for path in sorted((ROOT / "dashboards" / args.engine).glob("*.json")):
         body = json.dumps({"dashboard": json.loads(path.read_text()), "overwrite": True, "folderUid": ""}).encode()
         request = urllib.request.Request(
@@ -220,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboards.add_argument("--token", help="Grafana service account token (default: GRAFANA_TOKEN)")
     dashboards.add_argument("--engine", choices=ENGINES, default="liveanalytics",
                             help="the stack's session store: which dashboards (default: liveanalytics)")  # fmt: skip
+    dashboards.add_argument("--outputs", type=Path, help="influxdb: the stack's outputs (pulumi stack output --json)")
     image = commands.add_parser("ingest-image", help="the ingest image's platform and repositories, as JSON")
     image.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""A loopback HTTP server that records each POST and answers as the test says: a stand-in for an API."""
+"""A loopback HTTP server that records each POST and PUT and answers as the test says: a stand-in for an API."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class Request:
     path: str
     headers: dict[str, str]  # names in lower case
     body: bytes
+    method: str = "POST"
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,13 @@ class Recording:
 
 @contextmanager
 def recording_server(answer: Callable[[Request], Answer]) -> Iterator[Recording]:
-    """Serves until the block ends; every POST is recorded before it is answered."""
+    """Serves until the block ends; every POST and PUT is recorded before it is answered."""
     recording = Recording(url="")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             request = Request(self.path, {k.lower(): v for k, v in self.headers.items()},
-                              self.rfile.read(int(self.headers.get("Content-Length", "0"))))  # fmt: skip
+                              self.rfile.read(int(self.headers.get("Content-Length", "0"))), self.command)  # fmt: skip
             recording.requests.append(request)
             reply = answer(request)
             self.send_response(reply.status)
@@ -46,6 +47,8 @@ def recording_server(answer: Callable[[Request], Answer]) -> Iterator[Recording]
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
+
+        do_PUT = do_POST
 
         def log_message(self, *_: object) -> None:
             pass

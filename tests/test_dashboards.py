@@ -22,7 +22,7 @@ SQL_WORDS = {
     "select", "from", "where", "and", "or", "in", "as", "group", "by", "order", "with", "count", "distinct", "bin",
     "max", "min", "sum", "avg", "max_by", "case", "when", "then", "else", "end", "is", "not", "null", "nullif",
     "cast", "double", "approx_percentile", "true", "false", "desc", "asc", "limit", "ago", "show", "databases",
-    "like",
+    "like", "row_number", "over", "partition",
 }  # fmt: skip
 
 

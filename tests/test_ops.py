@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -58,26 +60,66 @@ def test_open_case_files_the_text_with_the_callers_account(aws: None, capsys: py
     assert "arn:aws:kinesisanalytics:us-west-2:123456789012:application/prism-loadtest-usw2-sessionizer" in body
 
 
+def dashboard_saved(request: Request) -> Answer:
+    if request.path.startswith("/api/datasources"):
+        # The primary's data source is new; the secondary's exists already (409), and is then updated.
+        exists = "us-west-2" in json.loads(request.body)["name"] and request.method == "POST"
+        return Answer(409 if exists else 200, b'{"message": "data source with the same name already exists"}'
+                      if exists else b"{}")  # fmt: skip
+    uid = json.loads(request.body)["dashboard"]["uid"]
+    body = json.dumps({"status": "success", "url": f"/d/{uid}"}).encode()
+    return Answer(200, body, {"Content-Type": "application/json"})
+
+
+INFLUX_OUTPUTS: dict[str, Any] = {
+    "environment": "dev",
+    **{
+        role: {"region": region, "session_store": {"influxdb": {
+            "url": f"https://abc-{region}.timestream-influxdb.amazonaws.com:8086",
+            "database": f"prism-dev-{code}-sessions",
+            "reader_token_secret": f"arn:aws:secretsmanager:{region}:123456789012:secret:{code}-influxdb-reader",
+        }}}
+        for role, region, code in (("primary", "us-east-1", "use1"), ("secondary", "us-west-2", "usw2"))
+    },
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(("engine", "datasource"), [(None, "grafana-timestream-datasource"), ("influxdb", "influxdb")])
 def test_grafana_dashboards_are_posted_to_the_workspace_api(
-    capsys: pytest.CaptureFixture[str], engine: str | None, datasource: str
-) -> None:
-    def dashboard_saved(request: Request) -> Answer:
-        uid = json.loads(request.body)["dashboard"]["uid"]
-        body = json.dumps({"status": "success", "url": f"/d/{uid}"}).encode()
-        return Answer(200, body, {"Content-Type": "application/json"})
-
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, engine: str | None,
+    datasource: str,
+) -> None:  # fmt: skip
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(INFLUX_OUTPUTS))
+    monkeypatch.setattr("runtime.ops.read_token", lambda arn, region: f"{region}-token")
     with recording_server(dashboard_saved) as grafana:
-        chosen = ["--engine", engine] if engine else []
+        chosen = ["--engine", engine, "--outputs", str(outputs)] if engine else []
         assert main(["grafana-dashboards", "--url", grafana.url, "--token", "glsa_test", *chosen]) == 0
-    received = [(r.path, r.headers["authorization"], json.loads(r.body)) for r in grafana.requests]
-    assert [(path, auth) for path, auth, _ in received] == [("/api/dashboards/db", "Bearer glsa_test")] * 2
-    assert sorted(body["dashboard"]["uid"] for _, _, body in received) == [
+    received = [(r.method, r.path, r.headers["authorization"], json.loads(r.body)) for r in grafana.requests]
+    sources = [(method, path, body) for method, path, _, body in received if path.startswith("/api/datasources")]
+    dashboards = [(path, auth, body) for _, path, auth, body in received if path == "/api/dashboards/db"]
+    assert len(dashboards) == len(received) - len(sources) == 2
+    assert all(auth == "Bearer glsa_test" for _, auth, _ in dashboards)
+    assert sorted(body["dashboard"]["uid"] for _, _, body in dashboards) == [
         "prism-live-sessions", "prism-sessions-breakdown",
     ]  # fmt: skip
-    assert all(body["overwrite"] is True for _, _, body in received)
-    assert {body["dashboard"]["panels"][0]["datasource"]["type"] for _, _, body in received} == {datasource}
-    assert "live-sessions.json: success /d/prism-live-sessions" in capsys.readouterr().out
+    assert all(body["overwrite"] is True for _, _, body in dashboards)
+    assert {body["dashboard"]["panels"][0]["datasource"]["type"] for _, _, body in dashboards} == {datasource}
+    out = capsys.readouterr().out
+    assert "live-sessions.json: success /d/prism-live-sessions" in out
+    if engine is None:
+        assert sources == []
+        return
+    assert [(method, path) for method, path, _ in sources] == [
+        ("POST", "/api/datasources"), ("POST", "/api/datasources"),
+        ("PUT", "/api/datasources/uid/prism-dev-usw2-sessions"),
+    ]  # fmt: skip
+    primary = sources[0][2]
+    assert (primary["type"], primary["url"], primary["jsonData"]["dbName"]) == (
+        "influxdb", INFLUX_OUTPUTS["primary"]["session_store"]["influxdb"]["url"], "prism-dev-use1-sessions",
+    )  # fmt: skip
+    assert primary["secureJsonData"] == {"httpHeaderValue1": "Token us-east-1-token"}
+    assert "data source prism dev sessions us-west-2: updated" in out
 
 
 def test_grafana_dashboards_need_a_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,6 +35,9 @@ def packaged_function(
     variables: Mapping[str, pulumi.Input[str]],
     log_group: aws.cloudwatch.LogGroup,
     opts: pulumi.ResourceOptions,
+    *,
+    handler: str | None = None,  # another entry point of the same package
+    vpc: aws.lambda_.FunctionVpcConfigArgs | None = None,
 ) -> aws.lambda_.Function:
     """``<name>-function``; opts should depend on the role's policy, so the first invocation has its grants."""
     return aws.lambda_.Function(
@@ -45,7 +48,7 @@ def packaged_function(
             role=role.arn,
             runtime=f"python{LAMBDA_PYTHON_VERSION}",
             architectures=["arm64"],
-            handler=package.handler,
+            handler=handler or package.handler,
             code=pulumi.FileArchive(str(artifact)),
             source_code_hash=source_code_hash(artifact),
             memory_size=sizing.memory_mb,
@@ -53,6 +56,7 @@ def packaged_function(
             reserved_concurrent_executions=sizing.reserved_concurrency,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(variables)),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+            vpc_config=vpc,
         ),
         opts,
     )

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from components.archive import Archive
 from components.delivery import Delivery
 from components.encryption import RegionKey
+from components.grafana import GrafanaArgs, InfluxAccess
 from components.ingest import IngestService
 from components.load_balancer import LoadBalancer
-from components.network import Network
+from components.network import Network, subnet_cidrs
+from components.peering import PeeringSide
 from components.replication import ReplicationRule
-from components.session_store import SessionStore
+from components.session_store import SessionStore, StoreNetwork
 from components.sessionizer import Sessionizer
 from components.streams import Streams
 from components.support.region import Region
 from components.support.signals import RegionWatch, WatchedReplication
 from runtime.names import FAILED_EVENTS, StreamKind
+from runtime.stack import NewVpc, RegionRole, Settings
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class RegionalPipeline:
 
 def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[ReplicationRule]) -> RegionWatch:
     """The names and ARN parts the region's stage resources are known by in CloudWatch."""
+    timestream = pipeline.session_store.timestream
     return RegionWatch(
         region=pipeline.region.name,
         load_balancer=pipeline.load_balancer.alb.arn_suffix,
@@ -51,8 +56,8 @@ def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[Replica
         application=pipeline.sessionizer.application.name,
         function=pipeline.session_store.function.name,
         failed_batches_queue=pipeline.session_store.failed_batches.name,
-        database=pipeline.session_store.database.database_name,
-        table=pipeline.session_store.table.table_name,
+        database=timestream.database.database_name if timestream else None,
+        table=timestream.table.table_name if timestream else None,
         # S3 publishes a rule's replication metrics in the rule's source region.
         replication=[
             WatchedReplication(
@@ -62,3 +67,57 @@ def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[Replica
             if rule.source.name == pipeline.region.name
         ],
     )
+
+
+def store_network(settings: Settings, role: RegionRole, network: Network) -> StoreNetwork | None:
+    """The VPC an InfluxDB session store lives in (engine influxdb only; its settings require a created VPC)."""
+    vpc = settings.network.vpcs[role]
+    if settings.session_store.engine != "influxdb" or not isinstance(vpc, NewVpc):
+        return None
+    return StoreNetwork(network.vpc_id, vpc.cidr, network.private_subnet_ids, settings.network.egress == "endpoints")
+
+
+def _cidr(settings: Settings, pipeline: RegionalPipeline) -> str:
+    vpc = settings.network.vpcs[pipeline.region.settings.role]
+    if not isinstance(vpc, NewVpc):
+        raise ValueError("engine influxdb needs VPCs the program creates (the settings say so)")
+    return vpc.cidr
+
+
+def peering_side(settings: Settings, pipeline: RegionalPipeline) -> PeeringSide:
+    network = pipeline.network
+    return PeeringSide(pipeline.region, network.vpc_id, _cidr(settings, pipeline), network.private_route_table_ids)
+
+
+def grafana_args(settings: Settings, home: RegionalPipeline, away: RegionalPipeline) -> GrafanaArgs:
+    """Grafana reads both regions' sessions: their Timestream tables, or their InfluxDB instances."""
+    pipelines = (home, away)
+    instances = [(p.region, p.session_store.influxdb) for p in pipelines if p.session_store.influxdb is not None]
+    if instances:
+        _, private_cidrs = subnet_cidrs(_cidr(settings, home), settings.network.availability_zones)
+        access = InfluxAccess(home.network.vpc_id, home.network.private_subnet_ids, private_cidrs, instances)
+        return GrafanaArgs(settings.environment, home.region, [], [], access)
+    tables = [p.session_store.timestream for p in pipelines if p.session_store.timestream is not None]
+    return GrafanaArgs(
+        settings.environment, home.region, [t.table.arn for t in tables], [t.database.arn for t in tables]
+    )
+
+
+def session_store_outputs(store: SessionStore) -> dict[str, Any]:
+    outputs: dict[str, Any] = {
+        "function": store.function.name,
+        # Batches the writer gave up on wait here (alarm writer-failed-batches).
+        "failed_batches_queue": store.failed_batches.name,
+    }
+    if store.timestream is not None:
+        outputs |= {"database": store.timestream.database.database_name, "table": store.timestream.table.table_name}
+    if store.influxdb is not None:
+        # The read token's secret: what grafana-dashboards gives the InfluxDB data source.
+        outputs |= {
+            "influxdb": {
+                "url": store.influxdb.url,
+                "database": store.influxdb.bucket,
+                "reader_token_secret": store.influxdb.token_secrets["reader"].arn,
+            }
+        }
+    return outputs

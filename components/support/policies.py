@@ -14,6 +14,8 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.support.region import Region
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -106,3 +108,30 @@ def service_role(
         f"{name}-policy", aws.iam.RolePolicyArgs(role=role.id, policy=policy_document(*statements)), opts
     )
     return ServiceRole(role, policy)
+
+
+def lambda_network_interfaces(
+    region: Region, subnet_ids: Sequence[pulumi.Input[str]], group: pulumi.Input[str]
+) -> list[Statement]:
+    """What a Lambda function in a VPC needs to attach there: its network interfaces, in these
+    subnets and this security group only (AWSLambdaVPCAccessExecutionRole, narrowed)."""
+
+    def arn(kind: str, name: pulumi.Input[str]) -> pulumi.Output[str]:
+        return pulumi.Output.concat("arn:", region.partition, ":ec2:", region.name, ":", region.account_id,
+                                    ":", kind, "/", name)  # fmt: skip
+
+    interfaces = arn("network-interface", "*")
+    return [
+        Statement(
+            sid="AttachToTheVpc",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[interfaces, arn("security-group", group), *(arn("subnet", s) for s in subnet_ids)],
+        ),
+        Statement(
+            sid="ManageOwnInterfaces",
+            actions=["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+            resources=[interfaces],
+        ),
+        # No resource-level permission exists for it: AWS documents "*".
+        Statement(sid="DescribeInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]),
+    ]

@@ -79,8 +79,9 @@ class RegionWatch:
     application: pulumi.Input[str]
     function: pulumi.Input[str]
     failed_batches_queue: pulumi.Input[str]
-    database: pulumi.Input[str]
-    table: pulumi.Input[str]
+    # The Timestream for LiveAnalytics table (engine liveanalytics); None with InfluxDB.
+    database: pulumi.Input[str] | None
+    table: pulumi.Input[str] | None
     replication: Sequence[WatchedReplication] = field(default_factory=tuple)
 
 
@@ -281,8 +282,7 @@ def sessionizer_signals(watch: RegionWatch) -> list[Signal]:
 
 def session_store_signals(watch: RegionWatch) -> list[Signal]:
     function = {"FunctionName": watch.function}
-    table = {"Operation": "WriteRecords", "DatabaseName": watch.database, "TableName": watch.table}
-    return [
+    signals = [
         Signal(
             "writer-errors", None, "session writer invocations that failed", _one(LAMBDA, "Errors", function, "Sum")
         ),
@@ -301,6 +301,12 @@ def session_store_signals(watch: RegionWatch) -> list[Signal]:
             "batches the writer gave up on, waiting in its on-failure queue",
             _one(SQS, "ApproximateNumberOfMessagesVisible", {"QueueName": watch.failed_batches_queue}, "Maximum"),
         ),
+    ]
+    if watch.database is None or watch.table is None:
+        return signals  # InfluxDB: what it refuses or fails shows as writer errors and failed batches
+    table = {"Operation": "WriteRecords", "DatabaseName": watch.database, "TableName": watch.table}
+    return [
+        *signals,
         Signal(
             "timestream-user-errors",
             None,

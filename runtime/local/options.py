@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from runtime.session_writer.settings import ENGINES, Engine
+
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = "local pipeline"
 MAX_VIEWERS = 1_000  # two cores: 250 viewers already keep them busy
@@ -37,6 +39,9 @@ class Options:
     log_dir: Path = field(default=ROOT / ".local" / "run")
     chaos: bool = False  # one fault of each kind while the viewers play (runtime/local/chaos.py)
     chaos_seed: int = 1  # when and where the faults strike
+    # The session store: a real InfluxDB, read back by the dashboards' queries (the default),
+    # or Timestream in moto (stores rows, answers no query).
+    store: Engine = "influxdb"
 
 
 def stacks(root: Path = ROOT) -> list[str]:
@@ -121,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
         "needs --duration of at least 40 s",
     )
     parse.add_argument("--chaos-seed", type=_whole(0), default=1, help="the faults' seed (default 1)")
+    parse.add_argument("--store", choices=ENGINES, default="influxdb",
+                       help="the session store: influxdb (a real InfluxDB, read back by the dashboards' queries; "
+                       "the default) or liveanalytics (Timestream in moto)")  # fmt: skip
     return parse
 
 
@@ -135,7 +143,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
                     f"(the faults and the restarts happen while viewers play), got {args.duration:g}")  # fmt: skip
     return Options(args.stack, args.regions, args.duration, args.viewers, args.seed, not args.no_view,
                    args.drain_seconds, args.replay_multiplier, chaos=args.chaos,
-                   chaos_seed=args.chaos_seed)  # fmt: skip
+                   chaos_seed=args.chaos_seed, store=args.store)  # fmt: skip
 
 
 def fail(message: str) -> NoReturn:

@@ -29,6 +29,7 @@ from runtime.ingest.settings import environment as ingest_environment
 from runtime.local import view
 from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, plan
 from runtime.local.fault_proxy import FaultProxy
+from runtime.local.job import FLINK_PYTHON, local_sessionizer
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
 from runtime.local.options import ROOT, Options, fail, parse_options, stack_file
@@ -37,52 +38,18 @@ from runtime.local.relay import EventSourcePoller, FirehoseRelay
 from runtime.local.replaying import local_replay, replay_region, wall_ms
 from runtime.local.resources import RegionResources, create, names
 from runtime.local.simulator import PlayerSimulator, Timing
+from runtime.local.stores import LocalInfluxDB, LocalStore, MotoTimestream
 from runtime.local.verify import Pending, Report, Verifier, print_report
 from runtime.names import STREAM_KINDS, StreamKind
 from runtime.replay.history import Progress
 from runtime.replay.replay import now_ms
 from runtime.session_writer.handler import handle
 from runtime.session_writer.records import kinesis_session_records
-from runtime.session_writer.timestream import TimestreamStore
-from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, base_config, session_settings
+from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, session_settings
 from runtime.sessionizer.config import environment as sessionizer_environment
 from runtime.sessionizer.package import CONNECTOR_JAR
 from runtime.sessionizer.session import SessionSettings
 from runtime.stack import RegionSettings, Settings, SettingsError, from_stack_file
-
-FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
-
-
-def local_job(config: SessionizerConfig, kinesis_endpoint: str, checkpoint_dir: Path) -> SessionizerConfig:
-    """A job on this machine: its streams from their start at the local stand-in, local timing
-    (seconds-long sessions need a watermark and timeouts on that scale), and checkpoints
-    retained in a directory of the run, so a restarted job resumes from the newest."""
-    return dataclasses.replace(
-        config,
-        kinesis_endpoint=kinesis_endpoint,
-        initial_position="TRIM_HORIZON",
-        parallelism=1,
-        heartbeat_interval_ms=1_000,
-        out_of_orderness_ms=1_000,
-        idle_advance_after_ms=1_000,
-        allowed_lateness_ms=2_000,
-        # Locally the job shares two cores with everything else: with two regions beside a
-        # test run, events were read 13 s after they arrived (p95). Within 30 s of the newest
-        # arrival the reader counts as live, not as working through a backlog.
-        caught_up_lag_ms=30_000,
-        inactivity_gap_ms=4_000,
-        update_interval_ms=2_000,
-        checkpoint_interval_ms=10_000,
-        checkpoint_dir=str(checkpoint_dir),
-    )
-
-
-def local_sessionizer(
-    environment: str, resources: RegionResources, kinesis_endpoint: str, checkpoint_dir: Path
-) -> SessionizerConfig:
-    """The job's config for a local run of a region: the stack's streams, run as local_job."""
-    streams = (resources.streams[kind] for kind in STREAM_KINDS)
-    return local_job(base_config(environment, resources.region.name, *streams), kinesis_endpoint, checkpoint_dir)
 
 
 @dataclass
@@ -106,6 +73,8 @@ class LocalPipeline:
         self.log_dir = options.log_dir / time.strftime("%Y%m%d-%H%M%S")
         self.kinesis: KinesisMock | None = None
         self.moto: MotoServer | None = None
+        self.store: LocalStore | None = None  # the sessions store (--store)
+        self._sessions: tuple[float, list[dict[str, Any]]] = (0.0, [])  # when queried, the store's sessions
         self.regions: list[RegionRun] = []
         self.started_at = time.monotonic()
         self.simulator: PlayerSimulator | None = None
@@ -136,16 +105,20 @@ class LocalPipeline:
         if self.options.chaos:
             self.kinesis_proxy = FaultProxy(self.kinesis.endpoint).start()
         self.moto = start_moto_server(self.log_dir)
+        if self.options.store == "influxdb":
+            self.store = LocalInfluxDB(self.log_dir / "influxdb", self.log_dir)
+        else:
+            self.store = MotoTimestream(self.moto)
         for region in self.region_settings:
             self.regions.append(self._start_region(region))
         self.started_at = time.monotonic()
 
     def _start_region(self, region: RegionSettings) -> RegionRun:
-        assert self.kinesis is not None and self.moto is not None
+        assert self.kinesis is not None and self.moto is not None and self.store is not None
         resources = names(self.settings, region)
         kinesis = self.kinesis.client(region.name)
         firehose = self.moto.client("firehose", region.name)
-        timestream = self.moto.client("timestream-write", region.name)
+        timestream = self.moto.client("timestream-write", region.name) if self.store.engine == "liveanalytics" else None
         create(resources, self.settings, kinesis, self.moto.client("s3", region.name), firehose, timestream)
         job = local_sessionizer(self.settings.environment, resources, self.kinesis.endpoint,
                                 self.log_dir / "checkpoints" / resources.region.code)  # fmt: skip
@@ -157,7 +130,7 @@ class LocalPipeline:
 
         relays = {kind: FirehoseRelay(kinesis, firehose, resources.streams[kind], resources.deliveries[kind])
                   for kind in STREAM_KINDS}  # fmt: skip
-        store = TimestreamStore(timestream, resources.database, resources.table)
+        store = self.store.writer_store(resources)
         latest: dict[str, dict[str, Any]] = {}
         latencies: list[float] = []
         finals: dict[str, set[str]] = {}
@@ -243,7 +216,8 @@ class LocalPipeline:
         self.simulator = PlayerSimulator({r.resources.region.name: r.ingest_url for r in self.regions},
                                          self.options.viewers, self.options.seed,
                                          CHAOS_TIMING if self.options.chaos else Timing())  # fmt: skip
-        verifier = Verifier(self.simulator, self.moto, self.regions)
+        assert self.store is not None
+        verifier = Verifier(self.simulator, self.moto, self.store, self.regions)
         shown = asyncio.create_task(view.show(self, self.options.view))
         try:
             self.traffic_started = time.monotonic()
@@ -284,6 +258,17 @@ class LocalPipeline:
 
     def _drain_progress(self, pending: Pending, waited: float) -> None:
         self.draining = (pending, waited)
+
+    def newest_sessions(self) -> list[dict[str, Any]]:
+        """Each session's newest row, as the store answers the dashboards' sessions query (at most
+        once a second); a store that answers no query (moto's Timestream): the records handed to it."""
+        queried_at = self._sessions[0]
+        if self.store is not None and time.monotonic() - queried_at >= 1.0:
+            answer = self.store.newest_sessions()
+            if answer is None:
+                answer = [record for run in self.regions for record in run.latest.values()]
+            self._sessions = time.monotonic(), answer
+        return self._sessions[1]
 
     def traffic_seconds(self) -> float:
         if self.traffic_started is None:
@@ -333,7 +318,7 @@ class LocalPipeline:
                 thread.stop()
             for started in (run.ingest, run.sessionizer):
                 started.stop()
-        for stand_in in (self.kinesis, self.moto):
+        for stand_in in (self.store, self.kinesis, self.moto):
             if stand_in is not None:
                 stand_in.stop()
         if self.kinesis_proxy is not None:

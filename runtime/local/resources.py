@@ -66,8 +66,9 @@ def create(
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
         _delivery(firehose, resources.deliveries[kind], bucket, kind)
     _delivery(firehose, resources.failed_events_delivery, resources.buckets["raw"], FAILED_EVENTS)
-    timestream.create_database(DatabaseName=resources.database)
-    timestream.create_table(DatabaseName=resources.database, TableName=resources.table)
+    if timestream is not None:  # else the sessions go to InfluxDB (runtime/local/stores.py)
+        timestream.create_database(DatabaseName=resources.database)
+        timestream.create_table(DatabaseName=resources.database, TableName=resources.table)
 
 
 def _delivery(firehose: Any, name: str, bucket: str, kind: DeliveryKind) -> None:

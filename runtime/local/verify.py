@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.local.moto_server import MotoServer
 from runtime.local.replaying import LocalReplay
 from runtime.local.simulator import PlayerSimulator, SessionTruth
+from runtime.local.stores import LocalStore, newest_finals, newest_not_final
 from runtime.names import data_prefix, literal_head
 from runtime.session_writer.records import MEASURES, SessionRecord, timestream_row
 from runtime.sessionizer.session import SessionSettings
@@ -92,9 +93,11 @@ class Report:
 
 
 class Verifier:
-    def __init__(self, simulator: PlayerSimulator, moto: MotoServer, regions: list[RegionRun]) -> None:
+    def __init__(self, simulator: PlayerSimulator, moto: MotoServer, store: LocalStore,
+                 regions: list[RegionRun]) -> None:  # fmt: skip
         self.simulator = simulator
         self.moto = moto
+        self.store = store
         self.regions = regions
         self.replays: list[LocalReplay] = []  # the run's raw buckets fired again, if asked
 
@@ -173,18 +176,6 @@ class Verifier:
                             seen.add((event["sessionId"], event["event"], event["timestamp"]))
         return seen
 
-    def stored_rows(self) -> list[StoredRow]:
-        """Every session row Timestream (moto) holds for the run's databases, every version of it."""
-        tables = self.moto.state().get("timestreamwrite", {}).get("TimestreamTable", [])
-        databases = {run.resources.database for run in self.regions}
-        rows = []
-        for table in (t for t in tables if t["db_name"] in databases):
-            for row in table["records"]:
-                session_id = next(d["Value"] for d in row["Dimensions"] if d["Name"] == "session_id")
-                measures = {m["Name"]: (m["Value"], m["Type"]) for m in row["MeasureValues"]}
-                rows.append(StoredRow(session_id, row["Version"], measures))
-        return rows
-
     # -- the verdict ---------------------------------------------------------------------
 
     def report(
@@ -195,7 +186,7 @@ class Verifier:
         errors: list[str],
     ) -> Report:
         expected_sessions = self.expected_sessions()
-        rows = self.stored_rows()
+        rows = self.store.stored_rows()
         stored = newest_finals(rows)
         mismatches, matched = [], 0
         for session_id, truth in expected_sessions:
@@ -238,36 +229,6 @@ class Verifier:
             different_finals=different,
             final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
         )
-
-
-@dataclass(frozen=True)
-class StoredRow:
-    session_id: str
-    version: int
-    measures: dict[str, tuple[str, str]]  # name -> (value, type)
-
-    @property
-    def final(self) -> bool:
-        return self.measures.get("final", ("false", ""))[0] == "true"
-
-
-def newest_finals(rows: Sequence[StoredRow]) -> dict[str, dict[str, tuple[str, str]]]:
-    """Session id -> measures of its newest final row."""
-    best: dict[str, StoredRow] = {}
-    for row in rows:
-        if row.final and (row.session_id not in best or row.version > best[row.session_id].version):
-            best[row.session_id] = row
-    return {sid: row.measures for sid, row in best.items()}
-
-
-def newest_not_final(rows: Sequence[StoredRow], sessions: set[str]) -> list[str]:
-    """Sessions whose newest row (highest version: what the store serves) is not their final."""
-    newest: dict[str, StoredRow] = {}
-    for row in rows:
-        if row.session_id not in newest or row.version > newest[row.session_id].version:
-            newest[row.session_id] = row
-    return sorted(f"{sid}: the newest row (version {newest[sid].version}) is not final"
-                  for sid in sessions if sid in newest and not newest[sid].final)  # fmt: skip
 
 
 def timestream_row_measures(record: dict[str, Any]) -> dict[str, tuple[str, str]]:

@@ -76,7 +76,7 @@ def status(pipeline: LocalPipeline) -> Status:
     traffic_seconds = max(1e-9, pipeline.traffic_seconds())
     elapsed = max(1e-9, time.monotonic() - pipeline.started_at)
     simulator = pipeline.simulator
-    latest = [r for run in pipeline.regions for r in run.latest.values()]
+    latest = pipeline.newest_sessions()
     active = [r for r in latest if not r["final"]]
     finals = [r for r in latest if r["final"]]
     played = sum(r["playingMs"] for r in latest)

@@ -21,6 +21,8 @@ PACKAGE = LambdaPackage(
     extra="session-writer",
     default_output=ROOT / "build" / "session_writer" / "prism-session-writer.zip",
 )
+# The same zip also sets up a Timestream for InfluxDB instance (provision.py), invoked once per deployment.
+PROVISIONER_HANDLER = "runtime.session_writer.provision.handler"
 
 if __name__ == "__main__":
     PACKAGE.main()

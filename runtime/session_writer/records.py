@@ -130,7 +130,7 @@ def typed_measures(fields: Mapping[str, Any]) -> Iterator[tuple[str, str, bool |
             yield name, kind, _text(value)
 
 
-def _timestream_value(value: bool | int | float | str) -> str:
+def timestream_value(value: bool | int | float | str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, float) else str(value)
@@ -144,7 +144,7 @@ def timestream_row(record: SessionRecord) -> dict[str, Any]:
         dimensions.append({"Name": name, "Value": _dimension_text(fields.get(field)), "DimensionValueType": "VARCHAR"})
     measures = []
     for name, kind, value in typed_measures(fields):
-        text = _timestream_value(value)
+        text = timestream_value(value)
         measures.append({"Name": name, "Value": text, "Type": kind})
     return {
         "Dimensions": dimensions,

@@ -15,6 +15,14 @@ Engine = Literal["liveanalytics", "influxdb"]
 ENGINES: Final[tuple[Engine, ...]] = get_args(Engine)
 
 
+# The variables that name the store; the Pulumi program and the local pipeline set them by these names.
+ENGINE_VARIABLE: Final = "SESSION_STORE_ENGINE"
+ENDPOINT_VARIABLE: Final = "SESSION_STORE_ENDPOINT"
+DATABASE_VARIABLE: Final = "SESSION_STORE_DATABASE"
+TABLE_VARIABLE: Final = "SESSION_STORE_TABLE"
+CREDENTIALS_VARIABLE: Final = "SESSION_STORE_CREDENTIALS_SECRET"
+
+
 class SettingsError(InvalidSetting):
     """An environment variable is missing or wrong; the message names it."""
 
@@ -43,16 +51,16 @@ class WriterSettings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> WriterSettings:
     env = TextSettings(os.environ if environ is None else environ, SettingsError)
-    engine = cast(Engine, env.choice("SESSION_STORE_ENGINE", ENGINES, "liveanalytics"))
-    endpoint = env.url("SESSION_STORE_ENDPOINT")
+    engine = cast(Engine, env.choice(ENGINE_VARIABLE, ENGINES, "liveanalytics"))
+    endpoint = env.url(ENDPOINT_VARIABLE)
     target: TimestreamTarget | InfluxTarget
     if engine == "influxdb":
         if endpoint is None:
-            raise SettingsError("SESSION_STORE_ENDPOINT", "is needed with the influxdb engine (its URL)", None)
-        database = env.text("SESSION_STORE_DATABASE")
-        target = InfluxTarget(endpoint, database, env.optional("SESSION_STORE_CREDENTIALS_SECRET"))
+            raise SettingsError(ENDPOINT_VARIABLE, "is needed with the influxdb engine (its URL)", None)
+        database = env.text(DATABASE_VARIABLE)
+        target = InfluxTarget(endpoint, database, env.optional(CREDENTIALS_VARIABLE))
     else:
-        target = TimestreamTarget(env.text("SESSION_STORE_DATABASE"), env.text("SESSION_STORE_TABLE"), endpoint)
+        target = TimestreamTarget(env.text(DATABASE_VARIABLE), env.text(TABLE_VARIABLE), endpoint)
     return WriterSettings(
         target=target,
         region=env.text("AWS_REGION", "us-east-1"),

@@ -11,6 +11,7 @@ the same wherever the pipeline runs. Plain Python: the local pipeline and the op
 commands use it without Pulumi.
 
     model.py      the dataclasses, one per section
+    session_store.py  the session store's, one per engine
     reader.py     a config section read key by key; the stack file's values
     limits.py     what AWS accepts (sizes, retention periods, ARN and name shapes)
     data_path.py  parsers of the data path's sections (streams to session store)
@@ -43,18 +44,19 @@ from runtime.stack.model import (
     ReplaySource,
     ReplayTarget,
     SessionizerSettings,
-    SessionStoreSettings,
     Settings,
     StreamSettings,
     WafSettings,
 )
 from runtime.stack.parse import from_stack_file, parse_settings
 from runtime.stack.reader import SettingsError, stack_file_values
+from runtime.stack.session_store import InfluxDbSettings, LiveAnalyticsSettings, SessionStoreSettings
 
 __all__ = [
     "ALARM_KINDS", "BUCKET_KINDS", "PROJECT", "AlarmKind", "AlarmTuning", "AlertingSettings", "ArchiveSettings",
     "BudgetSettings", "DeliverySettings", "EdgeSettings", "Egress", "ExistingVpc",
-    "IngestServiceSettings", "LifecycleSettings", "NewVpc", "RegionRole", "RegionSettings", "ReplaySettings",
+    "InfluxDbSettings", "IngestServiceSettings", "LifecycleSettings", "LiveAnalyticsSettings",
+    "NewVpc", "RegionRole", "RegionSettings", "ReplaySettings",
     "ReplaySource", "ReplayTarget", "SessionStoreSettings",
     "SessionizerSettings", "Settings", "SettingsError", "StreamSettings", "WafSettings", "from_stack_file",
     "parse_settings", "stack_file_values", "task_stop_timeout_seconds",

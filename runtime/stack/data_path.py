@@ -6,16 +6,26 @@ from pathlib import Path
 from typing import Literal
 
 from runtime.names import REGION_NAME, region_code
+from runtime.session_writer.settings import ENGINES, Engine
 from runtime.sessionizer.config import default_idle_advance_after_ms, default_inactivity_gap_ms
 from runtime.stack.model import (
     CAPACITY_MODES,
     LifecycleSettings,
+    NetworkSettings,
+    NewVpc,
     RegionSettings,
     SessionizerSettings,
-    SessionStoreSettings,
     StreamSettings,
 )
 from runtime.stack.reader import Section, SettingsError
+from runtime.stack.session_store import (
+    INFLUX_DEPLOYMENTS,
+    INFLUX_INSTANCE_TYPES,
+    INFLUX_STORAGE_TYPES,
+    InfluxDbSettings,
+    LiveAnalyticsSettings,
+    SessionStoreSettings,
+)
 
 
 def parse_region(section: Section, name: str, default: str, role: Literal["primary", "secondary"]) -> RegionSettings:
@@ -102,7 +112,9 @@ def parse_zip_path(section: Section, default: str) -> Path:
     return artifact
 
 
-def parse_session_store(section: Section, session_stream: StreamSettings) -> SessionStoreSettings:
+def parse_session_store(
+    section: Section, session_stream: StreamSettings, network: NetworkSettings
+) -> SessionStoreSettings:
     parallelization = section.integer("parallelizationFactor", 1, 1, 10)
     reserved = section.integer("reservedConcurrency", 10, 1)
     if session_stream.shards is not None and reserved < session_stream.shards * parallelization:
@@ -112,11 +124,29 @@ def parse_session_store(section: Section, session_stream: StreamSettings) -> Ses
     record_age = section.integer("maximumRecordAgeSeconds", 3_600, -1, 604_800)
     if 0 <= record_age < 60:
         raise SettingsError(section.key("maximumRecordAgeSeconds"), "must be -1 (no limit) or 60-604800", record_age)
+    engine = section.choice("engine", ENGINES, "liveanalytics")
+    # Each engine's own keys; the other engine's keys are errors, not silently ignored.
+    engine_keys: dict[Engine, tuple[str, ...]] = {
+        "liveanalytics": ("memoryRetentionHours", "magneticRetentionDays"),
+        "influxdb": ("influxdb",),
+    }
+    for other, keys in engine_keys.items():
+        for key in keys:
+            if other != engine and section.present(key):
+                raise SettingsError(section.key(key), f"applies only to engine {other}", section.raw(key))
+    store = (
+        _influxdb(section.section("influxdb"), section.key("engine"), network)
+        if engine == "influxdb"
+        else LiveAnalyticsSettings(
+            # Timestream: memory store 1 hour to 1 year, magnetic store 1 day to 200 years.
+            memory_retention_hours=section.integer("memoryRetentionHours", 24, 1, 8_766),
+            magnetic_retention_days=section.integer("magneticRetentionDays", 365, 1, 73_000),
+        )
+    )
     settings = SessionStoreSettings(
         artifact=parse_zip_path(section, "build/session_writer/prism-session-writer.zip"),
-        # Timestream: memory store 1 hour to 1 year, magnetic store 1 day to 200 years.
-        memory_retention_hours=section.integer("memoryRetentionHours", 24, 1, 8_766),
-        magnetic_retention_days=section.integer("magneticRetentionDays", 365, 1, 73_000),
+        engine=engine,
+        store=store,
         memory_mb=section.integer("memoryMb", 512, 128, 10_240),
         timeout_seconds=section.integer("timeoutSeconds", 60, 1, 900),
         reserved_concurrency=reserved,
@@ -127,6 +157,36 @@ def parse_session_store(section: Section, session_stream: StreamSettings) -> Ses
         maximum_retry_attempts=section.integer("maximumRetryAttempts", 10, -1, 10_000),
         maximum_record_age_seconds=record_age,
         failed_batch_retention_days=section.integer("failedBatchRetentionDays", 14, 1, 14),
+    )
+    section.finish()
+    return settings
+
+
+def _influxdb(section: Section, engine_key: str, network: NetworkSettings) -> InfluxDbSettings:
+    for role, vpc in network.vpcs.items():
+        if not isinstance(vpc, NewVpc):
+            # Grafana, in one region, reaches the other region's instance through a peering
+            # of the two VPCs, whose routes the program can only add to VPCs it made.
+            raise SettingsError(engine_key, f"influxdb needs network.{role} created by the program "
+                                "(cidr), not an existing VPC", "influxdb")  # fmt: skip
+    storage_type = section.choice("storageType", INFLUX_STORAGE_TYPES, "InfluxIOIncludedT1")
+    # Timestream for InfluxDB: 20-16384 GiB; the 12k and 16k IOPS tiers start at 400 GiB.
+    smallest = 20 if storage_type == "InfluxIOIncludedT1" else 400
+    storage = section.integer("allocatedStorageGb", smallest, 20, 16_384)
+    if storage < smallest:
+        raise SettingsError(section.key("allocatedStorageGb"), f"must be >= {smallest} with storageType "
+                            f"{storage_type}", storage)  # fmt: skip
+    deployment = section.choice("deploymentType", INFLUX_DEPLOYMENTS, "SINGLE_AZ")
+    if deployment == "WITH_MULTIAZ_STANDBY" and network.availability_zones < 2:
+        raise SettingsError(section.key("deploymentType"), "WITH_MULTIAZ_STANDBY needs network.availabilityZones "
+                            ">= 2", deployment)  # fmt: skip
+    settings = InfluxDbSettings(
+        instance_type=section.choice("instanceType", INFLUX_INSTANCE_TYPES, "db.influx.medium"),
+        storage_type=storage_type,
+        allocated_storage_gb=storage,
+        deployment_type=deployment,
+        # InfluxDB keeps a bucket's data forever (0) or at least one hour; days here, up to 100 years.
+        retention_days=section.integer("retentionDays", 30, 0, 36_500),
     )
     section.finish()
     return settings

@@ -9,6 +9,7 @@ from typing import Literal, get_args
 
 from runtime.names import BucketKind, StreamKind
 from runtime.stack.limits import ECR_REGISTRY, IMAGE
+from runtime.stack.session_store import SessionStoreSettings
 
 PROJECT = "prism-pipeline"
 
@@ -106,25 +107,6 @@ class SessionizerSettings:
     # Production traffic needs heartbeat.timeout and akka.ask.timeout at 300 s, which only
     # AWS support can set: `python -m runtime.ops flink-timeouts --stack <env>`.
     production_timeouts: bool
-
-
-@dataclass(frozen=True)
-class SessionStoreSettings:
-    """Timestream table, the session writer Lambda and its event source mapping."""
-
-    artifact: Path  # the Lambda zip (make session-writer-zip), relative to the project
-    memory_retention_hours: int
-    magnetic_retention_days: int
-    memory_mb: int
-    timeout_seconds: int
-    reserved_concurrency: int
-    batch_size: int
-    batching_window_seconds: int
-    parallelization_factor: int
-    starting_position: Literal["LATEST", "TRIM_HORIZON"]
-    maximum_retry_attempts: int
-    maximum_record_age_seconds: int  # -1: no limit
-    failed_batch_retention_days: int  # the on-failure queue
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,8 @@ def parse_settings(values: Mapping[str, Any]) -> Settings:
     replication_section.finish()
 
     sessionizer = parse_sessionizer(root.section("sessionizer"))
-    session_store = parse_session_store(root.section("sessionStore"), streams["session"])
     network = parse_network(root.section("network"))
+    session_store = parse_session_store(root.section("sessionStore"), streams["session"], network)
     ingest = parse_ingest(root.section("ingest"), {"primary": primary, "secondary": secondary}, network.egress)
     waf = parse_waf(root.section("waf"))
     edge = parse_edge(root.section("edge"))

@@ -1,4 +1,5 @@
-"""The session store (Timestream, the session writer Lambda, its event source) and Grafana, for every stack."""
+"""The session store (Timestream, the session writer Lambda, its event source) and Grafana, for every stack
+as its file says (engine liveanalytics); tests/components/test_influxdb_store.py runs each with influxdb."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from typing import Any
 from components.support.artifacts import PROJECT_ROOT, source_code_hash
 from runtime.names import region_code
 from runtime.session_writer.package import PACKAGE
-from runtime.stack import Settings
+from runtime.stack import LiveAnalyticsSettings, Settings
 from tests.graph import (
     DATABASE,
     FUNCTION,
+    INFLUX_INSTANCE,
     LOG_GROUP,
     MAPPING,
+    PEERING,
     QUEUE,
     ROLE_POLICY,
+    SECRET,
     STREAM,
     TABLE,
     WORKSPACE,
@@ -33,7 +37,8 @@ def _policy(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
 
 
 def test_each_region_has_a_sessions_table_with_the_stack_retention(graph: Graph, settings: Settings) -> None:
-    s = settings.session_store
+    s = settings.session_store.store
+    assert isinstance(s, LiveAnalyticsSettings)
     for region in settings.regions:
         [database] = graph.in_region(DATABASE, region.name)
         [table] = graph.in_region(TABLE, region.name)
@@ -160,3 +165,13 @@ def test_one_grafana_workspace_reads_both_regions_tables(graph: Graph, settings:
     )
     assert "timestream:WriteRecords" not in json.dumps(statements)
     assert graph.outputs["grafana"]["region"] == settings.grafana.region
+
+
+def test_liveanalytics_makes_no_influxdb_resources(graph: Graph, settings: Settings) -> None:
+    assert settings.session_store.engine == "liveanalytics"
+    for kind in (INFLUX_INSTANCE, SECRET, PEERING):
+        assert graph.of_type(kind) == []
+    for region in settings.regions:
+        [function] = writer_functions(graph, region.name)
+        assert "vpcConfig" not in function.inputs
+        assert function.inputs["environment"]["variables"]["SESSION_STORE_ENGINE"] == "liveanalytics"

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
 
-from runtime.local.options import MAX_VIEWERS, Options, parse_options
+from dashboards.build import BUILDS
+from runtime.local.dashboard_queries import DashboardQueries
+from runtime.local.influxdb import start_influxdb
+from runtime.local.options import MAX_VIEWERS, Options, parse_options, stack_file
 from runtime.local.pipeline import main, run
+from runtime.local.resources import RegionResources, names
 from runtime.local.simulator import Timing, session_script
 from runtime.local.verify import Pending
 from runtime.local.view import MAX_STATUS_LINE, Status
+from runtime.session_writer.settings import Engine
+from runtime.stack import from_stack_file
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +36,16 @@ def test_session_scripts_are_reproducible_and_end_the_session() -> None:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("regions", ["primary", "both"])
-def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("regions", "store"), [("primary", "influxdb"), ("both", "liveanalytics")])
+def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str, store: Engine, tmp_path: Path) -> None:
     """`both`: each region's sessionizer sees half the traffic, so its input is quiet more
     often - the case that once left a session without its final record. `primary` then
     replays its raw bucket twice over (runtime/replay), and the replayed sessions are
-    checked against their originals' truth."""
+    checked against their originals' truth. Each store once: InfluxDB is read back by the
+    dashboards' sessions query, then every dashboard query runs over what the run wrote."""
     multiplier = 2 if regions == "primary" else 0
     options = Options(stack="dev", regions=regions, duration=30, viewers=6, seed=11, view=False, drain_seconds=120,
-                      replay_multiplier=multiplier, log_dir=tmp_path)  # fmt: skip
+                      replay_multiplier=multiplier, log_dir=tmp_path, store=store)  # fmt: skip
     report = run(options)
     assert report.errors == []
     assert report.sessions_compared >= 5
@@ -50,6 +58,29 @@ def test_the_local_pipeline_agrees_with_the_ground_truth(regions: str, tmp_path:
     assert report.latency_p50_ms is not None
     assert report.drained
     assert list(tmp_path.iterdir()), "the run's logs are in the folder it was given"
+    if store == "influxdb":
+        settings = from_stack_file(stack_file("dev"))
+        every_dashboard_query_returns_rows(tmp_path, names(settings, settings.primary))
+
+
+def every_dashboard_query_returns_rows(log_dir: Path, resources: RegionResources) -> None:
+    """The run's InfluxDB, started again on its data: each panel's queries over the last hour."""
+    [data] = list(log_dir.glob("*/influxdb"))
+    server = start_influxdb(data, log_dir)
+    try:
+        now = int(time.time() * 1000)
+        empty = []
+        for file_name in BUILDS:
+            queries = DashboardQueries.load(file_name)
+            for title, targets in queries.panels.items():
+                for ref in targets:
+                    series = server.query(queries.query(title, now - 3_600_000, now, ref), resources.database)
+                    if not any(v is not None for s in series for row in s["values"] for v in row[1:]):
+                        empty.append(f"{file_name}: {title} {ref}")
+        # Failures are rare in a 30 s run: their counts may be empty; every other figure has rows.
+        assert [e for e in empty if "failure" not in e.lower() and "error code" not in e] == []
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from dashboards.build import DASHBOARDS, HERE
+from dashboards.build import DASHBOARDS, HERE, SESSIONS_DASHBOARD, SESSIONS_PANEL
+from runtime.local.dashboard_queries import as_grafana_sends as grafana_sends
 from runtime.local.influxdb import InfluxServer, start_influxdb
 from runtime.session_writer.influxdb import InfluxStore
 from runtime.session_writer.records import parse_session_record
@@ -76,8 +76,7 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]
 
 
 def as_grafana_sends(query: str, variables: dict[str, str]) -> str:
-    query = query.replace("$timeFilter", f"time >= {T0 - HOUR_MS}ms AND time <= {T0 + HOUR_MS}ms")
-    return re.sub(r"\$(\w+)", lambda match: variables[match.group(1)], query)
+    return grafana_sends(query, variables, T0 - HOUR_MS, T0 + HOUR_MS)
 
 
 def influxql_targets() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -127,3 +126,17 @@ def test_the_figures_are_the_sessions_written(influxdb: InfluxServer) -> None:
     codes = sorted(row[1] for s in failed for row in s["values"])
     assert codes == ["2001", "2001", "3016"]
     assert list(itertools.chain.from_iterable(s["tags"].values() for s in failed))  # grouped by session
+
+
+@pytest.mark.integration
+def test_the_sessions_table_holds_each_sessions_highest_version(influxdb: InfluxServer) -> None:
+    model = json.loads((HERE / f"influxdb/{SESSIONS_DASHBOARD}").read_text())
+    every = {v["name"]: v["allValue"] for v in model["templating"]["list"] if "allValue" in v}
+    [query] = [p["targets"][0]["query"] for p in model["panels"] if p["title"] == SESSIONS_PANEL]
+    newest: dict[str, int] = {}
+    for record in records():
+        newest[record.session_id] = max(newest.get(record.session_id, 0), record.version)
+    series = influxdb.query(as_grafana_sends(query, every), DATABASE)
+    got = {s["tags"]["session_id"]: dict(zip(s["columns"], s["values"][0], strict=True)) for s in series}
+    assert {sid: row["version"] for sid, row in got.items()} == newest
+    assert sum(row["final"] is True for row in got.values()) == 9  # all but the three still playing

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from runtime.local.job import FLINK_PYTHON, local_job
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock
-from runtime.local.pipeline import FLINK_PYTHON, local_job
 from runtime.local.processes import Started, start
 from runtime.sessionizer.checkpoints import newest_checkpoint
 from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, base_config, environment

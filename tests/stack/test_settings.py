@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from runtime.names import region_code
-from runtime.stack import SettingsError, from_stack_file, parse_settings, stack_file_values
+from runtime.stack import InfluxDbSettings, SettingsError, from_stack_file, parse_settings, stack_file_values
 from tests.graph import ROOT, STACKS, load_graph, run_program
 
 CERTIFICATE_ARN_USE1 = "arn:aws:acm:us-east-1:123456789012:certificate/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -57,7 +57,35 @@ def test_stacks_differ_where_environments_would() -> None:
     assert by_stack["slowprod"].sessionizer.parallelism > by_stack["dev"].sessionizer.parallelism
 
 
+def influx_store(**influxdb: Any) -> dict[str, Any]:
+    """The dev stack's sessionStore, switched to engine influxdb with these instance settings."""
+    store = valid_values()["sessionStore"]
+    kept = {k: v for k, v in store.items() if k not in ("memoryRetentionHours", "magneticRetentionDays")}
+    return {**kept, "engine": "influxdb", "influxdb": influxdb}
+
+
 BAD_CONFIGS = [
+    ("unknown session store engine", "sessionStore.engine", "timescale",
+     "prism-pipeline:sessionStore.engine must be one of liveanalytics, influxdb, got 'timescale'"),
+    ("LiveAnalytics retention with influxdb", "sessionStore.engine", "influxdb",
+     "prism-pipeline:sessionStore.memoryRetentionHours applies only to engine liveanalytics, got 24"),
+    ("InfluxDB settings with liveanalytics", "sessionStore.influxdb", {"instanceType": "db.influx.large"},
+     "prism-pipeline:sessionStore.influxdb applies only to engine influxdb"),
+    ("unknown instance class", "sessionStore", influx_store(instanceType="db.r5.large"),
+     "prism-pipeline:sessionStore.influxdb.instanceType must be one of db.influx.medium, "),
+    ("storage under the minimum", "sessionStore", influx_store(allocatedStorageGb=10),
+     "prism-pipeline:sessionStore.influxdb.allocatedStorageGb must be >= 20, got 10"),
+    ("storage over the maximum", "sessionStore", influx_store(allocatedStorageGb=20_000),
+     "prism-pipeline:sessionStore.influxdb.allocatedStorageGb must be <= 16384, got 20000"),
+    ("storage under the tier's minimum", "sessionStore", influx_store(storageType="InfluxIOIncludedT3",
+                                                                        allocatedStorageGb=100),
+     "prism-pipeline:sessionStore.influxdb.allocatedStorageGb must be >= 400 with storageType InfluxIOIncludedT3"),
+    ("unknown storage tier", "sessionStore", influx_store(storageType="gp3"),
+     "prism-pipeline:sessionStore.influxdb.storageType must be one of InfluxIOIncludedT1"),
+    ("negative bucket retention", "sessionStore", influx_store(retentionDays=-1),
+     "prism-pipeline:sessionStore.influxdb.retentionDays must be >= 0, got -1"),
+    ("a typo in the instance settings", "sessionStore", influx_store(instanceClass="db.influx.large"),
+     "prism-pipeline:sessionStore.influxdb.instanceClass is not a known setting"),
     # (what is wrong, dotted key, value, the message it must give)
     ("same region twice", "regions.secondary", "us-east-1",
      "prism-pipeline:regions.secondary must differ from regions.primary, got 'us-east-1'"),
@@ -155,6 +183,23 @@ def test_bad_config_fails_naming_the_key(path: str, value: Any, message: str) ->
     with pytest.raises(SettingsError) as raised:
         parse_settings(with_value(path, value))
     assert str(raised.value).startswith(message)
+
+
+def test_influxdb_settings_have_defaults_for_a_small_instance() -> None:
+    store = parse_settings(with_value("sessionStore", influx_store())).session_store
+    assert store.engine == "influxdb"
+    assert store.store == InfluxDbSettings("db.influx.medium", "InfluxIOIncludedT1", 20, "SINGLE_AZ", 30)
+
+
+def test_influxdb_needs_the_vpcs_the_program_creates() -> None:
+    values = with_value("sessionStore", influx_store())
+    values["network"]["secondary"] = {
+        "vpcId": "vpc-0123456789abcdef0",
+        "publicSubnetIds": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+        "privateSubnetIds": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
+    }
+    with pytest.raises(SettingsError, match=r"sessionStore.engine influxdb needs network.secondary created"):
+        parse_settings(values)
 
 
 def test_numbers_and_flags_set_as_text_by_the_cli_are_read() -> None:
