@@ -29,6 +29,7 @@ from runtime.ingest.settings import environment as ingest_environment
 from runtime.local import view
 from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, plan
 from runtime.local.fault_proxy import FaultProxy
+from runtime.local.freshness import Freshness
 from runtime.local.job import FLINK_PYTHON, local_sessionizer
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
@@ -62,7 +63,7 @@ class RegionRun:
     relays: dict[StreamKind, FirehoseRelay]  # stream -> its bucket, as Firehose
     writer: EventSourcePoller
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # session id -> newest record
-    latencies_ms: list[float] = field(default_factory=list)
+    freshness: Freshness = field(default_factory=Freshness)  # post -> first row, post -> final row
     finals: dict[str, set[str]] = field(default_factory=dict)  # session id -> each distinct final record seen
 
 
@@ -132,19 +133,23 @@ class LocalPipeline:
                   for kind in STREAM_KINDS}  # fmt: skip
         store = self.store.writer_store(resources)
         latest: dict[str, dict[str, Any]] = {}
-        latencies: list[float] = []
+        freshness = Freshness()
         finals: dict[str, set[str]] = {}
 
         def write(event: dict[str, Any]) -> dict[str, Any]:
-            self._observe(event, region.name, latest, latencies, finals)
-            return handle(event, None, store)
+            answer = handle(event, None, store)
+            # The rows are in the store now (those of failed records are not, and come again).
+            failed = {failure["itemIdentifier"] for failure in answer.get("batchItemFailures", [])}
+            stored = {**event, "Records": [r for r in event["Records"] if r["kinesis"]["sequenceNumber"] not in failed]}
+            self._observe(stored, region.name, latest, freshness, finals)
+            return answer
 
         batch_size = min(self.settings.session_store.batch_size, 1_000)
         writer = EventSourcePoller(kinesis, resources.streams["session"], resources.stream_arn("session"),
                                    region.name, write, batch_size)  # fmt: skip
         for thread in [*relays.values(), writer]:
             thread.start()
-        return RegionRun(resources, ingest, ingest_url, sessionizer, job, relays, writer, latest, latencies, finals)
+        return RegionRun(resources, ingest, ingest_url, sessionizer, job, relays, writer, latest, freshness, finals)
 
     def start_ingest(self, region: RegionSettings, resources: RegionResources,
                      job: SessionizerConfig) -> tuple[Started, str]:  # fmt: skip
@@ -188,9 +193,9 @@ class LocalPipeline:
         return start(name, [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"], variables, ROOT, self.log_dir)
 
     def _observe(self, event: dict[str, Any], region: str, latest: dict[str, dict[str, Any]],
-                 latencies: list[float], finals: dict[str, set[str]]) -> None:  # fmt: skip
-        """What the writer is handed: the live view's sessions (the newest version of each, as the
-        store keeps), each distinct final record, and post-to-record latency."""
+                 freshness: Freshness, finals: dict[str, set[str]]) -> None:  # fmt: skip
+        """What the writer stored: the newest version of each session (as the store keeps it),
+        each distinct final record, and how fresh the rows are (freshness.py)."""
         now = time.time()
         for record in event["Records"]:
             if self.chaos is not None:
@@ -204,9 +209,7 @@ class LocalPipeline:
                 if known is None or known["version"] <= fields["version"]:
                     latest[session.session_id] = fields
                 truth = self.simulator.sessions.get(session.session_id) if self.simulator else None
-                posted = truth.posted_at.get(session.fields["lastEventTime"]) if truth else None
-                if posted is not None:
-                    latencies.append((now - posted) * 1000)
+                freshness.observe(fields, truth, now)
 
     # -- run -----------------------------------------------------------------------
 

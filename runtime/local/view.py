@@ -33,8 +33,8 @@ class Status:
     ebvs: int
     vsf: int
     late_events: int
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
+    first_row_ms: tuple[float | None, float | None]  # p50, p95: post -> first row reflecting the event
+    final_row_ms: tuple[float | None, float | None]  # p50, p95: post of the last event -> final row
     errors: int
     fault: str | None = None  # --chaos: the latest fault and whether its part is back
 
@@ -50,10 +50,8 @@ class Status:
             ("rebuffer ratio", "-" if self.rebuffer_ratio is None else f"{self.rebuffer_ratio:.3%}"),
             ("EBVS / VSF", f"{self.ebvs} / {self.vsf} of {self.ended} ended"),
             ("late events", f"{self.late_events:,}"),
-            (
-                "post -> session record p50 / p95",
-                f"{rounded(self.latency_p50_ms)} / {rounded(self.latency_p95_ms)} ms",
-            ),
+            ("post -> first row p50 / p95", f"{rounded(self.first_row_ms[0])} / {rounded(self.first_row_ms[1])} ms"),
+            ("post -> final row p50 / p95", f"{rounded(self.final_row_ms[0])} / {rounded(self.final_row_ms[1])} ms"),
             ("errors", str(self.errors)),
             *([("fault", self.fault)] if self.fault else []),
         ]
@@ -66,7 +64,8 @@ class Status:
             + (f"{self.fault} | " if self.fault else "")
             + f"in {self.events_per_second:,.1f}/s ({self.acknowledged:,}) | "
             f"raw/session/late {raw:,.1f}/{session:,.1f}/{late:,.1f}/s | active {self.active} ended {self.ended} | "
-            f"late {self.late_events} | p50/p95 {rounded(self.latency_p50_ms)}/{rounded(self.latency_p95_ms)} ms | "
+            f"late {self.late_events} | first/final row p95 {rounded(self.first_row_ms[1])}/"
+            f"{rounded(self.final_row_ms[1])} ms | "
             f"errors {self.errors}"
         )
         return text if len(text) < MAX_STATUS_LINE else text[: MAX_STATUS_LINE - 4] + "..."
@@ -84,7 +83,8 @@ def status(pipeline: LocalPipeline) -> Status:
     rates = tuple(sum(run.relays[kind].stats.user_records for run in pipeline.regions) / elapsed
                   for kind in STREAM_KINDS)  # fmt: skip
     startups = sorted(r["startupMs"] for r in latest if r["startupMs"] is not None)
-    latencies = sorted(x for run in pipeline.regions for x in run.latencies_ms)
+    first = sorted(x for run in pipeline.regions for x in run.freshness.first_row_ms)
+    final = sorted(x for run in pipeline.regions for x in run.freshness.final_row_ms)
     acknowledged = simulator.stats.events_acknowledged if simulator else 0
     return Status(
         phase=pipeline.phase(),
@@ -100,8 +100,8 @@ def status(pipeline: LocalPipeline) -> Status:
         ebvs=sum(r["ebvs"] for r in finals),
         vsf=sum(r["vsf"] for r in finals),
         late_events=sum(run.relays["late"].stats.user_records for run in pipeline.regions),
-        latency_p50_ms=percentile(latencies, 0.5),
-        latency_p95_ms=percentile(latencies, 0.95),
+        first_row_ms=(percentile(first, 0.5), percentile(first, 0.95)),
+        final_row_ms=(percentile(final, 0.5), percentile(final, 0.95)),
         errors=len(pipeline.errors()),
         fault=latest_fault(pipeline),
     )

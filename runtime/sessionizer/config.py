@@ -54,6 +54,8 @@ class SessionizerConfig:
     execution_mode: str  # PyFlink python.execution-mode
     bundle_size: int  # python.fn-execution.bundle.size: elements per Python bundle (process mode)
     state_cache_size: int  # python.state.cache-size: sessions' state cached in a Python worker
+    bundle_time_ms: int  # python.fn-execution.bundle.time: a bundle ends after this long at the latest
+    sink_max_buffer_ms: int  # a session or late record waits at most this long in its Kinesis sink's buffer
     checkpoint_interval_ms: int
     # Outside Managed Flink: checkpoints are retained here and a restart resumes from the newest.
     checkpoint_dir: str | None = None
@@ -102,6 +104,8 @@ KEYS: Mapping[str, str] = {
     "execution_mode": "python.execution.mode",
     "bundle_size": "python.bundle.size",
     "state_cache_size": "python.state.cache.size",
+    "bundle_time_ms": "python.bundle.time.ms",
+    "sink_max_buffer_ms": "sink.max.buffer.ms",
     "checkpoint_interval_ms": "checkpoint.interval.ms",
     "checkpoint_dir": "checkpoint.dir",
 }
@@ -152,6 +156,8 @@ def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
         # elements per bundle leaves the worker waiting on round trips, 3x slower.
         bundle_size=read.integer(KEYS["bundle_size"], 100_000, 1),
         state_cache_size=read.integer(KEYS["state_cache_size"], 100_000, 1),
+        bundle_time_ms=read.integer(KEYS["bundle_time_ms"], 1_000, 1),  # PyFlink's default
+        sink_max_buffer_ms=read.integer(KEYS["sink_max_buffer_ms"], 5_000, 1),  # the connector's default
         checkpoint_interval_ms=read.integer(KEYS["checkpoint_interval_ms"], 60_000, 1_000),
         checkpoint_dir=read.optional(KEYS["checkpoint_dir"]),
     )

@@ -279,6 +279,7 @@ def kinesis_sink(stream: str, config: SessionizerConfig) -> KinesisStreamsSink:
         .set_partition_key_generator(PartitionKeyGenerator(generator))
         .set_stream_name(stream)
         .set_fail_on_error(False)  # retry refused records instead of failing the job
+        .set_max_time_in_buffer_ms(config.sink_max_buffer_ms)
         .build()
     )
 
@@ -291,6 +292,7 @@ def environment(
     settings.set_string("python.execution-mode", config.execution_mode)
     settings.set_string("python.fn-execution.bundle.size", str(config.bundle_size))
     settings.set_string("python.state.cache-size", str(config.state_cache_size))
+    settings.set_string("python.fn-execution.bundle.time", str(config.bundle_time_ms))
     if config.checkpoint_dir is not None:
         for key, value in checkpoint_options(Path(config.checkpoint_dir)).items():
             settings.set_string(key, value)
