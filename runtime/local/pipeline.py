@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -30,7 +31,7 @@ from runtime.local import view
 from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, plan
 from runtime.local.fault_proxy import FaultProxy
 from runtime.local.freshness import Freshness
-from runtime.local.job import FLINK_PYTHON, local_sessionizer
+from runtime.local.job import FLINK_PYTHON, job_running, local_sessionizer
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
 from runtime.local.options import ROOT, Options, fail, parse_options, stack_file
@@ -112,6 +113,10 @@ class LocalPipeline:
             self.store = MotoTimestream(self.moto)
         for region in self.region_settings:
             self.regions.append(self._start_region(region))
+        for run in self.regions:
+            assert run.job.rest_port is not None
+            wait_until(functools.partial(job_running, run.job.rest_port), run.sessionizer, 300,
+                       f"sessionizer ({run.resources.region.name})")  # fmt: skip
         self.started_at = time.monotonic()
 
     def _start_region(self, region: RegionSettings) -> RegionRun:
@@ -123,6 +128,7 @@ class LocalPipeline:
         create(resources, self.settings, kinesis, self.moto.client("s3", region.name), firehose, timestream)
         job = local_sessionizer(self.settings.environment, resources, self.kinesis.endpoint,
                                 self.log_dir / "checkpoints" / resources.region.code)  # fmt: skip
+        job = dataclasses.replace(job, rest_port=free_port())
         if self.options.chaos:
             job = dataclasses.replace(job, allowed_lateness_ms=CHAOS_ALLOWED_LATENESS_MS)
 

@@ -296,6 +296,10 @@ def environment(
     if config.checkpoint_dir is not None:
         for key, value in checkpoint_options(Path(config.checkpoint_dir)).items():
             settings.set_string(key, value)
+    if config.rest_port is not None:
+        settings.set_string("rest.bind-address", "127.0.0.1")
+        settings.set_string("rest.address", "127.0.0.1")
+        settings.set_string("rest.port", str(config.rest_port))
     if not MANAGED_FLINK_PROPERTIES.exists():
         use_this_interpreter(settings)
     env = StreamExecutionEnvironment.get_execution_environment(settings)
