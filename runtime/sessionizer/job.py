@@ -4,10 +4,12 @@ A thin adapter around session.py. Wiring:
 
     FlinkKinesisConsumer(raw)            de-aggregates the ingest service's KPL records
       -> parse: (sessionId, event time, arrival time, the watermark of its shard, raw JSON)
+         (ParsedEvents in the connector jar: why per shard, and why in Java, is said there)
       -> event-time watermarks, bounded out-of-orderness, advancing with the clock when quiet
          and caught up (IdleAdvancingWatermarks in the connector jar; timestamps assigned in Java)
-      -> key by sessionId
-      -> SessionFunction (KeyedProcessFunction: the Tracker in keyed state, timers)
+      -> key by sessionId (KeyedEvents in the connector jar, keyed as PyFlink keys a stream)
+      -> SessionFunction (KeyedProcessFunction: the Tracker in keyed state, timers), the one
+         Python operator: everything before it runs in the JVM
            main output: session records      -> KinesisStreamsSink(session)
            side output: late events          -> KinesisStreamsSink(late)
 
@@ -34,7 +36,7 @@ from pyflink.datastream import (
     CheckpointingMode,
     DataStream,
     KeyedProcessFunction,
-    MapFunction,
+    KeyedStream,
     OutputTag,
     RuntimeContext,
     StreamExecutionEnvironment,
@@ -44,7 +46,6 @@ from pyflink.datastream.connectors.kinesis import FlinkKinesisConsumer, KinesisS
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
-from runtime.events import received_at
 from runtime.sessionizer.checkpoints import checkpoint_options
 from runtime.sessionizer.config import (
     JAR_VARIABLE,
@@ -64,70 +65,17 @@ from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record, next_update_time
 
 LATE_EVENTS = OutputTag("late-events", Types.STRING())
+# As the connector jar says them (ParsedEvents, ShardTaggedStrings); tests/flink checks they agree.
 UNPARSEABLE = ""  # the key of raw records that are not JSON events
-SHARD_SEPARATOR = "\x1e"  # ends the shard id before a raw record (ShardTaggedStrings in the connector jar)
+SHARD_SEPARATOR = "\x1e"  # ends the shard id before a raw record
 NO_ARRIVAL = 0  # a raw event without the ingest service's arrival time
-# ParseEvents' record; IdleAdvancingWatermarks.forParsedEvents reads fields 1 and 2 by position.
+# ParsedEvents' record (sessionId, event time, arrival time, shard watermark, raw); its Java type.
 _RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG(), Types.LONG(), Types.STRING()])
 ParsedEvent = tuple[str, int, int, int, str]
 
 
 def _dumps(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"))
-
-
-def parse(raw: str) -> tuple[str, int, int, str]:
-    """(sessionId, event time, arrival time, raw) of a raw event; UNPARSEABLE keys anything else.
-
-    The event time is the player's clock; the arrival time is the ingest service's
-    (server.receivedAt), the only one the watermark trusts to tell a live reader from one
-    working through a backlog.
-    """
-    try:
-        document = json.loads(raw)
-        return str(document["sessionId"]), int(document["timestamp"]), _arrival(document), raw
-    except (ValueError, KeyError, TypeError):
-        return UNPARSEABLE, 0, NO_ARRIVAL, raw
-
-
-def _arrival(document: dict[str, Any]) -> int:
-    received = received_at(document)
-    return NO_ARRIVAL if received is None else received
-
-
-class ParseEvents(MapFunction):  # type: ignore[misc]
-    """parse() of each raw event, with the watermark of the shard it was read from, as of that event.
-
-    Flink's watermark reaches the session function late: it is emitted periodically, and
-    PyFlink holds it back until the Python operator's running bundle is done. A live reader
-    never notices. A reader working through a backlog does: a job restored from a checkpoint
-    (which keeps no watermark) starts from none and reads seconds of event time per bundle,
-    so an event that came too late would be judged against a watermark far behind the
-    events read before it, and taken. Each record therefore carries its shard's watermark,
-    by the rule of IdleAdvancingWatermarks (the newest event time read from the shard so
-    far, this one included, less the out-of-orderness), and the session function judges
-    lateness by the higher of that and Flink's. Per shard: a reader fetches each of its
-    shards at that shard's pace, so the events of a shard that is ahead say nothing about
-    how late an event of one behind it is. Records from a source without shards (a file, a
-    test's collection) count as one shard.
-    """
-
-    def __init__(self, out_of_orderness_ms: int) -> None:
-        self.out_of_orderness_ms = out_of_orderness_ms
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self.newest_event_ms: dict[str, int] = {}
-
-    def map(self, value: str) -> ParsedEvent:
-        shard, separator, record = value.partition(SHARD_SEPARATOR)
-        if not separator:
-            shard, record = "", value
-        session_id, event_ms, arrival_ms, raw = parse(record)
-        if session_id != UNPARSEABLE:
-            self.newest_event_ms[shard] = max(self.newest_event_ms.get(shard, event_ms), event_ms)
-        newest = self.newest_event_ms.get(shard)
-        watermark = NO_WATERMARK if newest is None else newest - self.out_of_orderness_ms - 1
-        return session_id, event_ms, arrival_ms, watermark, raw
 
 
 class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
@@ -137,6 +85,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
     def open(self, runtime_context: RuntimeContext) -> None:
         # One value per session: every state access crosses from Python to the JVM.
         self.tracker_state = runtime_context.get_state(ValueStateDescriptor("tracker", Types.PICKLED_BYTE_ARRAY()))
+
         # Late events by reason, as Flink counters that Managed Flink publishes to CloudWatch.
         group = runtime_context.get_metrics_group().add_group(MANAGED_FLINK_METRIC_GROUP)
         self.late_counters = {
@@ -219,7 +168,7 @@ def _now_ms() -> int:
 
 def watermark_strategy(config: SessionizerConfig) -> WatermarkStrategy:
     """Bounded out-of-orderness that advances with the clock once the input is quiet and the
-    reader caught up (connector jar); event times are taken from ParseEvents' records in Java."""
+    reader caught up (connector jar); event times are taken from ParsedEvents' records in Java."""
     java = get_gateway().jvm.prism.sessionizer.IdleAdvancingWatermarks
     return WatermarkStrategy(
         java.forParsedEvents(config.out_of_orderness_ms, config.idle_advance_after_ms, config.caught_up_lag_ms)
@@ -228,12 +177,22 @@ def watermark_strategy(config: SessionizerConfig) -> WatermarkStrategy:
 
 def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream, DataStream]:
     """Sessions and late events from a stream of raw event JSON strings."""
-    watermarks = watermark_strategy(config)
-    sessions = (
-        raw_events.map(ParseEvents(config.out_of_orderness_ms), output_type=_RECORD)
+    gateway = get_gateway()
+    jar = gateway.jvm.prism.sessionizer
+    parsed = (
+        raw_events._j_data_stream.map(jar.ParsedEvents(config.out_of_orderness_ms), jar.ParsedEvents.TYPE)
         .name("parse")
-        .assign_timestamps_and_watermarks(watermarks)
-        .key_by(lambda record: record[0], key_type=Types.STRING())
+        .assignTimestampsAndWatermarks(watermark_strategy(config)._j_watermark_strategy)
+    )
+    # Keyed as DataStream.key_by keys a stream (a Row of the key and the record, keyed by its
+    # first field), only without its Python step.
+    keyed = (
+        parsed.map(jar.KeyedEvents(), jar.KeyedEvents.TYPE)
+        .name("key by session")
+        .keyBy(gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
+    )
+    sessions = (
+        KeyedStream(keyed, _RECORD, DataStream(parsed))
         .process(SessionFunction(session_settings(config)), output_type=Types.STRING())
         .name("sessions")
         .uid("sessions")
@@ -265,7 +224,7 @@ def kinesis_source(config: SessionizerConfig) -> FlinkKinesisConsumer:
         # An idle shard must not hold back the watermark of the others.
         "flink.shard.idle.interval": str(max(1_000, config.out_of_orderness_ms)),
     }
-    # Each record as text behind the id of its shard (ShardTaggedStrings): ParseEvents judges lateness per shard.
+    # Each record as text behind the id of its shard (ShardTaggedStrings): ParsedEvents judges lateness per shard.
     shard_tagged = get_gateway().jvm.prism.sessionizer.ShardTaggedStrings()
     return FlinkKinesisConsumer(config.raw_stream, shard_tagged, properties)
 
@@ -340,4 +299,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["NO_WATERMARK", "ParseEvents", "build", "main", "parse"]
+__all__ = ["NO_WATERMARK", "build", "main"]

@@ -37,6 +37,9 @@ class State:
     def update(self, value: Any) -> None:
         self.stored = value
 
+    def clear(self) -> None:
+        self.stored = None
+
 
 class RuntimeContext:
     def __init__(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime.sessionizer.job import LATE_EVENTS, NO_WATERMARK, UNPARSEABLE, SessionFunction, parse
+from runtime.sessionizer.job import LATE_EVENTS, NO_WATERMARK, UNPARSEABLE, SessionFunction
 from runtime.sessionizer.metrics import (
     LATE_EVENTS_METRIC,
     LATE_REASON_DIMENSION,
@@ -18,12 +18,13 @@ from runtime.sessionizer.metrics import (
     MANAGED_FLINK_METRIC_GROUP,
 )
 from tests.flink.function_fakes import Context, RuntimeContext
+from tests.flink.java_parser import JavaParser
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
 
 def parsed(event: Any) -> tuple[str, int, int, int, str]:
     """The parse step's record of an event, from a reader that has read nothing newer."""
-    session_id, event_ms, arrival_ms, text = parse(json.dumps(raw(event)))
+    session_id, event_ms, arrival_ms, _, text = JavaParser(0).map(json.dumps(raw(event)))
     return session_id, event_ms, arrival_ms, NO_WATERMARK, text
 
 

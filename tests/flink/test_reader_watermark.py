@@ -2,7 +2,8 @@
 
 Flink's watermark reaches the session function late (periodically, and only between the
 Python operator's bundles), and a job restored from a checkpoint starts with none. These
-drive the parse step and the session function directly, as a restored job reading its
+drive the parse step (ParsedEvents in the connector jar, through the gateway) and the
+session function directly, as a restored job reading its
 backlog would see them: Flink's watermark still at nothing.
 """
 
@@ -13,20 +14,19 @@ from typing import Any
 
 from pyflink.datastream import TimeDomain
 
-from runtime.sessionizer.job import NO_WATERMARK, SHARD_SEPARATOR, UNPARSEABLE, ParseEvents, SessionFunction
+from runtime.sessionizer.job import NO_ARRIVAL, NO_WATERMARK, SHARD_SEPARATOR, UNPARSEABLE, SessionFunction
 from tests.flink.function_fakes import Context, RuntimeContext
+from tests.flink.java_parser import JavaParser, connector
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
 OUT_OF_ORDERNESS = 1_000
 
 
-def reader() -> ParseEvents:
-    parse_events = ParseEvents(OUT_OF_ORDERNESS)
-    parse_events.open(RuntimeContext())
-    return parse_events
+def reader() -> JavaParser:
+    return JavaParser(OUT_OF_ORDERNESS)
 
 
-def read(parse_events: ParseEvents, event: Any, shard: str | None = None) -> tuple[str, int, int, int, str]:
+def read(parse_events: JavaParser, event: Any, shard: str | None = None) -> tuple[str, int, int, int, str]:
     text = json.dumps(raw(event))
     return parse_events.map(text if shard is None else f"{shard}{SHARD_SEPARATOR}{text}")
 
@@ -143,3 +143,20 @@ def test_an_update_timer_sets_again_a_lost_seal_timer_of_a_session_no_event_come
     list(function.on_timer(tracker.update_timer_ms, fired))
     assert fired.timers.event_time and fired.timers.event_time[0] <= lost + 1  # due at the next watermark
     assert fired.timers.processing_time == [tracker.update_timer_ms]  # the next update
+
+
+def test_the_parse_step_reads_the_ingest_contract_and_nothing_looser() -> None:
+    parse_events = reader()
+    event = {"sessionId": "s9", "event": "init", "timestamp": T0, "server": {"receivedAt": T0 + 250}}
+    assert parse_events.map(json.dumps(event))[:3] == ("s9", T0, T0 + 250)
+    for server in ({"receivedAt": True}, {"receivedAt": 1.5}, {"receivedAt": -1}, "not an object"):
+        assert parse_events.map(json.dumps({**event, "server": server}))[2] == NO_ARRIVAL
+    for broken in ({**event, "sessionId": 7}, {**event, "timestamp": "soon"}, {**event, "timestamp": 1.5},
+                   {"event": "init", "timestamp": T0}, [event]):  # fmt: skip
+        record = parse_events.map(json.dumps(broken))
+        assert record[0] == UNPARSEABLE and record[4] == json.dumps(broken)
+
+
+def test_the_job_and_the_jar_agree_on_their_markers() -> None:
+    parsed = connector().ParsedEvents
+    assert (parsed.UNPARSEABLE, parsed.NO_WATERMARK, parsed.NO_ARRIVAL) == (UNPARSEABLE, NO_WATERMARK, NO_ARRIVAL)

@@ -118,7 +118,7 @@ def test_no_watermark_before_the_first_event(clock_class: Any) -> None:
 
 
 def test_raw_records_are_read_behind_their_shard_id(clock_class: Any) -> None:
-    """The connector's deserializer and ParseEvents agree on the separator."""
+    """The connector's deserializer, its parser and the job agree on the separator."""
     from pyflink.java_gateway import get_gateway
 
     from runtime.sessionizer.job import SHARD_SEPARATOR

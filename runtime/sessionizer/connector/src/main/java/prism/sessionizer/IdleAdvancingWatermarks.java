@@ -12,8 +12,8 @@ import org.apache.flink.api.java.tuple.Tuple5;
  * Bounded out-of-orderness watermarks that keep moving when the input goes quiet, by the
  * rule of {@link IdleAdvancingClock} on this task's wall clock.
  *
- * <p>The job's parsed records are {@code (sessionId, eventTime, arrivalTime, readerWatermark, raw)}
- * (runtime/sessionizer/job.py, {@code ParseEvents}): {@link #forParsedEvents} takes the event
+ * <p>The job's parsed records are {@code (sessionId, eventTime, arrivalTime, shardWatermark, raw)}
+ * ({@link ParsedEvents}): {@link #forParsedEvents} takes the event
  * time from field 1 and the arrival time from field 2, in Java, so no Python operator is
  * needed to assign timestamps.
  */

@@ -10,7 +10,7 @@ import org.apache.flink.streaming.connectors.kinesis.serialization.KinesisDeseri
  * A raw stream's user record as text, prefixed by the id of the shard it was read from and
  * {@link #SEPARATOR}: {@code shardId-000000000001\u001e{"sessionId": ...}}.
  *
- * <p>The job judges lateness per shard (runtime/sessionizer/job.py, {@code ParseEvents}):
+ * <p>The job judges lateness per shard ({@link ParsedEvents}):
  * one reader's shards are fetched each at its own pace, so the newest event of one shard
  * says nothing about how late an event of another is. The separator (ASCII record
  * separator) never occurs in a shard id, so the first one ends the prefix whatever the
