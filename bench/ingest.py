@@ -8,7 +8,9 @@ share core 1, so "per server core" is what one core of the service does. For 1 a
 prints requests/s and events/s (and per second of server CPU), p50/p99 latency of
 the acknowledgement, user records per Kinesis record and PutRecords calls per 10,000
 events; then the same runs against a naive handler (one PutRecord per event) and the
-ratio. Prints figures; asserts nothing.
+ratio; then the ceiling: a bare endpoint on the same stack that only decodes the event
+with msgspec (bench/bare_ingest.py), for single-event posts, and what share of it the
+service reaches. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -198,6 +200,7 @@ def main() -> int:
     servers = {
         "prism": ["uvicorn", "--factory", "runtime.ingest.server:app_from_environment", *uvicorn_args],
         "naive": ["uvicorn", "--factory", "bench.naive_ingest:create_app", *uvicorn_args],
+        "bare": ["uvicorn", "--factory", "bench.bare_ingest:create_app", *uvicorn_args],
     }
     results: list[Result] = []
     try:
@@ -205,7 +208,7 @@ def main() -> int:
         for name, module_args in servers.items():
             server, url = start_server(name, module_args, env, work)
             try:
-                for events in (1, 20):
+                for events in (1,) if name == "bare" else (1, 20):  # the ceiling is for single events
                     script = wrk_script(work, events)
                     for connections in args.connections:
                         result = measure(name, url, server.pid, script, events, connections, args.seconds)
@@ -241,6 +244,14 @@ def main() -> int:
             print(f"prism / naive, {events} event(s) per request, {connections} connections: "
                   f"{ours.events_per_second / naive.events_per_second:.1f}x events/s, "
                   f"p99 {ours.p99_ms:.1f} ms vs {naive.p99_ms:.1f} ms")  # fmt: skip
+    for connections in args.connections:
+        ours = next(r for r in results if (r.server, r.events_per_request, r.connections) == ("prism", 1, connections))
+        bare = next(r for r in results if (r.server, r.events_per_request, r.connections) == ("bare", 1, connections))
+        ceiling = bare.requests_per_second
+        print(f"prism / bare ceiling, single events, {connections} connections: "
+              f"{ours.requests_per_second / ceiling:.0%} of {ceiling:,.0f} req/s (per server core: "
+              f"{ours.requests_per_second / ours.cpu_share:,.0f} vs {ceiling / bare.cpu_share:,.0f}), "
+              f"p99 {ours.p99_ms:.1f} ms vs {bare.p99_ms:.1f} ms")  # fmt: skip
     return 0
 
 
