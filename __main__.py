@@ -177,7 +177,7 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
             key_arn=key.arn,
             artifacts_bucket=archive.buckets["artifacts"].name,
             log_retention_days=settings.log_retention_days,
-            network=store_network(settings, region.settings.role, network),
+            network=store_network(settings, network),
         ),
         region.opts,
     )
@@ -239,9 +239,7 @@ grafana_home, grafana_away = (
     (primary, secondary) if settings.grafana.region == primary.region.name else (secondary, primary)
 )
 if influxdb:
-    VpcPeering(
-        "grafana-peering", VpcPeeringArgs(peering_side(settings, grafana_home), peering_side(settings, grafana_away))
-    )
+    VpcPeering("grafana-peering", VpcPeeringArgs(peering_side(grafana_home), peering_side(grafana_away)))
 grafana = Grafana("grafana", grafana_args(settings, grafana_home, grafana_away), grafana_home.region.opts)
 
 

@@ -36,14 +36,21 @@ SECRETS_ENDPOINTS = ("secretsmanager",)
 
 
 @dataclass(frozen=True)
-class InfluxDatabaseArgs:
-    environment: str
-    region: Region
-    settings: InfluxDbSettings
+class StoreNetwork:
+    """The region's VPC, where an InfluxDB instance and its clients live."""
+
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
     private_subnet_ids: Sequence[pulumi.Input[str]]
     egress_through_endpoints: bool  # else a NAT gateway: AWS APIs are outside the VPC
+
+
+@dataclass(frozen=True)
+class InfluxDatabaseArgs:
+    environment: str
+    region: Region
+    settings: InfluxDbSettings
+    network: StoreNetwork
     key_arn: pulumi.Input[str]
     artifact: Path  # the session writer zip, which holds the provisioner too
     log_retention_days: int
@@ -61,20 +68,20 @@ class InfluxDatabase(pulumi.ComponentResource):
     def __init__(self, name: str, args: InfluxDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prism:session_store:InfluxDatabase", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        s, names = args.settings, args.region.names
+        s, names, net = args.settings, args.region.names, args.network
         self.bucket = names.sessions_database
-        self.vpc_cidr = args.vpc_cidr
+        self.vpc_cidr = net.vpc_cidr
 
-        self.group = security_group(f"{name}-instance", args.vpc_id, names.regional("influxdb", 255),
+        self.group = security_group(f"{name}-instance", net.vpc_id, names.regional("influxdb", 255),
                                     "InfluxDB from the session writer and Grafana only", child)  # fmt: skip
-        self.client_group = security_group(f"{name}-clients", args.vpc_id, names.regional("influxdb-clients", 255),
+        self.client_group = security_group(f"{name}-clients", net.vpc_id, names.regional("influxdb-clients", 255),
                                            "Session writer: InfluxDB and the AWS APIs only", child)  # fmt: skip
         allow_tcp(f"{name}-from-clients", "in", self.group, INFLUX_PORT, "Session writer", child,
                   peer=self.client_group)  # fmt: skip
         allow_tcp(f"{name}-clients-to-instance", "out", self.client_group, INFLUX_PORT, "InfluxDB", child,
                   peer=self.group)  # fmt: skip
         # Secrets Manager: through the VPC's interface endpoint, or the NAT gateway.
-        api_cidr = args.vpc_cidr if args.egress_through_endpoints else "0.0.0.0/0"
+        api_cidr = net.vpc_cidr if net.egress_through_endpoints else "0.0.0.0/0"
         allow_tcp(f"{name}-clients-to-apis", "out", self.client_group, 443, "AWS APIs", child, cidr=api_cidr)
 
         password = random.RandomPassword(
@@ -106,7 +113,7 @@ class InfluxDatabase(pulumi.ComponentResource):
                 port=INFLUX_PORT,
                 publicly_accessible=False,
                 network_type="IPV4",
-                vpc_subnet_ids=list(args.private_subnet_ids),
+                vpc_subnet_ids=list(net.private_subnet_ids),
                 vpc_security_group_ids=[self.group.id],
             ),
             child,
@@ -138,10 +145,10 @@ class InfluxDatabase(pulumi.ComponentResource):
         admin_version: aws.secretsmanager.SecretVersion,
     ) -> None:
         """The provisioner Lambda, and its one invocation per instance, retention or code."""
-        region, names = args.region, args.region.names
+        region, names, net = args.region, args.region.names, args.network
         child = pulumi.ResourceOptions(parent=self)
         function_name = names.influx_provisioner_function
-        logs = log_destination(f"{name}-provisioner", f"/aws/lambda/{function_name}", "provisioner",
+        logs = log_destination(f"{name}-provisioner", names.influx_provisioner_log_group, "provisioner",
                                args.log_retention_days, child)  # fmt: skip
         access = service_role(
             f"{name}-provisioner",
@@ -159,7 +166,7 @@ class InfluxDatabase(pulumi.ComponentResource):
                     resources=[secret.arn for secret in self.token_secrets.values()],
                 ),
                 key_via_services("UseRegionKeyForSecrets", args.key_arn, region.name, ("secretsmanager",)),
-                *lambda_network_interfaces(region, args.private_subnet_ids, self.client_group.id),
+                *lambda_network_interfaces(region, net.private_subnet_ids, self.client_group.id),
                 Statement(
                     sid="WriteLogs",
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -181,7 +188,7 @@ class InfluxDatabase(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[access.policy]),
             handler=PROVISIONER_HANDLER,
             vpc=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=list(args.private_subnet_ids), security_group_ids=[self.client_group.id]
+                subnet_ids=list(net.private_subnet_ids), security_group_ids=[self.client_group.id]
             ),
         )
         retention_seconds = args.settings.retention_days * 86_400

@@ -55,6 +55,8 @@ class Network(pulumi.ComponentResource):
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]  # created VPC only
+    cidr: str | None  # created VPC only: its block, and its private subnets' blocks
+    private_subnet_cidrs: list[str]
     # Interface endpoints by service suffix, and the S3 gateway endpoint (created VPC with endpoints only).
     endpoints: dict[str, aws.ec2.VpcEndpoint]
 
@@ -67,6 +69,7 @@ class Network(pulumi.ComponentResource):
             self.public_subnet_ids = [pulumi.Output.from_input(i) for i in args.vpc.public_subnet_ids]
             self.private_subnet_ids = [pulumi.Output.from_input(i) for i in args.vpc.private_subnet_ids]
             self.private_route_table_ids = []
+            self.cidr, self.private_subnet_cidrs = None, []
             self.register_outputs({"vpc_id": self.vpc_id})
             return
 
@@ -104,6 +107,7 @@ class Network(pulumi.ComponentResource):
         )
 
         public_cidrs, private_cidrs = subnet_cidrs(args.vpc.cidr, args.availability_zones)
+        self.cidr, self.private_subnet_cidrs = args.vpc.cidr, private_cidrs
         self.public_subnet_ids, self.private_subnet_ids, self.private_route_table_ids = [], [], []
         for index, (public_cidr, private_cidr) in enumerate(zip(public_cidrs, private_cidrs, strict=True)):
             zone = zones.apply(functools.partial(_zone, index=index, region=region.name))

@@ -12,14 +12,13 @@ function's source code hash, so only a code change updates the function.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from components.influxdb import InfluxDatabase, InfluxDatabaseArgs
+from components.influxdb import InfluxDatabase, InfluxDatabaseArgs, StoreNetwork
 from components.support.lambdas import FunctionSizing, packaged_function
 from components.support.log_groups import log_destination
 from components.support.policies import (
@@ -42,16 +41,6 @@ DESCRIBE_ENDPOINTS = Statement(sid="DiscoverTimestreamEndpoints", actions=["time
 Magnetic = aws.timestreamwrite.TableMagneticStoreWritePropertiesArgs
 RejectedLocation = aws.timestreamwrite.TableMagneticStoreWritePropertiesMagneticStoreRejectedDataLocationArgs
 RejectedS3 = aws.timestreamwrite.TableMagneticStoreWritePropertiesMagneticStoreRejectedDataLocationS3ConfigurationArgs
-
-
-@dataclass(frozen=True)
-class StoreNetwork:
-    """The region's VPC, where an InfluxDB instance and its writer live."""
-
-    vpc_id: pulumi.Input[str]
-    vpc_cidr: str
-    private_subnet_ids: Sequence[pulumi.Input[str]]
-    egress_through_endpoints: bool
 
 
 @dataclass(frozen=True)
@@ -88,17 +77,13 @@ class SessionStore(pulumi.ComponentResource):
         if isinstance(s.store, InfluxDbSettings):
             if args.network is None:
                 raise ValueError(f"{name}: engine influxdb needs the region's network")
-            net = args.network
             self.influxdb = InfluxDatabase(
                 f"{name}-influxdb",
                 InfluxDatabaseArgs(
                     args.environment,
                     region,
                     s.store,
-                    net.vpc_id,
-                    net.vpc_cidr,
-                    net.private_subnet_ids,
-                    net.egress_through_endpoints,
+                    args.network,
                     args.key_arn,
                     args.artifact,
                     args.log_retention_days,

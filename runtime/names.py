@@ -166,6 +166,10 @@ class RegionNames:
         return self.regional("influxdb-provisioner", MAX_LAMBDA)
 
     @property
+    def influx_provisioner_log_group(self) -> str:
+        return f"/aws/lambda/{self.influx_provisioner_function}"
+
+    @property
     def session_writer_function(self) -> str:
         return self.regional("session-writer", MAX_LAMBDA)
 

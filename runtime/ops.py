@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.names import RegionNames, region_code
+from runtime.names import RegionNames
+from runtime.session_writer.influxdb import InfluxCredentials
 from runtime.session_writer.settings import ENGINES
 from runtime.stack import Settings, SettingsError, from_stack_file
 
@@ -177,13 +178,16 @@ def read_token(secret_arn: str, region: str) -> str:
     import boto3
 
     text = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=secret_arn)["SecretString"]
-    return str(json.loads(text)["token"])
+    token = InfluxCredentials.from_secret(text).token
+    if not token:
+        raise ValueError(f"{secret_arn} holds no token (the provisioner fills it; has it run?)")
+    return token
 
 
 def influx_data_source(environment: str, region: str, influx: dict[str, str], token: str) -> dict[str, Any]:
     """A Grafana InfluxDB (InfluxQL) data source for one region's instance, by its read token."""
     return {
-        "uid": f"prism-{environment}-{region_code(region)}-sessions",
+        "uid": influx["database"],  # the region's sessions database: one data source each
         "name": f"prism {environment} sessions {region}",
         "type": "influxdb",
         "access": "proxy",

@@ -10,18 +10,19 @@ from components.archive import Archive
 from components.delivery import Delivery
 from components.encryption import RegionKey
 from components.grafana import GrafanaArgs, InfluxAccess
+from components.influxdb import StoreNetwork
 from components.ingest import IngestService
 from components.load_balancer import LoadBalancer
-from components.network import Network, subnet_cidrs
+from components.network import Network
 from components.peering import PeeringSide
 from components.replication import ReplicationRule
-from components.session_store import SessionStore, StoreNetwork
+from components.session_store import SessionStore
 from components.sessionizer import Sessionizer
 from components.streams import Streams
 from components.support.region import Region
 from components.support.signals import RegionWatch, WatchedReplication
 from runtime.names import FAILED_EVENTS, StreamKind
-from runtime.stack import NewVpc, RegionRole, Settings
+from runtime.stack import Settings
 
 
 @dataclass(frozen=True)
@@ -69,24 +70,23 @@ def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[Replica
     )
 
 
-def store_network(settings: Settings, role: RegionRole, network: Network) -> StoreNetwork | None:
-    """The VPC an InfluxDB session store lives in (engine influxdb only; its settings require a created VPC)."""
-    vpc = settings.network.vpcs[role]
-    if settings.session_store.engine != "influxdb" or not isinstance(vpc, NewVpc):
-        return None
-    return StoreNetwork(network.vpc_id, vpc.cidr, network.private_subnet_ids, settings.network.egress == "endpoints")
-
-
-def _cidr(settings: Settings, pipeline: RegionalPipeline) -> str:
-    vpc = settings.network.vpcs[pipeline.region.settings.role]
-    if not isinstance(vpc, NewVpc):
+def _created_cidr(network: Network) -> str:
+    if network.cidr is None:
         raise ValueError("engine influxdb needs VPCs the program creates (the settings say so)")
-    return vpc.cidr
+    return network.cidr
 
 
-def peering_side(settings: Settings, pipeline: RegionalPipeline) -> PeeringSide:
+def store_network(settings: Settings, network: Network) -> StoreNetwork | None:
+    """The VPC an InfluxDB session store lives in (engine influxdb only)."""
+    if settings.session_store.engine != "influxdb":
+        return None
+    endpoints = settings.network.egress == "endpoints"
+    return StoreNetwork(network.vpc_id, _created_cidr(network), network.private_subnet_ids, endpoints)
+
+
+def peering_side(pipeline: RegionalPipeline) -> PeeringSide:
     network = pipeline.network
-    return PeeringSide(pipeline.region, network.vpc_id, _cidr(settings, pipeline), network.private_route_table_ids)
+    return PeeringSide(pipeline.region, network.vpc_id, _created_cidr(network), network.private_route_table_ids)
 
 
 def grafana_args(settings: Settings, home: RegionalPipeline, away: RegionalPipeline) -> GrafanaArgs:
@@ -94,8 +94,8 @@ def grafana_args(settings: Settings, home: RegionalPipeline, away: RegionalPipel
     pipelines = (home, away)
     instances = [(p.region, p.session_store.influxdb) for p in pipelines if p.session_store.influxdb is not None]
     if instances:
-        _, private_cidrs = subnet_cidrs(_cidr(settings, home), settings.network.availability_zones)
-        access = InfluxAccess(home.network.vpc_id, home.network.private_subnet_ids, private_cidrs, instances)
+        network = home.network
+        access = InfluxAccess(network.vpc_id, network.private_subnet_ids, network.private_subnet_cidrs, instances)
         return GrafanaArgs(settings.environment, home.region, [], [], access)
     tables = [p.session_store.timestream for p in pipelines if p.session_store.timestream is not None]
     return GrafanaArgs(

@@ -15,11 +15,6 @@ from pathlib import Path
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 
 
-def as_grafana_sends(query: str, all_values: dict[str, str], start_ms: int, end_ms: int) -> str:
-    query = query.replace("$timeFilter", f"time >= {start_ms}ms AND time <= {end_ms}ms")
-    return re.sub(r"\$(\w+)", lambda match: all_values[match.group(1)], query)
-
-
 @dataclass(frozen=True)
 class DashboardQueries:
     all_values: dict[str, str]  # filter variable -> its "All" value
@@ -37,4 +32,5 @@ class DashboardQueries:
 
     def query(self, title: str, start_ms: int, end_ms: int, ref: str = "A") -> str:
         """The panel's query over [start, end], every filter value chosen."""
-        return as_grafana_sends(self.panels[title][ref], self.all_values, start_ms, end_ms)
+        query = self.panels[title][ref].replace("$timeFilter", f"time >= {start_ms}ms AND time <= {end_ms}ms")
+        return re.sub(r"\$(\w+)", lambda match: self.all_values[match.group(1)], query)

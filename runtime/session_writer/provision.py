@@ -151,8 +151,8 @@ def _held_token(secrets: SecretStore, secret: str) -> str | None:
             raise
         return None
     try:
-        token = json.loads(text).get("token")
-    except (ValueError, AttributeError):
+        token = InfluxCredentials.from_secret(text).token
+    except ValueError:  # not the credentials JSON the writer reads
         return None
     return token if isinstance(token, str) and token else None
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from dashboards.build import DASHBOARDS, HERE, SESSIONS_DASHBOARD, SESSIONS_PANEL
-from runtime.local.dashboard_queries import as_grafana_sends as grafana_sends
+from dashboards.build import BUILDS, SESSIONS_DASHBOARD, SESSIONS_PANEL
+from runtime.local.dashboard_queries import DashboardQueries
 from runtime.local.influxdb import InfluxServer, start_influxdb
 from runtime.session_writer.influxdb import InfluxStore
 from runtime.session_writer.records import parse_session_record
@@ -75,31 +75,27 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]
         server.stop()
 
 
-def as_grafana_sends(query: str, variables: dict[str, str]) -> str:
-    return grafana_sends(query, variables, T0 - HOUR_MS, T0 + HOUR_MS)
+# The window Grafana is asked about: an hour either side of the sessions.
+WINDOW = (T0 - HOUR_MS, T0 + HOUR_MS)
 
 
-def influxql_targets() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path, (engine, _) in DASHBOARDS.items():
-        if engine != "influxdb":
-            continue
-        model = json.loads((HERE / path).read_text())
-        all_values = {v["name"]: v["allValue"] for v in model["templating"]["list"] if "allValue" in v}
-        for panel in model["panels"]:
-            for target in panel["targets"]:
-                if target["datasource"]["type"] == "influxdb":
-                    yield f"{path}: {panel['title']} {target['refId']}", target["query"], all_values
+def influxql_targets() -> Iterator[tuple[str, str, str, str]]:
+    """(test id, dashboard file, panel title, refId) of every InfluxQL query of the dashboards."""
+    for file_name in BUILDS:
+        for title, targets in DashboardQueries.load(file_name).panels.items():
+            for ref in targets:
+                yield f"influxdb/{file_name}: {title} {ref}", file_name, title, ref
 
 
 TARGETS = list(influxql_targets())
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("name", "query", "all_values"), TARGETS, ids=[t[0] for t in TARGETS])
+@pytest.mark.parametrize(("name", "file_name", "title", "ref"), TARGETS, ids=[t[0] for t in TARGETS])
 def test_every_dashboard_query_runs_and_returns_rows(
-    influxdb: InfluxServer, name: str, query: str, all_values: dict[str, str]
+    influxdb: InfluxServer, name: str, file_name: str, title: str, ref: str
 ) -> None:
-    series = influxdb.query(as_grafana_sends(query, all_values), DATABASE)
+    series = influxdb.query(DashboardQueries.load(file_name).query(title, *WINDOW, ref), DATABASE)
     assert series, f"{name}: no rows"
     assert any(value is not None for s in series for row in s["values"] for value in row[1:]), name
 
@@ -107,13 +103,11 @@ def test_every_dashboard_query_runs_and_returns_rows(
 @pytest.mark.integration
 def test_the_figures_are_the_sessions_written(influxdb: InfluxServer) -> None:
     """A few figures checked by hand against the sessions above."""
-    model = json.loads((HERE / "influxdb/live-sessions.json").read_text())
-    every = {v["name"]: v["allValue"] for v in model["templating"]["list"] if "allValue" in v}
-    by_title = {panel["title"]: panel["targets"] for panel in model["panels"]}
+    queries = DashboardQueries.load("live-sessions.json")
 
     def total(title: str, ref: str = "A") -> float:
-        query = next(t["query"] for t in by_title[title] if t["refId"] == ref)
-        return sum(row[1] or 0 for s in influxdb.query(as_grafana_sends(query, every), DATABASE) for row in s["values"])
+        series = influxdb.query(queries.query(title, *WINDOW, ref), DATABASE)
+        return sum(row[1] or 0 for s in series for row in s["values"])
 
     rates = "EBVS, VSF and playback failure rates (ended sessions)"
     assert total(rates, "A") == 9  # sessions ended: all but the three still playing
@@ -121,8 +115,7 @@ def test_the_figures_are_the_sessions_written(influxdb: InfluxServer) -> None:
     assert total(rates, "C") == 2 and total(rates, "D") == 3  # failed: two before playing, one while
     assert total("Starts per minute") == 7  # the watched, the still playing and the one failed while playing
 
-    failed = InfluxServer.query(influxdb, as_grafana_sends(next(t["query"] for t in by_title[
-        "Failed sessions by last error code"]), every), DATABASE)  # fmt: skip
+    failed = influxdb.query(queries.query("Failed sessions by last error code", *WINDOW), DATABASE)
     codes = sorted(row[1] for s in failed for row in s["values"])
     assert codes == ["2001", "2001", "3016"]
     assert list(itertools.chain.from_iterable(s["tags"].values() for s in failed))  # grouped by session
@@ -130,13 +123,11 @@ def test_the_figures_are_the_sessions_written(influxdb: InfluxServer) -> None:
 
 @pytest.mark.integration
 def test_the_sessions_table_holds_each_sessions_highest_version(influxdb: InfluxServer) -> None:
-    model = json.loads((HERE / f"influxdb/{SESSIONS_DASHBOARD}").read_text())
-    every = {v["name"]: v["allValue"] for v in model["templating"]["list"] if "allValue" in v}
-    [query] = [p["targets"][0]["query"] for p in model["panels"] if p["title"] == SESSIONS_PANEL]
+    query = DashboardQueries.load(SESSIONS_DASHBOARD).query(SESSIONS_PANEL, *WINDOW)
     newest: dict[str, int] = {}
     for record in records():
         newest[record.session_id] = max(newest.get(record.session_id, 0), record.version)
-    series = influxdb.query(as_grafana_sends(query, every), DATABASE)
+    series = influxdb.query(query, DATABASE)
     got = {s["tags"]["session_id"]: dict(zip(s["columns"], s["values"][0], strict=True)) for s in series}
     assert {sid: row["version"] for sid, row in got.items()} == newest
     assert sum(row["final"] is True for row in got.values()) == 9  # all but the three still playing
