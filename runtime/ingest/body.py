@@ -13,10 +13,12 @@ size limit on what it inflates to, so a small bomb stops at the limit.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 ACCEPTED_CONTENT_TYPES: Final = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
 ACCEPTED_ENCODINGS: Final = ("identity", "gzip", "x-gzip")
@@ -54,20 +56,29 @@ class _Received:
     complete: bool
 
 
-async def read_body(request: Request, limits: BodyLimits) -> bytes:
-    """The request's body, inflated; BodyRefused when it cannot be an EPAS body."""
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    encoding = request.headers.get("content-encoding", "identity").strip().lower() or "identity"
+def request_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """An ASGI scope's headers by (lowercase) name; the first of repeated ones, as Starlette's Headers.get.
+    One pass over the list, where each Headers.get scans it again (measurable at every request)."""
+    return dict(reversed(raw))
+
+
+async def read_body(receive: Receive, headers: Mapping[bytes, bytes], limits: BodyLimits) -> bytes:
+    """The request's body, inflated; BodyRefused when it cannot be an EPAS body.
+    `headers` are the request's, as request_headers gives them."""
+    content_type = headers.get(b"content-type", b"").decode("latin-1").split(";", 1)[0].strip().lower()
+    encoding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower() or "identity"
+    length = headers.get(b"content-length", b"")
+    declared = int(length) if length.isdigit() else 0
     if content_type not in ACCEPTED_CONTENT_TYPES:
         refusal = (
             "unsupported_media_type",
             f"send events as {' or '.join(ACCEPTED_CONTENT_TYPES)}, not {content_type or 'no content type'}",
         )
-        raise _refused(await _receive(request, limits.kept_bytes, limits), 415, *refusal, limits)
+        raise _refused(await _receive(receive, declared, limits.kept_bytes, limits), 415, *refusal, limits)
     if encoding not in ACCEPTED_ENCODINGS:
         refusal = "unsupported_encoding", f"send the body plain or with Content-Encoding gzip, not {encoding}"
-        raise _refused(await _receive(request, limits.kept_bytes, limits), 415, *refusal, limits)
-    received = await _receive(request, limits.max_bytes, limits)
+        raise _refused(await _receive(receive, declared, limits.kept_bytes, limits), 415, *refusal, limits)
+    received = await _receive(receive, declared, limits.max_bytes, limits)
     if received.size > limits.max_bytes:
         raise _refused(received, 413, "body_too_large", f"the body exceeds {limits.max_bytes} bytes", limits)
     if encoding == "identity":
@@ -80,15 +91,21 @@ def _refused(received: _Received, status: int, code: str, message: str, limits: 
     return BodyRefused(status, code, message, kept, received.size, close=not received.complete)
 
 
-async def _receive(request: Request, keep: int, limits: BodyLimits) -> _Received:
+async def _receive(receive: Receive, declared: int, keep: int, limits: BodyLimits) -> _Received:
     """Reads the body, keeping its first `keep` bytes; stops after `limits.drain_bytes`, or
-    once it kept what it keeps when the declared length is past that already."""
-    header = request.headers.get("content-length", "")
-    declared = int(header) if header.isdigit() else 0
+    once it kept what it keeps when the `declared` length is past that already."""
     stop_after = keep + 1 if declared > limits.drain_bytes else limits.drain_bytes
     chunks: list[bytes] = []
     kept = size = 0
-    async for chunk in request.stream():
+    more = True
+    while more:
+        # The ASGI messages themselves rather than Request.stream(): the same reading
+        # without an async generator per request.
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
         size += len(chunk)
         if kept < keep + 1:  # one byte more than kept tells "larger than the limit"
             part = chunk[: keep + 1 - kept]

@@ -1,4 +1,4 @@
-"""boto3 clients of the ingest service. Retries are ours (sink.py), so botocore makes one attempt."""
+"""AWS clients of the ingest service. Retries are ours (sink.py), so botocore makes one attempt."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from runtime.ingest.put_records import PutRecordsClient
 from runtime.ingest.settings import IngestSettings
 
 
@@ -20,13 +21,12 @@ def _config(pool: int) -> Config:
     )
 
 
-def kinesis_client(settings: IngestSettings) -> Any:
-    return boto3.session.Session().client(
-        "kinesis",
-        region_name=settings.region,
-        endpoint_url=settings.kinesis_endpoint,
-        config=_config(settings.max_in_flight_calls + 2),
-    )
+def kinesis_client(settings: IngestSettings) -> PutRecordsClient:
+    session = boto3.session.Session()
+    config = _config(2)  # ListShards only: PutRecords has its own connections, one per call in flight
+    client = session.client("kinesis", region_name=settings.region, endpoint_url=settings.kinesis_endpoint,
+                            config=config)  # fmt: skip
+    return PutRecordsClient(session, client, config)
 
 
 def firehose_client(settings: IngestSettings) -> Any:

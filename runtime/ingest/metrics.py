@@ -18,6 +18,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from runtime.ingest.request_tally import RequestTally
+
 EMF_NAMESPACE = "prism/ingest"
 # One series per raw stream, i.e. per environment and region, however many tasks write it.
 EMF_DIMENSION = "StreamName"
@@ -36,12 +38,10 @@ class IngestMetrics:
         self.stream_name = stream_name  # the EMF dimension's value
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("ingest_requests", "HTTP requests answered, by status", ["status"], registry=r)
-        self.events_accepted = Counter(EVENTS_ACCEPTED, "Events acknowledged as durable", registry=r)
+        # Requests by status, accepted events, events per request, acknowledgement latency.
+        self.requests = RequestTally(EVENTS_ACCEPTED, _COUNT_BUCKETS, _LATENCY_BUCKETS)
+        r.register(self.requests)
         self.events_rejected = Counter(EVENTS_REJECTED, "Events rejected, by reason", ["reason"], registry=r)
-        self.events_per_request = Histogram(
-            "ingest_events_per_request", "Events in one request", buckets=_COUNT_BUCKETS, registry=r
-        )
         self.aggregated_records = Counter("ingest_aggregated_records", "Kinesis records written", registry=r)
         self.user_records_per_record = Histogram(
             "ingest_user_records_per_record", "Events per aggregated Kinesis record", buckets=_COUNT_BUCKETS,
@@ -57,10 +57,6 @@ class IngestMetrics:
         self.put_records_throttles = Counter(
             "ingest_put_records_throttles", "Records refused with ProvisionedThroughputExceeded", registry=r
         )
-        self.ack_latency = Histogram(
-            "ingest_ack_seconds", "From request body read to durable acknowledgement", buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )  # fmt: skip
         self.buffered_events = Gauge("ingest_buffered_events", "Events accepted but not yet durable", registry=r)
         self.backpressure = Counter("ingest_backpressure", "Requests refused because the buffer was full", registry=r)
         self.unavailable = Counter(UNAVAILABLE, "Requests answered 503 because Kinesis did not take them",

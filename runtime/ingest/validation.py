@@ -12,6 +12,7 @@ field path and the reason, while the valid ones in the same batch are still acce
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -284,9 +285,26 @@ def encode_event(event: _Event) -> bytes:
     return _encoder.encode(event)
 
 
+_EVENT_ID_MEMBER: Final = f',"{EVENT_ID_FIELD}":'.encode()
+_SERVER_MEMBER: Final = f',"{SERVER_FIELD}":'.encode()
+
+
 def raw_event(event: _Event, event_id: str, server: dict[str, Any]) -> bytes:
-    """The raw-stream form of an accepted event (runtime/events.py)."""
-    document = msgspec.to_builtins(event)
-    document[EVENT_ID_FIELD] = event.eventId or event_id
-    document[SERVER_FIELD] = server
-    return _encoder.encode(document)
+    """The raw-stream form of an accepted event (runtime/events.py): the event as encoded, with
+    the event id (the client's, else `event_id`) and the server context added as its last members.
+    Spliced into the encoded object rather than encoding a dict copy of it: a third less CPU,
+    at one per event (bench/ingest.py)."""
+    encoded = _encoder.encode(event)  # an object: "{...}", never empty (an event has required fields)
+    added = b"" if event.eventId else _EVENT_ID_MEMBER + _encoder.encode(event_id)
+    return encoded[:-1] + added + _SERVER_MEMBER + _encoder.encode(server) + b"}"
+
+
+_UUID_VARIANT: Final = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def new_event_id() -> str:
+    """A random UUID (version 4) as text, for an event the player sent without an eventId.
+    The same 122 random bits as str(uuid.uuid4()), in a quarter of its time, which was
+    measurable at one per event (bench/ingest.py)."""
+    digits = os.urandom(16).hex()
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{_UUID_VARIANT[digits[16]]}{digits[17:20]}-{digits[20:]}"

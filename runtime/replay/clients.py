@@ -19,10 +19,11 @@ def s3_client(settings: ReplaySettings) -> Any:
 
 
 def kinesis_client(region: str, endpoint: str | None) -> PutRecordsClient:
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=MAX_IN_FLIGHT_CALLS + 2,
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=2,
                     connect_timeout=2, read_timeout=10, tcp_keepalive=True)  # fmt: skip
     session = boto3.session.Session()
-    # PutRecords is most of a replay's CPU outside the events themselves: written by PutRecordsClient.
+    # PutRecords is most of a replay's CPU outside the events themselves: written by PutRecordsClient,
+    # on its own connections (the boto3 client's pool is for ListShards).
     return PutRecordsClient(session, session.client("kinesis", region_name=region, endpoint_url=endpoint,
                                                     config=config), config)  # fmt: skip
 

@@ -28,11 +28,16 @@ class FakeKinesis:
         self.records: list[dict[str, Any]] = []
         self.calls = 0
         self.refused = 0
+        self.closed = False
         self._lock = threading.Lock()
 
-    def list_shards(self, **_: Any) -> dict[str, Any]:
+    async def list_shards(self, **_: Any) -> dict[str, Any]:
         if self.mode == "down":
             raise KinesisDown()
+        return self.shard_list()
+
+    def shard_list(self) -> dict[str, Any]:
+        """ListShards's answer: the hash key range split evenly."""
         step = (MAX_HASH_KEY + 1) // self.shards
         return {
             "Shards": [
@@ -48,7 +53,7 @@ class FakeKinesis:
             ]
         }
 
-    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+    async def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
         with self._lock:
             self.calls += 1
             mode = self.script.pop(0) if self.script else self.mode
@@ -65,6 +70,9 @@ class FakeKinesis:
                 results.append({"SequenceNumber": str(len(self.records)), "ShardId": "shardId-000000000000"})
             failed = sum(1 for r in results if "ErrorCode" in r)
             return {"FailedRecordCount": failed, "Records": results}
+
+    async def close(self) -> None:
+        self.closed = True
 
     def events(self) -> list[dict[str, Any]]:
         with self._lock:

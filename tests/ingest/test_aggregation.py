@@ -17,7 +17,7 @@ from runtime.ingest.aggregation import Aggregator, KinesisRecord, KplAggregate, 
 from runtime.kpl import user_records
 from tests.ingest.fakes import FakeKinesis
 
-TWO_SHARDS = ShardMap.from_list_shards(FakeKinesis(shards=2).list_shards()["Shards"])
+TWO_SHARDS = ShardMap.from_list_shards(FakeKinesis(shards=2).shard_list()["Shards"])
 
 
 def events_of(n_sessions: int, per_session: int, size: int = 300) -> list[tuple[str, bytes]]:
@@ -72,7 +72,7 @@ def test_shard_for_follows_the_md5_of_the_partition_key() -> None:
 
 
 def test_closed_shards_take_no_records() -> None:
-    listed = FakeKinesis(shards=3).list_shards()["Shards"]
+    listed = FakeKinesis(shards=3).shard_list()["Shards"]
     listed[1]["SequenceNumberRange"]["EndingSequenceNumber"] = "99"
     assert [s.shard_id for s in ShardMap.from_list_shards(listed).shards] == [
         listed[0]["ShardId"],

@@ -1,21 +1,24 @@
-"""PutRecordsClient writes the body botocore would, signs it with botocore, and fails the way botocore does."""
+"""PutRecordsClient writes the body botocore would, signs it as botocore would, and fails the way botocore does."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.ingest.put_records import PutRecordsClient, put_records_body
+from runtime.ingest.put_records import CREDENTIALS_MAX_AGE_SECONDS, PutRecordsClient, put_records_body
 from tests.recording_server import Answer, Recording, Request, answering_in_turn, recording_server
 
 REGION = "eu-west-1"
@@ -94,11 +97,12 @@ def recorder() -> Iterator[Recorder]:
         yield Recorder(answers, recording)
 
 
-def client_for(recorder: Recorder, token: str | None = None) -> PutRecordsClient:
+def client_for(recorder: Recorder, token: str | None = None, clock: Callable[[], float] = time.monotonic
+               ) -> PutRecordsClient:  # fmt: skip
     session = boto3.session.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
                                     aws_session_token=token)  # fmt: skip
     return PutRecordsClient(session, session.client("kinesis", region_name=REGION, endpoint_url=recorder.url,
-                                                    config=CONFIG), CONFIG)  # fmt: skip
+                                                    config=CONFIG), CONFIG, clock)  # fmt: skip
 
 
 RECORDS = [{"Data": b"\x00\x01", "PartitionKey": "s-1", "ExplicitHashKey": "0"}]
@@ -107,7 +111,7 @@ RECORDS = [{"Data": b"\x00\x01", "PartitionKey": "s-1", "ExplicitHashKey": "0"}]
 def test_a_call_is_signed_for_kinesis_in_the_clients_region_and_nulls_are_left_out(recorder: Recorder) -> None:
     recorder.answer(200, b'{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0",'
                          b'"ErrorCode":null,"ErrorMessage":null}],"EncryptionType":null}')  # fmt: skip
-    answer = client_for(recorder, token="session-token").put_records(StreamName="raw", Records=RECORDS)
+    answer = asyncio.run(client_for(recorder, token="session-token").put_records(StreamName="raw", Records=RECORDS))
     assert answer == {"FailedRecordCount": 0, "Records": [{"SequenceNumber": "1", "ShardId": "shardId-0"}]}
     headers, body = recorder.requests[0].headers, recorder.requests[0].body
     assert headers["x-amz-target"] == "Kinesis_20131202.PutRecords"
@@ -116,6 +120,31 @@ def test_a_call_is_signed_for_kinesis_in_the_clients_region_and_nulls_are_left_o
     assert f"/{REGION}/kinesis/aws4_request" in headers["authorization"]
     assert headers["x-amz-security-token"] == "session-token"
     assert json.loads(body) == json.loads(botocore_body("raw", RECORDS))
+
+
+def test_list_shards_is_the_boto3_clients(recorder: Recorder) -> None:
+    recorder.answer(200, b'{"Shards":[{"ShardId":"shardId-0","HashKeyRange":{"StartingHashKey":"0",'
+                         b'"EndingHashKey":"1"},"SequenceNumberRange":{"StartingSequenceNumber":"0"}}]}')  # fmt: skip
+    answer = asyncio.run(client_for(recorder).list_shards(StreamName="raw"))
+    assert [shard["ShardId"] for shard in answer["Shards"]] == ["shardId-0"]
+    assert recorder.requests[0].headers["x-amz-target"] == "Kinesis_20131202.ListShards"
+
+
+def test_rotated_credentials_are_used_once_frozen_again(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+    readings = iter([0.0, 1.0, CREDENTIALS_MAX_AGE_SECONDS + 1.0])
+    client = client_for(recorder, clock=lambda: next(readings))
+    keys = iter(["FIRSTKEY", "SECONDKEY"])
+    monkeypatch.setattr(client._credentials, "get_frozen_credentials",
+                        lambda: ReadOnlyCredentials(next(keys), "secret", None))  # fmt: skip
+
+    async def three_calls() -> None:
+        for _ in range(3):
+            recorder.answer(200, b'{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"s"}]}')
+            await client.put_records(StreamName="raw", Records=RECORDS)
+
+    asyncio.run(three_calls())
+    credentials = [r.headers["authorization"].split("Credential=")[1].split("/")[0] for r in recorder.requests]
+    assert credentials == ["FIRSTKEY", "FIRSTKEY", "SECONDKEY"]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +163,7 @@ def test_a_refused_call_is_a_client_error_with_the_services_code(
 ) -> None:
     recorder.answer(status, answer)
     with pytest.raises(ClientError) as raised:
-        client_for(recorder).put_records(StreamName="raw", Records=RECORDS)
+        asyncio.run(client_for(recorder).put_records(StreamName="raw", Records=RECORDS))
     assert raised.value.response["Error"]["Code"] == code
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
 
@@ -143,12 +172,12 @@ def test_an_endpoint_that_does_not_answer_raises(recorder: Recorder) -> None:
     session = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b")
     closed = session.client("kinesis", region_name=REGION, endpoint_url="http://127.0.0.1:9", config=CONFIG)
     with pytest.raises(Exception) as raised:
-        PutRecordsClient(session, closed, CONFIG).put_records(StreamName="raw", Records=RECORDS)
+        asyncio.run(PutRecordsClient(session, closed, CONFIG).put_records(StreamName="raw", Records=RECORDS))
     assert not isinstance(raised.value, ClientError)  # the sink retries it under the exception's own name
 
 
 @pytest.mark.parametrize("count", [0, 501])
 def test_a_call_outside_putrecords_limits_is_refused_before_sending(recorder: Recorder, count: int) -> None:
     with pytest.raises(ValueError, match="1 to 500 records"):
-        client_for(recorder).put_records(StreamName="raw", Records=RECORDS * count)
+        asyncio.run(client_for(recorder).put_records(StreamName="raw", Records=RECORDS * count))
     assert recorder.requests == []

@@ -174,3 +174,53 @@ def test_stop_fails_waiting_requests_when_kinesis_stays_down() -> None:
     (error,) = results
     assert isinstance(error, SinkUnavailable)
     assert kinesis.events() == []
+
+
+def test_a_lone_event_goes_at_once_and_events_that_arrive_during_a_call_share_the_next() -> None:
+    fake = SlowKinesis(delay=0.1)
+
+    async def scenario(sink: KinesisSink, kinesis: FakeKinesis) -> None:
+        started = time.monotonic()
+        first = asyncio.create_task(sink.put(events(1, session="a")))
+        await asyncio.sleep(0.02)  # the first call is in flight
+        later = [asyncio.create_task(sink.put(events(1, session=f"b{i}"))) for i in range(20)]
+        await first
+        # No call was in flight: the linger (1 s here) was not waited for.
+        assert time.monotonic() - started < 0.5
+        await asyncio.gather(*later)
+        assert kinesis.calls == 2, "the twenty that came during the first call went together in the second"
+        assert time.monotonic() - started < 0.5
+
+    run(scenario, fake=fake, linger_seconds=1.0)
+
+
+def test_each_waiting_request_times_out_at_its_own_deadline() -> None:
+    fake = FakeKinesis()
+    fake.mode = "down"
+
+    async def scenario(sink: KinesisSink, kinesis: FakeKinesis) -> None:
+        started = time.monotonic()
+
+        async def put_after(delay: float) -> float:
+            await asyncio.sleep(delay)
+            with pytest.raises(SinkUnavailable):
+                await sink.put(events(1))
+            return time.monotonic() - started
+
+        first, second = await asyncio.gather(put_after(0.0), put_after(0.3))
+        assert first >= 0.4 and second >= 0.7, "none answered before its own deadline"
+        assert second - first >= 0.2 and second < 1.5, "the first did not wait for the second's deadline"
+
+    run(scenario, fake=fake, ack_timeout_seconds=0.4)
+
+
+class SlowKinesis(FakeKinesis):
+    """Takes `delay` seconds to answer each PutRecords."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        await asyncio.sleep(self.delay)
+        return await super().put_records(StreamName=StreamName, Records=Records)

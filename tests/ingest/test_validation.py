@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 
 from runtime.events import EVENT_NAMES
-from runtime.ingest.validation import BodyError, Validator, raw_event
+from runtime.ingest.validation import BodyError, Validator, new_event_id, raw_event
 
 NOW_MS = 1_764_000_000_000
 validator = Validator(max_batch_events=500, max_clock_skew_ms=300_000)
@@ -140,3 +141,12 @@ def test_raw_event_keeps_the_declared_fields_and_adds_the_server_context() -> No
 def test_a_client_event_id_is_kept() -> None:
     (accepted,) = parse(event("init", eventId="client-7")).events
     assert json.loads(raw_event(accepted, "server-1", {}))["eventId"] == "client-7"
+
+
+def test_new_event_ids_are_distinct_version_4_uuids() -> None:
+    ids = [new_event_id() for _ in range(2_000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids[:200]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
