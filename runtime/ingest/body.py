@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from starlette.requests import ClientDisconnect
-from starlette.types import Receive
+from starlette.types import Message, Receive
 
 ACCEPTED_CONTENT_TYPES: Final = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
 ACCEPTED_ENCODINGS: Final = ("identity", "gzip", "x-gzip")
@@ -78,7 +78,12 @@ async def read_body(receive: Receive, headers: Mapping[bytes, bytes], limits: Bo
     if encoding not in ACCEPTED_ENCODINGS:
         refusal = "unsupported_encoding", f"send the body plain or with Content-Encoding gzip, not {encoding}"
         raise _refused(await _receive(receive, declared, limits.kept_bytes, limits), 415, *refusal, limits)
-    received = await _receive(receive, declared, limits.max_bytes, limits)
+    message = await receive()
+    body = message.get("body", b"")
+    if message["type"] == "http.request" and not message.get("more_body", False) and len(body) <= limits.max_bytes:
+        # The whole body in one message, within the limit: what almost every request is.
+        return body if encoding == "identity" else gunzip(body, limits)
+    received = await _receive(receive, declared, limits.max_bytes, limits, first=message)
     if received.size > limits.max_bytes:
         raise _refused(received, 413, "body_too_large", f"the body exceeds {limits.max_bytes} bytes", limits)
     if encoding == "identity":
@@ -91,9 +96,12 @@ def _refused(received: _Received, status: int, code: str, message: str, limits: 
     return BodyRefused(status, code, message, kept, received.size, close=not received.complete)
 
 
-async def _receive(receive: Receive, declared: int, keep: int, limits: BodyLimits) -> _Received:
-    """Reads the body, keeping its first `keep` bytes; stops after `limits.drain_bytes`, or
-    once it kept what it keeps when the `declared` length is past that already."""
+async def _receive(
+    receive: Receive, declared: int, keep: int, limits: BodyLimits, first: Message | None = None
+) -> _Received:
+    """Reads the body (from `first`, when its first message was received already), keeping its
+    first `keep` bytes; stops after `limits.drain_bytes`, or once it kept what it keeps when the
+    `declared` length is past that already."""
     stop_after = keep + 1 if declared > limits.drain_bytes else limits.drain_bytes
     chunks: list[bytes] = []
     kept = size = 0
@@ -101,7 +109,7 @@ async def _receive(receive: Receive, declared: int, keep: int, limits: BodyLimit
     while more:
         # The ASGI messages themselves rather than Request.stream(): the same reading
         # without an async generator per request.
-        message = await receive()
+        message, first = first or await receive(), None
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         chunk = message.get("body", b"")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import random
 import time
@@ -29,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from runtime.ingest.acks import AckDeadlines, Ticket
 from runtime.ingest.aggregation import Aggregator, KinesisRecord, ShardMap, put_records_batches
 from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.settings import IngestSettings
@@ -90,33 +92,11 @@ def sink_settings(settings: IngestSettings) -> SinkSettings:
     )
 
 
-class _Ticket:
-    """One request's wait for its events."""
-
-    __slots__ = ("abandoned", "future", "remaining")
-
-    def __init__(self, count: int, future: asyncio.Future[None]) -> None:
-        self.remaining = count
-        self.future = future
-        self.abandoned = False
-
-    def event_written(self) -> None:
-        self.remaining -= 1
-        if self.remaining == 0 and not self.future.done():
-            self.future.set_result(None)
-
-    def expire(self) -> None:
-        """The ack timeout passed: the request is answered 503, and its unsent events are dropped."""
-        if not self.future.done():
-            self.abandoned = True
-            self.future.set_exception(TimeoutError())
-
-
 @dataclass(slots=True)
 class _UserRecord:
     partition_key: str
     data: bytes
-    ticket: _Ticket
+    ticket: Ticket
     attempts: int = 0
     not_before: float = 0.0  # monotonic time before which a retry waits
 
@@ -135,6 +115,9 @@ class KinesisSink:
         metrics: IngestMetrics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not inspect.iscoroutinefunction(client.put_records):
+            raise TypeError("the sink's Kinesis client answers asynchronously (put_records.py's PutRecordsClient); "
+                            f"{type(client).__name__}.put_records does not (a boto3 client?)")  # fmt: skip
         self.client = client
         self.settings = settings
         self.metrics = metrics
@@ -142,8 +125,7 @@ class KinesisSink:
         self.shard_map = ShardMap([])
         self._queue = _Queue()
         self._unacknowledged = 0
-        self._deadlines: deque[tuple[float, _Ticket]] = deque()  # (loop time, ticket) in arrival order
-        self._expiry: asyncio.TimerHandle | None = None
+        self._deadlines = AckDeadlines(settings.ack_timeout_seconds)
         metrics.buffered_events.set_function(lambda: self._unacknowledged)
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -179,8 +161,7 @@ class KinesisSink:
                 self._flusher.cancel()
         for ticket_future in self._waiting_futures():
             ticket_future.set_exception(SinkUnavailable("the service stopped before Kinesis took the events"))
-        if self._expiry is not None:
-            self._expiry.cancel()
+        self._deadlines.cancel()
         await self.client.close()
 
     @property
@@ -217,7 +198,7 @@ class KinesisSink:
             self.metrics.backpressure.inc()
             raise Backpressure(f"{self._unacknowledged} events already wait for Kinesis")
         loop = asyncio.get_running_loop()
-        ticket = _Ticket(len(records), loop.create_future())
+        ticket = Ticket(len(records), loop.create_future())
         first = not self._queue.fresh
         if first:
             self._fresh_since = self.clock()
@@ -225,7 +206,7 @@ class KinesisSink:
             self._queue.fresh.append(_UserRecord(pk, data, ticket))
             self._fresh_bytes += len(data)
         self._unacknowledged += len(records)
-        self._wait_for_ack(loop, ticket)
+        self._deadlines.add(loop, ticket)
         # The flusher waits for the first fresh event, then lingers until its time is up or a
         # whole call is waiting: waking it for every event in between cost a wait per request.
         if first or self._fresh_bytes >= self.settings.put_records_max_bytes:
@@ -237,28 +218,6 @@ class KinesisSink:
             raise SinkUnavailable(
                 f"Kinesis did not take the events within {self.settings.ack_timeout_seconds:g} s"
             ) from None
-
-    def _wait_for_ack(self, loop: asyncio.AbstractEventLoop, ticket: _Ticket) -> None:
-        """Expires `ticket` if Kinesis has not taken its events within the ack timeout.
-
-        Every request has the same timeout, so deadlines come in arrival order: one timer,
-        for the oldest waiting request, serves them all. asyncio.wait_for per request, and
-        even a timer per request, were measurable in the service's CPU (bench/ingest.py).
-        """
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][1].future.done():
-            deadlines.popleft()
-        deadlines.append((loop.time() + self.settings.ack_timeout_seconds, ticket))
-        if self._expiry is None:
-            self._expiry = loop.call_at(deadlines[0][0], self._expire_overdue, loop)
-
-    def _expire_overdue(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._expiry = None
-        deadlines, now = self._deadlines, loop.time()
-        while deadlines and (deadlines[0][1].future.done() or deadlines[0][0] <= now):
-            deadlines.popleft()[1].expire()
-        if deadlines:
-            self._expiry = loop.call_at(deadlines[0][0], self._expire_overdue, loop)
 
     # -- flushing --------------------------------------------------------------
 

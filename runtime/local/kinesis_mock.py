@@ -10,7 +10,9 @@ from typing import Any
 
 import boto3
 
+from runtime.ingest.put_records import PutRecordsClient
 from runtime.local.processes import Started, free_port, start, wait_until
+from runtime.replay.clients import kinesis_client
 
 KINESIS_LOCAL_VERSION = "0.6.2"
 _LOOPBACK_PRELOAD = Path(__file__).with_name("loopback.cjs")
@@ -41,6 +43,10 @@ class KinesisMock:
 
     def client(self, region: str) -> Any:
         return boto3.client("kinesis", endpoint_url=self.endpoint, region_name=region, **LOCAL_CREDENTIALS)
+
+    def sink_client(self, region: str) -> PutRecordsClient:
+        """The ingest sink's asynchronous client (what a replay writes through) for this stand-in."""
+        return kinesis_client(region, self.endpoint, boto3.session.Session(**LOCAL_CREDENTIALS))
 
     def create_streams(self, region: str, shards: dict[str, int]) -> None:
         client = self.client(region)

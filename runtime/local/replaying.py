@@ -56,7 +56,7 @@ async def replay_region(
     bucket = run.resources.buckets["raw"]
     window = (replay.from_ms, replay.start_ms)
     objects = list_objects(s3, bucket, literal_head(data_prefix("raw")), *window)
-    target = StreamTarget(f"local/{region}", kinesis.client(region), run.resources.streams["raw"], region)
+    target = StreamTarget(f"local/{region}", kinesis.sink_client(region), run.resources.streams["raw"], region)
     routes = Routes([Route(target, replay.transform)])
     pace = Pace(replay.from_ms, replay.start_ms, REPLAY_SPEED)
     async with running([target]):

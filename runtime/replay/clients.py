@@ -18,10 +18,11 @@ def s3_client(settings: ReplaySettings) -> Any:
     return boto3.session.Session().client("s3", region_name=settings.region, endpoint_url=settings.s3_endpoint)
 
 
-def kinesis_client(region: str, endpoint: str | None) -> PutRecordsClient:
+def kinesis_client(region: str, endpoint: str | None, session: boto3.session.Session | None = None) -> PutRecordsClient:
+    """The sink's client for a stream in `region`; `session` gives credentials other than the environment's."""
     config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=2,
                     connect_timeout=2, read_timeout=10, tcp_keepalive=True)  # fmt: skip
-    session = boto3.session.Session()
+    session = session or boto3.session.Session()
     # PutRecords is most of a replay's CPU outside the events themselves: written by PutRecordsClient,
     # on its own connections (the boto3 client's pool is for ListShards).
     return PutRecordsClient(session, session.client("kinesis", region_name=region, endpoint_url=endpoint,

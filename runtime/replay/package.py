@@ -15,6 +15,7 @@ PACKAGE = LambdaPackage(
         "runtime/events.py",
         "runtime/text_settings.py",
         "runtime/ingest/__init__.py",
+        "runtime/ingest/acks.py",
         "runtime/ingest/aggregation.py",
         "runtime/ingest/http_endpoint.py",
         "runtime/ingest/metrics.py",

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import boto3
 import pytest
 
 from runtime.ingest.metrics import IngestMetrics
@@ -224,3 +225,9 @@ class SlowKinesis(FakeKinesis):
     async def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
         await asyncio.sleep(self.delay)
         return await super().put_records(StreamName=StreamName, Records=Records)
+
+
+def test_a_blocking_client_is_refused_with_what_to_give_instead() -> None:
+    boto3_client = boto3.client("kinesis", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    with pytest.raises(TypeError, match=r"answers asynchronously .*PutRecordsClient"):
+        KinesisSink(boto3_client, sink_settings(), IngestMetrics())
