@@ -88,31 +88,28 @@ def test_concurrent_calls_each_get_their_own_answer() -> None:
     run(echo, scenario)
 
 
-def test_a_chunked_answer_and_an_error_status_are_read_whole() -> None:
-    chunked = b'HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n'
-    replies = [chunked, OK]
+CHUNKED_ERROR = b'HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n'
+CLOSING = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"
 
+
+@pytest.mark.parametrize(
+    ("replies", "answers", "connections"),
+    [
+        pytest.param([CHUNKED_ERROR, OK], [(400, b'{"a":1}'), (200, b"{}")], 1, id="chunked-error-read-whole"),
+        pytest.param([CLOSING, CLOSING], [(200, b"{}"), (200, b"{}")], 2, id="connection-close-not-reused"),
+    ],
+)
+def test_two_calls_read_each_answer_whole_and_reuse_only_a_kept_alive_connection(
+    replies: list[bytes], answers: list[tuple[int, bytes]], connections: int
+) -> None:
     async def answer(_: bytes) -> bytes:
         return replies.pop(0)
 
     async def scenario(endpoint: HttpEndpoint, server: Server) -> None:
-        assert await endpoint.post("/", {}, b"x") == (400, b'{"a":1}')
-        assert await endpoint.post("/", {}, b"y") == (200, b"{}")
-        assert server.connections == 1
+        assert [await endpoint.post("/", {}, body) for body in (b"x", b"y")] == answers
+        assert server.connections == connections
 
     run(answer, scenario)
-
-
-def test_an_answer_that_closes_the_connection_is_not_reused() -> None:
-    async def closing(_: bytes) -> bytes:
-        return b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"
-
-    async def scenario(endpoint: HttpEndpoint, server: Server) -> None:
-        assert await endpoint.post("/", {}, b"x") == (200, b"{}")
-        assert await endpoint.post("/", {}, b"y") == (200, b"{}")
-        assert server.connections == 2
-
-    run(closing, scenario)
 
 
 def test_an_idle_connection_the_server_closed_is_replaced() -> None:

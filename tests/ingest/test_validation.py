@@ -143,6 +143,13 @@ def test_a_client_event_id_is_kept() -> None:
     assert json.loads(raw_event(accepted, "server-1", {}))["eventId"] == "client-7"
 
 
+def test_an_empty_client_event_id_is_replaced_and_written_once() -> None:
+    (accepted,) = parse(event("init", eventId="")).events
+    encoded = raw_event(accepted, "server-1", {})
+    assert encoded.count(b'"eventId"') == 1
+    assert json.loads(encoded)["eventId"] == "server-1"
+
+
 def test_new_event_ids_are_distinct_version_4_uuids() -> None:
     ids = [new_event_id() for _ in range(2_000)]
     assert len(set(ids)) == len(ids)
