@@ -65,10 +65,8 @@ from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record, next_update_time
 
 LATE_EVENTS = OutputTag("late-events", Types.STRING())
-# As the connector jar says them (ParsedEvents, ShardTaggedStrings); tests/flink checks they agree.
-UNPARSEABLE = ""  # the key of raw records that are not JSON events
-SHARD_SEPARATOR = "\x1e"  # ends the shard id before a raw record
-NO_ARRIVAL = 0  # a raw event without the ingest service's arrival time
+# The key of raw records that are not JSON events, as ParsedEvents (connector jar) gives it; tests/flink checks.
+UNPARSEABLE = ""
 # ParsedEvents' record (sessionId, event time, arrival time, shard watermark, raw); its Java type.
 _RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG(), Types.LONG(), Types.STRING()])
 ParsedEvent = tuple[str, int, int, int, str]

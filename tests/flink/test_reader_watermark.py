@@ -14,12 +14,16 @@ from typing import Any
 
 from pyflink.datastream import TimeDomain
 
-from runtime.sessionizer.job import NO_ARRIVAL, NO_WATERMARK, SHARD_SEPARATOR, UNPARSEABLE, SessionFunction
+from runtime.sessionizer.job import NO_WATERMARK, UNPARSEABLE, SessionFunction
 from tests.flink.function_fakes import Context, RuntimeContext
 from tests.flink.java_parser import JavaParser, connector
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
 OUT_OF_ORDERNESS = 1_000
+
+
+def shard_separator() -> str:
+    return str(connector().ShardTaggedStrings.SEPARATOR)
 
 
 def reader() -> JavaParser:
@@ -28,7 +32,7 @@ def reader() -> JavaParser:
 
 def read(parse_events: JavaParser, event: Any, shard: str | None = None) -> tuple[str, int, int, int, str]:
     text = json.dumps(raw(event))
-    return parse_events.map(text if shard is None else f"{shard}{SHARD_SEPARATOR}{text}")
+    return parse_events.map(text if shard is None else f"{shard}{shard_separator()}{text}")
 
 
 def watermark_of(seconds: float) -> int:
@@ -56,8 +60,8 @@ def test_each_shard_has_its_own_watermark_and_the_raw_record_loses_its_shard() -
 
 def test_the_shard_prefix_ends_at_the_first_separator() -> None:
     parse_events = reader()
-    garbage = f"not json{SHARD_SEPARATOR}at all"
-    record = parse_events.map(f"shardId-000000000001{SHARD_SEPARATOR}{garbage}")
+    garbage = f"not json{shard_separator()}at all"
+    record = parse_events.map(f"shardId-000000000001{shard_separator()}{garbage}")
     assert record[0] == UNPARSEABLE and record[4] == garbage
 
 
@@ -150,7 +154,7 @@ def test_the_parse_step_reads_the_ingest_contract_and_nothing_looser() -> None:
     event = {"sessionId": "s9", "event": "init", "timestamp": T0, "server": {"receivedAt": T0 + 250}}
     assert parse_events.map(json.dumps(event))[:3] == ("s9", T0, T0 + 250)
     for server in ({"receivedAt": True}, {"receivedAt": 1.5}, {"receivedAt": -1}, "not an object"):
-        assert parse_events.map(json.dumps({**event, "server": server}))[2] == NO_ARRIVAL
+        assert parse_events.map(json.dumps({**event, "server": server}))[2] == connector().ParsedEvents.NO_ARRIVAL
     for broken in ({**event, "sessionId": 7}, {**event, "timestamp": "soon"}, {**event, "timestamp": 1.5},
                    {"event": "init", "timestamp": T0}, [event]):  # fmt: skip
         record = parse_events.map(json.dumps(broken))
@@ -159,4 +163,4 @@ def test_the_parse_step_reads_the_ingest_contract_and_nothing_looser() -> None:
 
 def test_the_job_and_the_jar_agree_on_their_markers() -> None:
     parsed = connector().ParsedEvents
-    assert (parsed.UNPARSEABLE, parsed.NO_WATERMARK, parsed.NO_ARRIVAL) == (UNPARSEABLE, NO_WATERMARK, NO_ARRIVAL)
+    assert (parsed.UNPARSEABLE, parsed.NO_WATERMARK) == (UNPARSEABLE, NO_WATERMARK)

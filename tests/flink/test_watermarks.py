@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from runtime.sessionizer.config import parse_config
-from runtime.sessionizer.job import environment
-from runtime.sessionizer.package import CONNECTOR_JAR
+from tests.flink.java_parser import connector
 
 OUT_OF_ORDERNESS = 1_000
 IDLE_AFTER = 2_000
@@ -25,12 +23,7 @@ SECOND = 1_000
 
 @pytest.fixture(scope="module")
 def clock_class() -> Any:
-    config = {"environment": "dev", "region": "us-east-1", "raw.stream": "-", "session.stream": "-",
-              "late.stream": "-"}  # fmt: skip
-    environment(parse_config(config), jar=CONNECTOR_JAR)  # puts the jar on the gateway's class path
-    from pyflink.java_gateway import get_gateway
-
-    return get_gateway().jvm.prism.sessionizer.IdleAdvancingClock
+    return connector().IdleAdvancingClock
 
 
 def new_clock(clock_class: Any) -> Any:
@@ -118,12 +111,8 @@ def test_no_watermark_before_the_first_event(clock_class: Any) -> None:
 
 
 def test_raw_records_are_read_behind_their_shard_id(clock_class: Any) -> None:
-    """The connector's deserializer, its parser and the job agree on the separator."""
-    from pyflink.java_gateway import get_gateway
-
-    from runtime.sessionizer.job import SHARD_SEPARATOR
-
-    tagged = get_gateway().jvm.prism.sessionizer.ShardTaggedStrings
-    assert tagged.SEPARATOR == SHARD_SEPARATOR
+    """The connector's deserializer puts the shard id and the ASCII record separator before each record."""
+    tagged = connector().ShardTaggedStrings
+    assert tagged.SEPARATOR == "\x1e"
     text = tagged().deserialize('{"a":"é"}'.encode(), "key", "1", 0, "raw", "shardId-000000000003")
-    assert text == f"shardId-000000000003{SHARD_SEPARATOR}" + '{"a":"é"}'
+    assert text == "shardId-000000000003\x1e" + '{"a":"é"}'
