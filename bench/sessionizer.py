@@ -116,12 +116,10 @@ def run_trackers(documents: list[dict[str, Any]]) -> tuple[int, list[int]]:
         tracker = trackers.get(event.session_id)
         if tracker is None:
             tracker = trackers[event.session_id] = Tracker(event.session_id)
-        if tracker.accept(event, watermark, SETTINGS) is None:
-            seal_at = tracker.next_seal_time(SETTINGS)
-            if seal_at is not None and seal_at <= watermark and tracker.advance(watermark, SETTINGS):
-                tracker.record(SETTINGS)
-                tracker.to_tombstone()
-                records += 1
+        if tracker.accept(event, watermark, SETTINGS) is None and tracker.advance(watermark, SETTINGS):
+            tracker.record(SETTINGS)
+            tracker.to_tombstone()
+            records += 1
         if event.timestamp >= next_update:  # the update timer, on event time here
             next_update += SETTINGS.update_interval_ms
             for active in trackers.values():

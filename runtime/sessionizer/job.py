@@ -14,10 +14,11 @@ A thin adapter around session.py. Wiring:
            side output: late events          -> KinesisStreamsSink(late)
 
 Both sinks use the session id as partition key (SessionIdPartitionKeyGenerator, built
-into the connector jar by runtime/sessionizer/connector). Timers: an event-time timer
-when the horizon reaches the oldest pending event (or the inactivity gap after the
-last one) seals events and finalises; a processing-time timer every update interval
-emits an update record of an active session that changed.
+into the connector jar by runtime/sessionizer/connector). Each event seals what Flink's
+watermark has passed. Timers: an event-time timer when the horizon can end the session
+(past a pending stopped/error, or past the newest event by the inactivity gap) finalises
+it; a processing-time timer every update interval emits an update record of an active
+session that changed.
 """
 
 from __future__ import annotations
@@ -110,20 +111,36 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         if late is not None:
             yield self._late(late, watermark, session_id, document)
             return
+        # Seals what Flink's watermark has passed, as a timer at this watermark would: the session's
+        # events are sealed as they come, and its only event-time timer is the one for its end.
+        if tracker.advance(timers.current_watermark(), self.settings):
+            yield self._final(tracker, timers)
+            self.tracker_state.update(tracker)
+            return
         now = timers.current_processing_time()
         tracker.forget_lost_timers(now, timers.current_watermark(), self.settings)
-        self._schedule_seal(tracker, timers)
+        self._schedule_end_check(tracker, timers)
         if tracker.update_timer_ms is None:
             tracker.update_timer_ms = next_update_time(now, self.settings)
             timers.register_processing_time_timer(tracker.update_timer_ms)
         self.tracker_state.update(tracker)
 
-    def _schedule_seal(self, tracker: Tracker, timers: Any) -> None:
-        """An event-time timer for the next seal, unless an earlier one is already set."""
-        seal_at = tracker.next_seal_time(self.settings)
-        if seal_at is not None and (tracker.seal_timer_ms is None or seal_at < tracker.seal_timer_ms):
-            timers.register_event_time_timer(seal_at)
-            tracker.seal_timer_ms = seal_at
+    def _schedule_end_check(self, tracker: Tracker, timers: Any) -> None:
+        """An event-time timer for when the session can end, unless an earlier one is already set:
+        one that fires early finds the session going on and sets the next."""
+        end_check = tracker.end_check_time(self.settings)
+        if end_check is not None and (tracker.seal_timer_ms is None or end_check < tracker.seal_timer_ms):
+            timers.register_event_time_timer(end_check)
+            tracker.seal_timer_ms = end_check
+
+    def _final(self, tracker: Tracker, timers: Any) -> str:
+        """The final record of a session that just ended; its state becomes a tombstone with a timer
+        to clear it."""
+        record = _dumps(tracker.record(self.settings))
+        tracker.to_tombstone()
+        tracker.seal_timer_ms = (tracker.finalised_at_ms or 0) + self.settings.tombstone_ms
+        timers.register_event_time_timer(tracker.seal_timer_ms)
+        return record
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
         tracker: Tracker | None = self.tracker_state.value()
@@ -140,7 +157,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
                 # Update timers run until the final, also in a session no event comes to any
                 # more: they set again a seal timer that was lost (forget_lost_timers).
                 tracker.forget_lost_timers(timestamp, timers.current_watermark(), self.settings)
-                self._schedule_seal(tracker, timers)
+                self._schedule_end_check(tracker, timers)
             self.tracker_state.update(tracker)
             return
 
@@ -151,12 +168,9 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
                 self.tracker_state.clear()
             return
         if tracker.advance(timers.current_watermark(), self.settings):
-            yield _dumps(tracker.record(self.settings))
-            tracker.to_tombstone()
-            tracker.seal_timer_ms = (tracker.finalised_at_ms or 0) + self.settings.tombstone_ms
-            timers.register_event_time_timer(tracker.seal_timer_ms)
+            yield self._final(tracker, timers)
         else:
-            self._schedule_seal(tracker, timers)
+            self._schedule_end_check(tracker, timers)
         self.tracker_state.update(tracker)
 
 

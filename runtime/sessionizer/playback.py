@@ -309,3 +309,6 @@ _HANDLERS = {
     "error": Playback._error,
     "stopped": Playback._stopped,
 }
+
+# The events whose handler ends the session (_error, _stopped): the sessionizer sets its end timer by them.
+ENDING_EVENTS = frozenset({"error", "stopped"})

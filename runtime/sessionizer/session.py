@@ -37,7 +37,7 @@ from typing import Any
 
 from runtime.events import SESSION_RECORD_FIELDS
 from runtime.sessionizer.metrics import LateReason
-from runtime.sessionizer.playback import Event, Playback
+from runtime.sessionizer.playback import ENDING_EVENTS, Event, Playback
 
 NO_WATERMARK = -(2**63)  # Flink's Long.MIN_VALUE: nothing seen yet
 
@@ -65,7 +65,7 @@ class Tracker:
     final: bool = False
     finalised_at_ms: int | None = None  # event time of the end, kept in the tombstone
     # The job's timers, kept here so one state access per event is enough.
-    seal_timer_ms: int | None = None  # the earliest event-time timer set and not fired
+    seal_timer_ms: int | None = None  # the earliest event-time timer set and not fired (end_check_time)
     update_timer_ms: int | None = None  # the processing-time timer of the next update
     # How far this session has sealed. Flink does not checkpoint watermarks: after a restore the
     # watermark starts again from nothing, and without this an event that was too late before
@@ -172,15 +172,27 @@ class Tracker:
         if self.seal_timer_ms is not None and watermark != NO_WATERMARK and self.seal_timer_ms < watermark:
             self.seal_timer_ms = None
 
-    def next_seal_time(self, settings: SessionSettings) -> int | None:
-        """Event time at which advance() has something to do next (for a timer)."""
+    def end_check_time(self, settings: SessionSettings) -> int | None:
+        """Event time from which advance() can end the session (for a timer): the horizon past
+        its first pending end event, or past its newest event by the inactivity gap.
+
+        Sealing alone needs no timer: what an event-time timer would seal, the session's next
+        event seals (the job advances at every event), and an update record looks ahead at
+        pending events anyway. Only the end must come without an event, and one timer per
+        session that moves ahead with its events, instead of one per event, is what lets the
+        job spend its time on events (bench/sessionizer.py).
+        """
         if self.final:
             return None
-        if self.pending:  # sealed once the horizon is past it
-            return self.pending[0].timestamp + settings.allowed_lateness_ms + 1
-        if self.playback.last_event_ms is not None:
-            return self.playback.last_event_ms + settings.inactivity_gap_ms + settings.allowed_lateness_ms
-        return None
+        newest = self.playback.last_event_ms
+        for event in self.pending:
+            if event.name in ENDING_EVENTS:  # sealed once the horizon is past it
+                return event.timestamp + settings.allowed_lateness_ms + 1
+        if self.pending:
+            newest = max(self.pending[-1].timestamp, newest or NO_WATERMARK)
+        if newest is None:
+            return None
+        return newest + settings.inactivity_gap_ms + settings.allowed_lateness_ms
 
 
 def progress_version(events_taken: int, final: bool) -> int:

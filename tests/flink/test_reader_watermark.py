@@ -116,7 +116,10 @@ def test_timers_the_restored_state_names_but_flink_lost_are_set_again() -> None:
     tracker = context.state.value()
     assert tracker.update_timer_ms is not None and tracker.seal_timer_ms is not None
     much_later = Context(tracker.seal_timer_ms + 1, T0 + 10 * SETTINGS.update_interval_ms)
-    list(function.process_element(read(reader(), ev("playing", 1, "s1")), much_later))
+    # Flink's watermark has passed the end check, by which init would time out had its timer
+    # fired; this event is still on time (less than the allowed lateness behind the watermark).
+    on_time = SETTINGS.inactivity_gap_ms / 1_000 + 1
+    assert list(function.process_element(read(reader(), ev("heartbeat", on_time, "s1")), much_later)) == []
     assert len(much_later.timers.processing_time) == 1 and len(much_later.timers.event_time) == 1
     assert much_later.timers.processing_time[0] % SETTINGS.update_interval_ms == 0
 
@@ -159,6 +162,26 @@ def test_the_parse_step_reads_the_ingest_contract_and_nothing_looser() -> None:
                    {"event": "init", "timestamp": T0}, [event]):  # fmt: skip
         record = parse_events.map(json.dumps(broken))
         assert record[0] == UNPARSEABLE and record[4] == json.dumps(broken)
+
+
+def test_the_parse_step_reads_each_field_as_the_whole_document_holds_it() -> None:
+    """Fields are read from a stream of tokens: other fields are skipped, a repeated name counts by
+    its last value, and a document broken after the fields the job needs is still unparseable."""
+    parse_events, no_arrival = reader(), connector().ParsedEvents.NO_ARRIVAL
+    cases = {
+        f'{{"payload":{{"a":[1,{{"sessionId":"x"}}]}},"sessionId":"s9","timestamp":{T0}}}': ("s9", T0, no_arrival),
+        f'{{"sessionId":7,"sessionId":"s9","timestamp":{T0}}}': ("s9", T0, no_arrival),
+        f'{{"sessionId":"s9","timestamp":{T0},"server":{{"receivedAt":5}},"server":{{}}}}': ("s9", T0, no_arrival),
+        f'{{"server":{{"x":{{"receivedAt":1}},"receivedAt":{T0 + 1}}},"sessionId":"s9","timestamp":{T0}}}':
+            ("s9", T0, T0 + 1),
+    }  # fmt: skip
+    for text, fields in cases.items():
+        assert parse_events.map(text)[:3] == fields, text
+    for broken in (f'{{"sessionId":"s9","sessionId":null,"timestamp":{T0}}}',
+                   '{"sessionId":"s9","timestamp":100000000000000000000000}',
+                   f'{{"sessionId":"s9","timestamp":{T0},"payload":{{"a":}}}}',
+                   f'{{"sessionId":"s9","timestamp":{T0},"payload":"unterminated}}'):  # fmt: skip
+        assert parse_events.map(broken)[0] == UNPARSEABLE, broken
 
 
 def test_the_job_and_the_jar_agree_on_their_markers() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.sessionizer.playback import Event
+from runtime.sessionizer.playback import ENDING_EVENTS, Event, Playback
 from tests.sessionizer.sequences import T0, ev, final_record
 
 CASES: list[tuple[str, list[Event], dict[str, Any]]] = [
@@ -204,3 +204,14 @@ def test_a_shuffled_arrival_within_the_lateness_gives_the_sorted_result(
     shuffled = list(events)
     rng.shuffle(shuffled)
     assert final_record(shuffled) == final_record(events)
+
+
+@pytest.mark.parametrize("name", ["init", "loading", "loaded", "metadata", "playing", "resume", "paused", "buffering",
+                                  "buffered", "seeking", "seeked", "bitrate_changed", "warning", "error", "stopped",
+                                  "heartbeat", "something_new"])  # fmt: skip
+def test_exactly_the_ending_events_end_a_session(name: str) -> None:
+    """The sessionizer's end timer looks only for ENDING_EVENTS: no other event may end a session."""
+    playback = Playback()
+    for event in (ev("init", 0), ev("playing", 1), ev(name, 2, reason="ended", code="E")):
+        playback.apply(event)
+    assert playback.ended == (name in ENDING_EVENTS)

@@ -37,8 +37,7 @@ def test_the_horizon_seals_events_strictly_before_it() -> None:
     tracker = Tracker("s1")
     tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
     tracker.accept(ev("playing", 1), NO_WATERMARK, SETTINGS)
-    seal_at = tracker.next_seal_time(SETTINGS)
-    assert seal_at == T0 + LATENESS + 1
+    seal_at = T0 + LATENESS + 1  # the horizon is past init
     assert not tracker.advance(seal_at - 1, SETTINGS)
     assert [e.name for e in tracker.pending] == ["init", "playing"]
     assert not tracker.advance(seal_at, SETTINGS)
@@ -81,7 +80,7 @@ def test_a_silent_session_times_out_after_the_gap_and_the_tombstone_marks_stragg
     for event in (ev("init", 0), ev("playing", 1), ev("heartbeat", 5)):
         tracker.accept(event, NO_WATERMARK, SETTINGS)
     assert not tracker.advance(watermark_at(5 + 30 + 1), SETTINGS)  # sealed, gap not over
-    timeout_at = tracker.next_seal_time(SETTINGS)
+    timeout_at = tracker.end_check_time(SETTINGS)
     assert timeout_at == T0 + 5000 + SETTINGS.inactivity_gap_ms + LATENESS
     assert not tracker.advance(timeout_at - 1, SETTINGS)
     assert tracker.advance(timeout_at, SETTINGS)
@@ -90,7 +89,7 @@ def test_a_silent_session_times_out_after_the_gap_and_the_tombstone_marks_stragg
     tracker.to_tombstone()
     assert tracker.final and tracker.finalised_at_ms == T0 + 5000
     assert not tracker.pending and tracker.playback.first_event_ms is None
-    assert tracker.next_seal_time(SETTINGS) is None
+    assert tracker.end_check_time(SETTINGS) is None
     assert tracker.accept(ev("heartbeat", 60), timeout_at, SETTINGS) == "session_finalised"
     assert not tracker.advance(timeout_at + 10_000, SETTINGS)
 
@@ -99,10 +98,30 @@ def test_stopped_finalises_once_the_horizon_passes_it() -> None:
     tracker = Tracker("s1")
     for event in (ev("init", 0), ev("playing", 1), ev("stopped", 3, reason="ended")):
         tracker.accept(event, NO_WATERMARK, SETTINGS)
+    assert tracker.end_check_time(SETTINGS) == T0 + 3000 + LATENESS + 1
     assert tracker.accept(ev("heartbeat", 2), watermark_at(3), SETTINGS) is None  # still on time
     assert tracker.advance(watermark_at(3 + 30) + 1, SETTINGS)
     record = tracker.record(SETTINGS)
     assert (record["endReason"], record["playingMs"], record["lastEventTime"]) == ("ended", 2000, T0 + 3000)
+
+
+def test_the_end_check_follows_the_newest_event_until_an_end_event_is_pending() -> None:
+    """One timer per session, not per event: only the session's end needs one."""
+    tracker = Tracker("s1")
+    assert tracker.end_check_time(SETTINGS) is None  # nothing to end
+    gap_and_lateness = SETTINGS.inactivity_gap_ms + LATENESS
+    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
+    tracker.accept(ev("playing", 1), NO_WATERMARK, SETTINGS)
+    assert tracker.end_check_time(SETTINGS) == T0 + 1000 + gap_and_lateness  # pending only
+    tracker.advance(watermark_at(32), SETTINGS)  # both sealed
+    assert not tracker.pending and tracker.end_check_time(SETTINGS) == T0 + 1000 + gap_and_lateness
+    tracker.accept(ev("heartbeat", 6), watermark_at(32), SETTINGS)  # newer pending than sealed
+    assert tracker.end_check_time(SETTINGS) == T0 + 6000 + gap_and_lateness
+    tracker.accept(ev("error", 4, code="E"), watermark_at(32), SETTINGS)  # ends before the heartbeat
+    assert tracker.end_check_time(SETTINGS) == T0 + 4000 + LATENESS + 1
+    assert not tracker.advance(T0 + 4000 + LATENESS, SETTINGS)
+    assert tracker.advance(T0 + 4000 + LATENESS + 1, SETTINGS)
+    assert tracker.record(SETTINGS)["endReason"] == "error"
 
 
 def test_a_late_record_wraps_the_event_unchanged() -> None:
