@@ -199,8 +199,11 @@ class Sessionizer(pulumi.ComponentResource):
                             if s.snapshots
                             else "SKIP_RESTORE_FROM_SNAPSHOT"
                         ),
+                        # The job's session state moved from operator "sessions" (a value per session)
+                        # to "sessions-by-bucket" (runtime/sessionizer/job.py): a snapshot of the
+                        # older job still restores its shard positions, and its sessions are left out.
                         flink_run_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationRunConfigurationFlinkRunConfigurationArgs(
-                            allow_non_restored_state=False
+                            allow_non_restored_state=True
                         ),
                     ),
                 ),

@@ -7,18 +7,23 @@ A thin adapter around session.py. Wiring:
          (ParsedEvents in the connector jar: why per shard, and why in Java, is said there)
       -> event-time watermarks, bounded out-of-orderness, advancing with the clock when quiet
          and caught up (IdleAdvancingWatermarks in the connector jar; timestamps assigned in Java)
-      -> key by sessionId (KeyedEvents in the connector jar, keyed as PyFlink keys a stream)
-      -> SessionFunction (KeyedProcessFunction: the Tracker in keyed state, timers), the one
-         Python operator: everything before it runs in the JVM
+      -> batches of the events of a bucket of sessions (SessionBatches in the connector jar),
+         keyed by bucket as PyFlink keys a stream
+      -> SessionFunction (KeyedProcessFunction, a batch per call: the bucket's Trackers in map
+         state, timers), the one Python operator: everything before it runs in the JVM
            main output: session records      -> KinesisStreamsSink(session)
            side output: late events          -> KinesisStreamsSink(late)
 
 Both sinks use the session id as partition key (SessionIdPartitionKeyGenerator, built
 into the connector jar by runtime/sessionizer/connector). Each event seals what Flink's
-watermark has passed. Timers: an event-time timer when the horizon can end the session
-(past a pending stopped/error, or past the newest event by the inactivity gap) finalises
-it; a processing-time timer every update interval emits an update record of an active
-session that changed.
+watermark has passed. Timers, per bucket: an event-time timer at each time the horizon can
+end one of its sessions (past a pending stopped/error, or past the newest event by the
+inactivity gap) finalises those that ended; a processing-time timer every update interval
+emits an update record of each open session that changed.
+
+Why batches: every record that crosses from the JVM to Python and back costs more than the
+session logic itself (bench/sessionizer.py), and a live session has about one event per
+watermark interval, so batching by session saves nothing: batches are made across sessions.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from pyflink.datastream import (
     TimeDomain,
 )
 from pyflink.datastream.connectors.kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
 from runtime.sessionizer.checkpoints import checkpoint_options
@@ -68,9 +73,17 @@ from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, 
 LATE_EVENTS = OutputTag("late-events", Types.STRING())
 # The key of raw records that are not JSON events, as ParsedEvents (connector jar) gives it; tests/flink checks.
 UNPARSEABLE = ""
-# ParsedEvents' record (sessionId, event time, arrival time, shard watermark, raw); its Java type.
-_RECORD = Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG(), Types.LONG(), Types.STRING()])
-ParsedEvent = tuple[str, int, int, int, str]
+# SessionBatches' batch: the session ids, shard watermarks and raw texts of its events; its Java type.
+_BATCH = Types.TUPLE([Types.LIST(Types.STRING()), Types.PRIMITIVE_ARRAY(Types.LONG()), Types.LIST(Types.STRING())])
+Batch = tuple[list[str], list[int], list[str]]
+# Sessions are kept and batched in this many buckets (SessionBatches in the connector jar). It is
+# part of the state's layout: a job restored with another number would look for sessions in the
+# wrong bucket. More buckets than Flink's 128 key groups, so subtasks get similar shares; few
+# enough that a batch holds several events per watermark interval (bench/sessionizer.py measured
+# 128, 256 and 512 buckets: 256 was the fastest, by less than the machine's noise).
+SESSION_BUCKETS = 256
+MAX_BATCH = 1_000  # events per batch at most: one call's worth of work
+AUTO_WATERMARK_INTERVAL_MS = 200  # watermarks, and batches of a stream whose watermark stands still
 
 
 def _dumps(document: Any) -> str:
@@ -78,12 +91,26 @@ def _dumps(document: Any) -> str:
 
 
 class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
+    """The sessions of one bucket (SessionBatches in the connector jar): a batch of events per call.
+
+    State, keyed by bucket: each session's Tracker in a map by session id, and the bucket's timers:
+    an event-time timer at each time some session can end (the sessions due then in a map by
+    time), one processing-time timer for the bucket's update records.
+    """
+
     def __init__(self, settings: SessionSettings) -> None:
         self.settings = settings
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        # One value per session: every state access crosses from Python to the JVM.
-        self.tracker_state = runtime_context.get_state(ValueStateDescriptor("tracker", Types.PICKLED_BYTE_ARRAY()))
+        # State crosses from Python to the JVM at the end of a bundle, and only what changed.
+        self.sessions = runtime_context.get_map_state(
+            MapStateDescriptor("sessions", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+        )
+        self.end_checks = runtime_context.get_map_state(
+            MapStateDescriptor("end-checks", Types.LONG(), Types.PICKLED_BYTE_ARRAY())
+        )
+        self.update_timer = runtime_context.get_state(ValueStateDescriptor("update-timer", Types.LONG()))
+        self.buckets_read: set[Any] = set()
 
         # Late events by reason, as Flink counters that Managed Flink publishes to CloudWatch.
         group = runtime_context.get_metrics_group().add_group(MANAGED_FLINK_METRIC_GROUP)
@@ -96,82 +123,132 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         self.late_counters[reason].inc()
         return LATE_EVENTS, _dumps(late_record(reason, watermark, _now_ms(), session_id, raw))
 
-    def process_element(self, value: ParsedEvent, ctx: KeyedProcessFunction.Context) -> Any:
-        session_id, _, _, shard_watermark, raw = value
+    def _read_bucket(self, ctx: Any) -> None:
+        """Reads the bucket's maps whole, once per worker: PyFlink then knows every key it has, and
+        looking up one it has not (a new session, a new end-check time) needs no round trip to the
+        JVM. Those round trips were a third of the worker's time (bench/sessionizer.py, py-spy)."""
+        bucket = ctx.get_current_key()
+        if bucket not in self.buckets_read:
+            for state in (self.sessions, self.end_checks):
+                for _ in state.items():
+                    pass
+            self.buckets_read.add(bucket)
+
+    def process_element(self, batch: Batch, ctx: KeyedProcessFunction.Context) -> Any:
+        self._read_bucket(ctx)
         timers = ctx.timer_service()
-        watermark = max(timers.current_watermark(), shard_watermark)
+        flink_watermark = timers.current_watermark()
+        for session_id, shard_watermark, raw in zip(*batch, strict=True):
+            yield from self._event(session_id, shard_watermark, raw, flink_watermark, timers)
+        now = timers.current_processing_time()
+        update_at = self.update_timer.value()
+        # More than an interval overdue: lost (a snapshot can hold state without its bundle's timers).
+        if update_at is None or update_at < now - self.settings.update_interval_ms:
+            update_at = next_update_time(now, self.settings)
+            timers.register_processing_time_timer(update_at)
+            self.update_timer.update(update_at)
+
+    def _event(self, session_id: str, shard_watermark: int, raw: str, flink_watermark: int, timers: Any) -> Any:
+        watermark = max(flink_watermark, shard_watermark)
         if session_id == UNPARSEABLE:
             yield self._late("unparseable", watermark, None, raw)
             return
         document = json.loads(raw)
-        tracker: Tracker | None = self.tracker_state.value()
+        tracker: Tracker | None = self.sessions.get(session_id)
         if tracker is None:
             tracker = Tracker(session_id)
         late = tracker.accept(Event.from_raw(document), watermark, self.settings)
         if late is not None:
             yield self._late(late, watermark, session_id, document)
-            return
+            return  # the session is as it was
         # Seals what Flink's watermark has passed, as a timer at this watermark would: the session's
         # events are sealed as they come, and its only event-time timer is the one for its end.
-        if tracker.advance(timers.current_watermark(), self.settings):
+        if tracker.advance(flink_watermark, self.settings):
             yield self._final(tracker, timers)
-            self.tracker_state.update(tracker)
-            return
-        now = timers.current_processing_time()
-        tracker.forget_lost_timers(now, timers.current_watermark(), self.settings)
-        self._schedule_end_check(tracker, timers)
-        if tracker.update_timer_ms is None:
-            tracker.update_timer_ms = next_update_time(now, self.settings)
-            timers.register_processing_time_timer(tracker.update_timer_ms)
-        self.tracker_state.update(tracker)
+        else:
+            self._schedule_end_check(tracker, timers)
+        self.sessions.put(session_id, tracker)
 
     def _schedule_end_check(self, tracker: Tracker, timers: Any) -> None:
         """An event-time timer for when the session can end, unless an earlier one is already set:
         one that fires early finds the session going on and sets the next."""
         end_check = tracker.end_check_time(self.settings)
-        if end_check is not None and (tracker.seal_timer_ms is None or end_check < tracker.seal_timer_ms):
-            timers.register_event_time_timer(end_check)
-            tracker.seal_timer_ms = end_check
+        if end_check is not None and (tracker.end_check_ms is None or end_check < tracker.end_check_ms):
+            self._check_at(end_check, tracker, timers)
+
+    def _check_at(self, time_ms: int, tracker: Tracker, timers: Any) -> None:
+        due: list[str] | None = self.end_checks.get(time_ms)
+        if due is None:
+            due = []
+            timers.register_event_time_timer(time_ms)  # one per bucket and time
+        due.append(tracker.session_id)
+        self.end_checks.put(time_ms, due)
+        tracker.end_check_ms = time_ms
 
     def _final(self, tracker: Tracker, timers: Any) -> str:
-        """The final record of a session that just ended; its state becomes a tombstone with a timer
-        to clear it."""
+        """The final record of a session that just ended; its state becomes a tombstone, cleared at
+        the end of the tombstone time."""
         record = _dumps(tracker.record(self.settings))
         tracker.to_tombstone()
-        tracker.seal_timer_ms = (tracker.finalised_at_ms or 0) + self.settings.tombstone_ms
-        timers.register_event_time_timer(tracker.seal_timer_ms)
+        self._check_at((tracker.finalised_at_ms or 0) + self.settings.tombstone_ms, tracker, timers)
         return record
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
-        tracker: Tracker | None = self.tracker_state.value()
-        if tracker is None:
-            return
+        self._read_bucket(ctx)
         timers = ctx.timer_service()
         if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
-            tracker.update_timer_ms = None
-            if not tracker.final:  # updates stop with the final record
-                if tracker.changed:
-                    yield _dumps(tracker.record(self.settings))
-                tracker.update_timer_ms = timestamp + self.settings.update_interval_ms
-                timers.register_processing_time_timer(tracker.update_timer_ms)
-                # Update timers run until the final, also in a session no event comes to any
-                # more: they set again a seal timer that was lost (forget_lost_timers).
-                tracker.forget_lost_timers(timestamp, timers.current_watermark(), self.settings)
-                self._schedule_end_check(tracker, timers)
-            self.tracker_state.update(tracker)
+            yield from self._updates(timestamp, timers)
             return
+        due: list[str] | None = self.end_checks.get(timestamp)
+        if due is None:
+            return
+        self.end_checks.remove(timestamp)
+        for session_id in dict.fromkeys(due):  # a session is due once per time
+            yield from self._end_check(session_id, timestamp, timers)
 
-        if tracker.seal_timer_ms is not None and timestamp >= tracker.seal_timer_ms:
-            tracker.seal_timer_ms = None  # timers fire in order: the earliest one set is this one
+    def _end_check(self, session_id: str, timestamp: int, timers: Any) -> Any:
+        tracker: Tracker | None = self.sessions.get(session_id)
+        if tracker is None or tracker.end_check_ms != timestamp:
+            return  # cleared, or due earlier (already checked) or later (its check is still set)
+        tracker.end_check_ms = None
         if tracker.final:  # the tombstone's time is up
-            if tracker.finalised_at_ms is None or timestamp >= tracker.finalised_at_ms + self.settings.tombstone_ms:
-                self.tracker_state.clear()
+            self.sessions.remove(session_id)
             return
         if tracker.advance(timers.current_watermark(), self.settings):
             yield self._final(tracker, timers)
         else:
             self._schedule_end_check(tracker, timers)
-        self.tracker_state.update(tracker)
+        self.sessions.put(session_id, tracker)
+
+    def _updates(self, timestamp: int, timers: Any) -> Any:
+        """The bucket's update records: each open session that changed since its last record.
+
+        First the end checks the watermark has passed whose timers a snapshot lost (PyFlink can
+        snapshot state without the timers registered in the same bundle): Flink would have fired
+        them. Update timers run while the bucket has an open session."""
+        watermark = timers.current_watermark()
+        if watermark != NO_WATERMARK:
+            for overdue, due in [(time_ms, due) for time_ms, due in self.end_checks.items() if time_ms < watermark]:
+                self.end_checks.remove(overdue)
+                for session_id in dict.fromkeys(due):
+                    yield from self._end_check(session_id, overdue, timers)
+        open_sessions = False
+        changed: list[tuple[str, Tracker]] = []
+        for session_id, tracker in self.sessions.items():
+            if tracker.final:
+                continue
+            open_sessions = True
+            if tracker.changed:
+                yield _dumps(tracker.record(self.settings))
+                changed.append((session_id, tracker))
+        for session_id, tracker in changed:
+            self.sessions.put(session_id, tracker)
+        if open_sessions:
+            next_update = timestamp + self.settings.update_interval_ms
+            timers.register_processing_time_timer(next_update)
+            self.update_timer.update(next_update)
+        else:
+            self.update_timer.clear()
 
 
 def _now_ms() -> int:
@@ -198,16 +275,15 @@ def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream
     )
     # Keyed as DataStream.key_by keys a stream (a Row of the key and the record, keyed by its
     # first field), only without its Python step.
-    keyed = (
-        parsed.map(jar.KeyedEvents(), jar.KeyedEvents.TYPE)
-        .name("key by session")
-        .keyBy(gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info())
+    batches = jar.SessionBatches(SESSION_BUCKETS, MAX_BATCH, AUTO_WATERMARK_INTERVAL_MS)
+    keyed = parsed.transform("batch by bucket", jar.SessionBatches.TYPE, batches).keyBy(
+        gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info()
     )
     sessions = (
-        KeyedStream(keyed, _RECORD, DataStream(parsed))
+        KeyedStream(keyed, _BATCH, DataStream(parsed))
         .process(SessionFunction(session_settings(config)), output_type=Types.STRING())
         .name("sessions")
-        .uid("sessions")
+        .uid("sessions-by-bucket")
     )
     return sessions, sessions.get_side_output(LATE_EVENTS)
 
@@ -263,6 +339,9 @@ def environment(
     settings.set_string("python.execution-mode", config.execution_mode)
     settings.set_string("python.fn-execution.bundle.size", str(config.bundle_size))
     settings.set_string("python.state.cache-size", str(config.state_cache_size))
+    # The sessions of a bucket, read once and then kept in the worker (absent ones included).
+    settings.set_string("python.map-state.read-cache-size", str(config.state_cache_size))
+    settings.set_string("python.map-state.iterate-response-batch-size", str(config.state_cache_size))
     settings.set_string("python.fn-execution.bundle.time", str(config.bundle_time_ms))
     if config.checkpoint_dir is not None:
         for key, value in checkpoint_options(Path(config.checkpoint_dir)).items():
@@ -274,7 +353,7 @@ def environment(
     if not MANAGED_FLINK_PROPERTIES.exists():
         use_this_interpreter(settings)
     env = StreamExecutionEnvironment.get_execution_environment(settings)
-    env.get_config().set_auto_watermark_interval(200)
+    env.get_config().set_auto_watermark_interval(AUTO_WATERMARK_INTERVAL_MS)
     env.enable_checkpointing(config.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     if config.parallelism:
         env.set_parallelism(config.parallelism)

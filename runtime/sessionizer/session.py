@@ -64,9 +64,8 @@ class Tracker:
     changed: bool = False  # since the last record
     final: bool = False
     finalised_at_ms: int | None = None  # event time of the end, kept in the tombstone
-    # The job's timers, kept here so one state access per event is enough.
-    seal_timer_ms: int | None = None  # the earliest event-time timer set and not fired (end_check_time)
-    update_timer_ms: int | None = None  # the processing-time timer of the next update
+    # The time of the end check the job has set for this session and not yet done (end_check_time).
+    end_check_ms: int | None = None
     # How far this session has sealed. Flink does not checkpoint watermarks: after a restore the
     # watermark starts again from nothing, and without this an event that was too late before
     # the restart would be taken (and applied behind events already sealed).
@@ -76,17 +75,11 @@ class Tracker:
     # Pickled into Flink state: values only; the duplicate keys follow from the pending events.
     def __getstate__(self) -> tuple[Any, ...]:
         return (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
-                self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms, self.sealed_until_ms,
-                self.events_taken)  # fmt: skip
+                self.finalised_at_ms, self.end_check_ms, self.sealed_until_ms, self.events_taken)  # fmt: skip
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        # State of older jobs: 9 values (before sealed_until_ms), 10 (before events_taken).
         (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
-         self.finalised_at_ms, self.seal_timer_ms, self.update_timer_ms) = state[:9]  # fmt: skip
-        self.sealed_until_ms = state[9] if len(state) > 9 else NO_WATERMARK
-        # An older job counted records: at most one per event taken, plus the final, so counting
-        # on from its version never goes below a version it wrote.
-        self.events_taken = state[10] if len(state) > 10 else self.version
+         self.finalised_at_ms, self.end_check_ms, self.sealed_until_ms, self.events_taken) = state  # fmt: skip
         self.pending_keys = {event.key for event in self.pending}
 
     # -- events ------------------------------------------------------------------
@@ -155,23 +148,6 @@ class Tracker:
         self.pending.clear()
         self.pending_keys.clear()
 
-    def forget_lost_timers(self, now_ms: int, watermark: int, settings: SessionSettings) -> None:
-        """Forget timers the state says are set but that are long overdue, so they are set again.
-
-        PyFlink can snapshot a session's state without the timers registered in the same
-        bundle: after a kill -9 and a restore, a session's state said both timers were set,
-        neither fired, and the session never ended. An update timer more than an interval
-        overdue is set again at the session's next event; a seal timer behind the
-        watermark at its next event or its next update timer (those run until the final,
-        also once no event comes). Flink keeps one timer per key and time, so one that did
-        exist is not doubled (update timers are on a grid of the interval for that), and a
-        spare firing finds nothing to do.
-        """
-        if self.update_timer_ms is not None and self.update_timer_ms < now_ms - settings.update_interval_ms:
-            self.update_timer_ms = None
-        if self.seal_timer_ms is not None and watermark != NO_WATERMARK and self.seal_timer_ms < watermark:
-            self.seal_timer_ms = None
-
     def end_check_time(self, settings: SessionSettings) -> int | None:
         """Event time from which advance() can end the session (for a timer): the horizon past
         its first pending end event, or past its newest event by the inactivity gap.
@@ -203,7 +179,7 @@ def progress_version(events_taken: int, final: bool) -> int:
 
 def next_update_time(now_ms: int, settings: SessionSettings) -> int:
     """The next update timer: the next point of a grid of the update interval, so registering it
-    again (forget_lost_timers) lands on the same time as one that exists."""
+    again (a timer lost with a snapshot) lands on the same time as one that exists."""
     return (now_ms // settings.update_interval_ms + 1) * settings.update_interval_ms
 
 

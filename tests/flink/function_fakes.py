@@ -1,10 +1,14 @@
 """Stand-ins for what Flink hands the session function: a runtime context that records the
-counters and state it registers, and a context whose timer service gives a fixed watermark."""
+counters and state it registers (one key's: a bucket of sessions), and a context whose timer
+service gives a fixed watermark."""
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Iterator
 from typing import Any
 
+from tests.flink.java_parser import ParsedEvent
 from tests.sessionizer.sequences import T0
 
 
@@ -41,13 +45,44 @@ class State:
         self.stored = None
 
 
+class MapState:
+    """Values are kept pickled, as Flink keeps them: a change not put back is lost, as in Flink."""
+
+    def __init__(self) -> None:
+        self.stored: dict[Any, bytes] = {}
+
+    def get(self, key: Any) -> Any:
+        value = self.stored.get(key)
+        return None if value is None else pickle.loads(value)
+
+    def put(self, key: Any, value: Any) -> None:
+        self.stored[key] = pickle.dumps(value)
+
+    def remove(self, key: Any) -> None:
+        self.stored.pop(key, None)
+
+    def keys(self) -> Iterator[Any]:
+        return iter(list(self.stored))
+
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        return iter([(key, pickle.loads(value)) for key, value in self.stored.items()])
+
+
 class RuntimeContext:
     def __init__(self) -> None:
         self.counters: dict[tuple[Any, ...], Counter] = {}
-        self.state = State()
+        self.states: dict[str, State] = {}
+        self.map_states: dict[str, MapState] = {}
 
-    def get_state(self, _: Any) -> State:
-        return self.state
+    def get_state(self, descriptor: Any) -> State:
+        return self.states.setdefault(descriptor.get_name(), State())
+
+    def get_map_state(self, descriptor: Any) -> MapState:
+        return self.map_states.setdefault(descriptor.get_name(), MapState())
+
+    def session(self, session_id: str) -> Any:
+        """A session's Tracker as stored."""
+        return self.map_states["sessions"].get(session_id)
 
     def get_metrics_group(self) -> MetricGroup:
         return MetricGroup(self.counters)
@@ -83,5 +118,13 @@ class Context:
     def time_domain(self) -> Any:
         return self.domain
 
+    def get_current_key(self) -> Any:
+        return ("bucket",)  # the fakes keep one key's state
+
     def timer_service(self) -> Timers:
         return self.timers
+
+
+def batch(*records: ParsedEvent) -> tuple[list[str], list[int], list[str]]:
+    """Parsed events (ParsedEvents' records) as SessionBatches sends them to the session function."""
+    return [r[0] for r in records], [r[3] for r in records], [r[4] for r in records]

@@ -6,8 +6,11 @@ from functools import cache
 from typing import Any
 
 from runtime.sessionizer.config import parse_config
-from runtime.sessionizer.job import ParsedEvent, environment
+from runtime.sessionizer.job import environment
 from runtime.sessionizer.package import CONNECTOR_JAR
+
+# ParsedEvents' record: (sessionId, event time, arrival time, shard watermark, raw).
+ParsedEvent = tuple[str, int, int, int, str]
 
 
 @cache
@@ -22,7 +25,7 @@ def connector() -> Any:
 
 
 class JavaParser:
-    """ParsedEvents of one reader: the records it gives, as the session function gets them."""
+    """ParsedEvents of one reader: the records it gives, which SessionBatches batches."""
 
     def __init__(self, out_of_orderness_ms: int) -> None:
         self._java = connector().ParsedEvents(out_of_orderness_ms)

@@ -15,7 +15,7 @@ from typing import Any
 from pyflink.datastream import TimeDomain
 
 from runtime.sessionizer.job import NO_WATERMARK, UNPARSEABLE, SessionFunction
-from tests.flink.function_fakes import Context, RuntimeContext
+from tests.flink.function_fakes import Context, RuntimeContext, batch
 from tests.flink.java_parser import JavaParser, connector
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
@@ -80,9 +80,8 @@ def test_a_restored_job_judges_a_too_late_event_by_the_events_read_before_it() -
     function.open(RuntimeContext())
     restored = Context(NO_WATERMARK)
     for second in (50, 55, 60):
-        assert list(function.process_element(read(parse_events, ev("heartbeat", second, "s1")), restored)) == []
-    function.open(RuntimeContext())  # s2's own state (the fake keeps one value)
-    late = list(function.process_element(read(parse_events, ev("init", 20, "s2")), restored))
+        assert list(function.process_element(batch(read(parse_events, ev("heartbeat", second, "s1"))), restored)) == []
+    late = list(function.process_element(batch(read(parse_events, ev("init", 20, "s2"))), restored))
     assert len(late) == 1
     document = json.loads(late[0][1])
     assert document["reason"] == "behind_watermark"
@@ -93,34 +92,30 @@ def test_within_the_lateness_an_event_is_taken() -> None:
     parse_events, function = reader(), SessionFunction(SETTINGS)
     function.open(RuntimeContext())
     restored = Context(NO_WATERMARK)
-    list(function.process_element(read(parse_events, ev("heartbeat", 60, "s1")), restored))
-    function.open(RuntimeContext())
+    list(function.process_element(batch(read(parse_events, ev("heartbeat", 60, "s1"))), restored))
     behind_by = (OUT_OF_ORDERNESS + SETTINGS.allowed_lateness_ms) / 1_000  # 1 ms inside the horizon
-    assert list(function.process_element(read(parse_events, ev("init", 60 - behind_by, "s2")), restored)) == []
+    assert list(function.process_element(batch(read(parse_events, ev("init", 60 - behind_by, "s2"))), restored)) == []
 
 
 def test_flinks_watermark_still_counts_when_it_is_ahead() -> None:
     """A reader that has read little (just started) is behind Flink's watermark of the others."""
     parse_events, function = reader(), SessionFunction(SETTINGS)
     function.open(RuntimeContext())
-    late = list(function.process_element(read(parse_events, ev("init", 0, "s1")), Context(T0 + 600_000)))
+    late = list(function.process_element(batch(read(parse_events, ev("init", 0, "s1"))), Context(T0 + 600_000)))
     assert len(late) == 1 and json.loads(late[0][1])["watermark"] == T0 + 600_000
 
 
-def test_timers_the_restored_state_names_but_flink_lost_are_set_again() -> None:
-    """The state says both timers are set; they are long overdue, so Flink never had them."""
+def test_an_update_timer_the_restored_state_names_but_flink_lost_is_set_again() -> None:
+    """The bucket's state says its update timer is set; it is long overdue, so Flink never had it."""
     context = RuntimeContext()
     function = SessionFunction(SETTINGS)
     function.open(context)
-    list(function.process_element(read(reader(), ev("init", 0, "s1")), Context(NO_WATERMARK, T0)))
-    tracker = context.state.value()
-    assert tracker.update_timer_ms is not None and tracker.seal_timer_ms is not None
-    much_later = Context(tracker.seal_timer_ms + 1, T0 + 10 * SETTINGS.update_interval_ms)
-    # Flink's watermark has passed the end check, by which init would time out had its timer
-    # fired; this event is still on time (less than the allowed lateness behind the watermark).
-    on_time = SETTINGS.inactivity_gap_ms / 1_000 + 1
-    assert list(function.process_element(read(reader(), ev("heartbeat", on_time, "s1")), much_later)) == []
-    assert len(much_later.timers.processing_time) == 1 and len(much_later.timers.event_time) == 1
+    list(function.process_element(batch(read(reader(), ev("init", 0, "s1"))), Context(NO_WATERMARK, T0)))
+    update_at = context.states["update-timer"].value()
+    assert update_at is not None and update_at % SETTINGS.update_interval_ms == 0
+    much_later = Context(NO_WATERMARK, update_at + 2 * SETTINGS.update_interval_ms)
+    list(function.process_element(batch(read(reader(), ev("playing", 1, "s1"))), much_later))
+    assert len(much_later.timers.processing_time) == 1 and much_later.timers.event_time == []
     assert much_later.timers.processing_time[0] % SETTINGS.update_interval_ms == 0
 
 
@@ -128,28 +123,42 @@ def test_timers_that_are_due_but_not_lost_are_not_set_again() -> None:
     context = RuntimeContext()
     function = SessionFunction(SETTINGS)
     function.open(context)
-    list(function.process_element(read(reader(), ev("init", 0, "s1")), Context(NO_WATERMARK, T0)))
+    first = Context(NO_WATERMARK, T0)
+    list(function.process_element(batch(read(reader(), ev("init", 0, "s1"))), first))
+    assert len(first.timers.processing_time) == 1 and len(first.timers.event_time) == 1
     on_time = Context(NO_WATERMARK, T0 + SETTINGS.update_interval_ms)
-    list(function.process_element(read(reader(), ev("loading", 0.5, "s1")), on_time))
+    list(function.process_element(batch(read(reader(), ev("loading", 0.5, "s1"))), on_time))
     assert on_time.timers.processing_time == [] and on_time.timers.event_time == []
 
 
-def test_an_update_timer_sets_again_a_lost_seal_timer_of_a_session_no_event_comes_to() -> None:
-    """Restored with a seal timer Flink lost, and the session's stopped already read: its
-    update timers (running until the final) set the seal timer again once it is overdue."""
+def test_an_update_timer_ends_a_session_whose_end_check_flink_lost() -> None:
+    """Restored with an end check whose timer Flink lost, and the session's stopped already read:
+    the bucket's update timer (running while a session is open) does the check once overdue."""
     context = RuntimeContext()
     function = SessionFunction(SETTINGS)
     function.open(context)
     parse_events = reader()
-    for event in (ev("init", 0, "s1"), ev("playing", 1, "s1"), ev("stopped", 5, "s1", reason="ended")):
-        list(function.process_element(read(parse_events, event), Context(NO_WATERMARK, T0)))
-    tracker = context.state.value()
-    lost = tracker.seal_timer_ms
-    assert lost is not None and tracker.update_timer_ms is not None
-    fired = Context(lost + 1, tracker.update_timer_ms, TimeDomain.PROCESSING_TIME)
-    list(function.on_timer(tracker.update_timer_ms, fired))
-    assert fired.timers.event_time and fired.timers.event_time[0] <= lost + 1  # due at the next watermark
-    assert fired.timers.processing_time == [tracker.update_timer_ms]  # the next update
+    events = [ev("init", 0, "s1"), ev("playing", 1, "s1"), ev("stopped", 5, "s1", reason="ended")]
+    list(function.process_element(batch(*(read(parse_events, event) for event in events)), Context(NO_WATERMARK, T0)))
+    lost = context.session("s1").end_check_ms
+    update_at = context.states["update-timer"].value()
+    assert lost is not None and update_at is not None
+    fired = Context(lost + 1, update_at, TimeDomain.PROCESSING_TIME)
+    records = [json.loads(r) for r in function.on_timer(update_at, fired) if isinstance(r, str)]
+    assert [r["final"] for r in records] == [True]
+    assert context.session("s1").final
+    assert fired.timers.processing_time == []  # no open session left in the bucket
+
+
+def test_sessions_of_one_batch_keep_their_own_state() -> None:
+    """A batch holds events of several sessions of the bucket, in the order they were read."""
+    context = RuntimeContext()
+    function = SessionFunction(SETTINGS)
+    function.open(context)
+    parse_events = reader()
+    events = [ev("init", 0, "s1"), ev("init", 0.5, "s2"), ev("playing", 1, "s1"), ev("init", 0, "s1")]
+    assert list(function.process_element(batch(*(read(parse_events, e) for e in events)), Context(NO_WATERMARK))) == []
+    assert (context.session("s1").events_taken, context.session("s2").events_taken) == (2, 1)  # a duplicate
 
 
 def test_the_parse_step_reads_the_ingest_contract_and_nothing_looser() -> None:

@@ -163,26 +163,6 @@ def test_after_a_restore_an_event_behind_what_the_session_sealed_is_still_late()
     assert restored.sealed_until_ms == tracker.sealed_until_ms
 
 
-def test_state_of_a_job_from_before_the_sealed_horizon_still_loads() -> None:
-    tracker = Tracker("s1")
-    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
-    older = Tracker.__new__(Tracker)
-    older.__setstate__(tracker.__getstate__()[:9])
-    assert older.sealed_until_ms == NO_WATERMARK and older.pending == tracker.pending
-
-
-def test_state_of_a_job_that_counted_records_counts_on_above_its_versions() -> None:
-    """An older job's version was its record count; the next version is above it."""
-    tracker = Tracker("s1")
-    tracker.accept(ev("init", 0), NO_WATERMARK, SETTINGS)
-    state = list(tracker.__getstate__()[:10])
-    state[3] = 9  # the older job had written nine records
-    older = Tracker.__new__(Tracker)
-    older.__setstate__(tuple(state))
-    older.accept(ev("loading", 1), NO_WATERMARK, SETTINGS)
-    assert older.record(SETTINGS)["version"] > 9
-
-
 def test_the_version_counts_progress_so_a_restored_job_never_writes_below_the_dead_ones() -> None:
     """The dead job sent updates after its checkpoint at moments of its own update timer; the
     restored job, from that checkpoint, sends its updates at other moments: whatever it sends
@@ -211,20 +191,6 @@ def test_the_version_counts_progress_so_a_restored_job_never_writes_below_the_de
     same_version = [r for r in sent_by_dead if r["version"] == sent_by_restored[0]["version"]]
     assert same_version == sent_by_restored
     assert final["version"] > max(r["version"] for r in sent_by_dead + sent_by_restored)
-
-
-def test_overdue_timers_are_forgotten_so_they_are_set_again() -> None:
-    tracker = Tracker("s1")
-    tracker.update_timer_ms, tracker.seal_timer_ms = T0 + 2_000, T0 + 31_000
-    interval = SETTINGS.update_interval_ms
-    tracker.forget_lost_timers(T0 + 2_000 + interval, T0 + 31_000, SETTINGS)  # due, maybe firing now
-    assert timers(tracker) == (T0 + 2_000, T0 + 31_000)
-    tracker.forget_lost_timers(T0 + 2_001 + interval, T0 + 31_001, SETTINGS)
-    assert timers(tracker) == (None, None)
-
-
-def timers(tracker: Tracker) -> tuple[int | None, int | None]:
-    return tracker.update_timer_ms, tracker.seal_timer_ms
 
 
 def test_update_timers_are_on_a_grid_so_setting_one_again_does_not_double_it() -> None:
