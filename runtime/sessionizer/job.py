@@ -200,11 +200,14 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             yield from self._updates(timestamp, timers)
             return
         due: list[str] | None = self.end_checks.get(timestamp)
-        if due is None:
-            return
-        self.end_checks.remove(timestamp)
+        if due is not None:
+            yield from self._end_checks(timestamp, due, timers)
+
+    def _end_checks(self, time_ms: int, due: list[str], timers: Any) -> Any:
+        """The end checks set for `time_ms`, done and taken off the bucket's state."""
+        self.end_checks.remove(time_ms)
         for session_id in dict.fromkeys(due):  # a session is due once per time
-            yield from self._end_check(session_id, timestamp, timers)
+            yield from self._end_check(session_id, time_ms, timers)
 
     def _end_check(self, session_id: str, timestamp: int, timers: Any) -> Any:
         tracker: Tracker | None = self.sessions.get(session_id)
@@ -229,9 +232,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         watermark = timers.current_watermark()
         if watermark != NO_WATERMARK:
             for overdue, due in [(time_ms, due) for time_ms, due in self.end_checks.items() if time_ms < watermark]:
-                self.end_checks.remove(overdue)
-                for session_id in dict.fromkeys(due):
-                    yield from self._end_check(session_id, overdue, timers)
+                yield from self._end_checks(overdue, due, timers)
         open_sessions = False
         changed: list[tuple[str, Tracker]] = []
         for session_id, tracker in self.sessions.items():

@@ -165,7 +165,7 @@ class Tracker:
             if event.name in ENDING_EVENTS:  # sealed once the horizon is past it
                 return event.timestamp + settings.allowed_lateness_ms + 1
         if self.pending:
-            newest = max(self.pending[-1].timestamp, newest or NO_WATERMARK)
+            newest = self.pending[-1].timestamp if newest is None else max(self.pending[-1].timestamp, newest)
         if newest is None:
             return None
         return newest + settings.inactivity_gap_ms + settings.allowed_lateness_ms

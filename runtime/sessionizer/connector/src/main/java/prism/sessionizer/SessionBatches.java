@@ -55,15 +55,6 @@ public final class SessionBatches extends AbstractStreamOperator<Row>
         this.flushIntervalMs = flushIntervalMs;
     }
 
-    /** The bucket of a session id: the key its events are batched and its state is kept under. */
-    public static String bucket(String sessionId, int buckets) {
-        return Integer.toString(bucketOf(sessionId, buckets));
-    }
-
-    private static int bucketOf(String sessionId, int buckets) {
-        return Math.floorMod(sessionId.hashCode(), buckets);
-    }
-
     @Override
     public void open() throws Exception {
         super.open();
@@ -82,7 +73,7 @@ public final class SessionBatches extends AbstractStreamOperator<Row>
     @Override
     public void processElement(StreamRecord<Tuple5<String, Long, Long, Long, String>> element) {
         Tuple5<String, Long, Long, Long, String> event = element.getValue();
-        int bucket = bucketOf(event.f0, buckets);
+        int bucket = Math.floorMod(event.f0.hashCode(), buckets);
         List<Tuple5<String, Long, Long, Long, String>> batch = pending.computeIfAbsent(bucket, b -> new ArrayList<>());
         batch.add(event);
         if (batch.size() >= maxBatch) {
