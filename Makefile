@@ -14,8 +14,13 @@ SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
 SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py \
 	$(wildcard runtime/sessionizer/*.py)
 
-.PHONY: setup lint typecheck test clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip run \
-	tools system-tools diagram ingest-constraints
+.PHONY: setup lint typecheck test check clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip run \
+	tools system-tools local-tools diagram ingest-constraints docs docs-check
+
+# A Debian package a target needs, installed once when its command is missing: as root, or
+# through sudo for a user that has it (a CI runner). Usage: $(call debian,COMMAND,PACKAGE)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+debian = command -v $(1) >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(2); }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +39,7 @@ setup: $(STAMP) $(FLINK_STAMP)
 # Maven fetches the Kinesis connector from Maven Central and shades it with our
 # partition key generator; the jar is never committed.
 $(CONNECTOR_JAR): $(CONNECTOR)/pom.xml $(shell find $(CONNECTOR)/src -name '*.java')
-	command -v mvn >/dev/null || (apt-get update -qq && apt-get install -y -qq maven)
+	$(call debian,mvn,maven)
 	mvn -q -B package -f $(CONNECTOR)/pom.xml
 
 sessionizer-connector: $(CONNECTOR_JAR)
@@ -80,13 +85,18 @@ TOOLS := .local/bin
 ACTIONLINT := $(TOOLS)/actionlint
 ACTIONLINT_MODULE := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 $(ACTIONLINT):
-	command -v go >/dev/null || (apt-get update -qq && apt-get install -y -qq golang-go)
+	$(call debian,go,golang-go)
 	GOBIN=$(CURDIR)/$(TOOLS) go install $(ACTIONLINT_MODULE)
 
-system-tools:
-	command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz)
-	command -v shellcheck >/dev/null || (apt-get update -qq && apt-get install -y -qq shellcheck)
-	command -v influxd >/dev/null || (apt-get update -qq && apt-get install -y -qq influxdb)
+system-tools: local-tools
+	$(call debian,dot,graphviz)
+	$(call debian,shellcheck,shellcheck)
+
+# What `make run` needs beyond the image's Python and Java: InfluxDB 1.x (the local session
+# store) and npm (kinesis-mock installs itself from the npm registry on first use).
+local-tools:
+	$(call debian,influxd,influxdb)
+	$(call debian,npm,npm)
 
 tools: $(ACTIONLINT) system-tools
 
@@ -106,7 +116,7 @@ diagram: setup system-tools $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZI
 
 # The whole pipeline on this machine until Ctrl-C, e.g. make run RUN_ARGS="--viewers 20 --duration 120".
 RUN_ARGS ?=
-run: setup $(CONNECTOR_JAR)
+run: setup local-tools $(CONNECTOR_JAR)
 	$(BIN)/python -m runtime.local $(RUN_ARGS)
 
 # The Pulumi tests read the application zips, so they are built first.
@@ -120,7 +130,7 @@ clean:
 # Benchmarks print figures; they are not tests. wrk is the load generator.
 .PHONY: bench-ingest bench-validation
 bench-ingest: setup
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(call debian,wrk,wrk)
 	$(BIN)/python -m bench.ingest
 
 bench-validation: setup
