@@ -25,7 +25,7 @@ debian = command -v $(1) >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) a
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[infra,ingest,session-writer,local,dev]"
+	$(BIN)/pip install --quiet -e ".[infra,ingest,session-writer,local,docs,dev]"
 	touch $@
 
 $(FLINK_STAMP): pyproject.toml
@@ -120,9 +120,25 @@ run: setup local-tools $(CONNECTOR_JAR)
 	$(BIN)/python -m runtime.local $(RUN_ARGS)
 
 # The Pulumi tests read the application zips, so they are built first.
-test: lint typecheck tools $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP)
+test: lint typecheck docs-check tools $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP)
 	$(BIN)/pytest
 	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider tests/flink
+
+# The fast loop while editing: lint, types, the docs and the tests that need no stand-in,
+# no built zip (Maven), no Flink and no tool from `make tools`. CI runs `make test`.
+check: lint typecheck docs-check
+	$(BIN)/pytest -m "not integration and not built" -p no:cacheprovider -q
+
+# The docs site (docs/, mkdocs.yml) into build/site, its settings page written from runtime/stack first.
+docs: setup
+	$(BIN)/python -m runtime.stack.reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# What the tests hold: the settings page equals the readers, and the site builds without a
+# warning (a broken link or anchor, a page missing from the navigation).
+docs-check: setup
+	$(BIN)/python -m runtime.stack.reference --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) $(FLINK_VENV) build $(CONNECTOR)/target .mypy_cache .ruff_cache .pytest_cache

@@ -2,7 +2,7 @@
 
 Costs are filtered on the cost-allocation tag the region providers put on every resource
 (``environment``, components/support/region.py); it must be activated once per account
-as a cost allocation tag (README). Budgets and Cost Explorer are global services served
+as a cost allocation tag (docs/monitoring.md). Budgets and Cost Explorer are global services served
 from us-east-1, and billing metrics live only there: everything here is created through
 the provider of the billing region. Notifications go to that region's alerts topic, so
 they reach the stack's alert subscribers.

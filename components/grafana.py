@@ -6,7 +6,7 @@ One workspace per stack, in the region the settings name.
   security group may reach each region's InfluxDB port (the other region's through the
   VPC peering, components/peering.py); each instance admits it by a rule added here.
 The dashboards and the InfluxDB data sources are imported through the workspace's HTTP
-API (`python -m runtime.ops grafana-dashboards`, README).
+API (`python -m runtime.ops grafana-dashboards`, docs/session-store.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Writes the Grafana dashboards of dashboards/ from one description: `python -m dashboards.build`.
 
-The JSON files are what is imported into the workspace (README); this script is how
+The JSON files are what is imported into the workspace (docs/session-store.md); this script is how
 they are changed. Each panel is described once (a Figure) and written for each session
 store engine: dashboards/liveanalytics/ in Timestream SQL (timestream.py), and
 dashboards/influxdb/ in InfluxQL (influxql.py), so both show the same figures with the

@@ -1,6 +1,6 @@
 """The event contract shared by every runtime package.
 
-Players speak EPAS (shared/reference/epas-events.md). The ingest service validates an
+Players speak EPAS (docs/events.md, the event contract). The ingest service validates an
 event, keeps its declared fields and adds what only the server knows; the result, one
 JSON object per event, is a *raw event*: the user record in the raw stream's KPL
 aggregated records, and one line in the raw bucket.

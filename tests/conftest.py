@@ -13,6 +13,15 @@ from tests.graph import ROOT, STACKS, Graph, stack_graph
 collect_ignore = ["flink"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test of the program under mocks (tests/components, or the graph fixture) reads the
+    application zips `make test` builds first."""
+    components = ROOT / "tests" / "components"
+    for item in items:
+        if "graph" in getattr(item, "fixturenames", ()) or item.path.is_relative_to(components):
+            item.add_marker(pytest.mark.built)
+
+
 @pytest.fixture(params=STACKS, scope="session")
 def stack(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -128,6 +128,7 @@ def test_grafana_dashboards_need_a_token(monkeypatch: pytest.MonkeyPatch, capsys
     assert "GRAFANA_TOKEN" in capsys.readouterr().err
 
 
+@pytest.mark.built
 @pytest.mark.parametrize("stack", STACKS)
 def test_ingest_image_names_the_programs_repositories_and_the_tasks_platform(
     stack: str, capsys: pytest.CaptureFixture[str]

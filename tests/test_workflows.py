@@ -23,6 +23,7 @@ def load(name: str) -> dict[Any, Any]:
     return document
 
 
+@pytest.mark.built
 def test_actionlint_finds_nothing() -> None:
     if not ACTIONLINT.exists():
         pytest.fail("actionlint is missing: run `make tools`")

@@ -261,8 +261,8 @@ def _rejection_message(rejections: list[Rejection]) -> str:
 
 
 def tune_garbage_collector(gen0_threshold: int) -> None:
-    """Measured (bench/ingest.py): with Python's default collector the p99 at 64 connections
-    was 42 ms, with this 15 ms. Requests allocate many short-lived objects, so the default
+    """Measured with bench/ingest.py (docs/performance.md, "Ingest service"): Python's default
+    collector about tripled the p99 at 64 connections. Requests allocate many short-lived objects, so the default
     gen0 threshold (700) collects every few requests, and older collections walk every
     long-lived object (boto3's service models, the app). Freezing what start-up built
     takes it out of collections; a larger gen0 threshold makes them rare. Reference

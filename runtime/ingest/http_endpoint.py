@@ -1,11 +1,11 @@
 """Keep-alive HTTP/1.1 POSTs to one endpoint, on the event loop: the transport of the sink's PutRecords.
 
-The sink used to call botocore from a thread. Measured on the ingest benchmark's
-machine, a PutRecords call cost ~780 µs of CPU that way (urllib3 plus thread hand-offs
-that contend with the event loop for the GIL), aiohttp ~170-290 µs, and this ~25 µs:
-a request is one ``transport.write`` and the answer is parsed by httptools (llhttp, the
-parser uvicorn already runs the service on), so chunked and keep-alive answers are
-handled by a real HTTP parser. TLS is asyncio's, verified against botocore's CA bundle.
+The sink used to call botocore from a thread, whose urllib3 and thread hand-offs contend
+with the event loop for the GIL and cost many times the CPU of this transport per call
+(docs/performance.md, "Ingest service"): here a request is one ``transport.write`` and
+the answer is parsed by httptools (llhttp, the parser uvicorn already runs the service
+on), so chunked and keep-alive answers are handled by a real HTTP parser. TLS is
+asyncio's, verified against botocore's CA bundle.
 
 Errors: a connection that cannot be made, closes before answering or sends what is not
 HTTP raises ``EndpointError``; no answer within the read timeout raises ``TimeoutError``.

@@ -2,11 +2,10 @@
 
 botocore builds a PutRecords body by base64-encoding each record into a dict and running
 ``json.dumps`` over the whole call, then scanning megabytes of base64 for characters to
-escape; measured here that is ~21 ms of CPU for a 1.2 MB call, about a sixth of a
-replay's CPU per event. Base64 never needs JSON escaping, so this client writes the body
-itself (~5 ms). It signs with its own SigV4 (sigv4.py, tested equal to botocore's) and
-sends over http_endpoint.py on the event loop; botocore from a thread cost the ingest
-service ~780 µs of CPU per call, this ~80 µs. What still comes from boto3: the endpoint
+escape, a large share of a replay's CPU per event. Base64 never needs JSON escaping, so
+this client writes the body itself. It signs with its own SigV4 (sigv4.py, tested equal
+to botocore's) and sends over http_endpoint.py on the event loop instead of botocore from
+a thread (what each cost: docs/performance.md, "Ingest service"). What still comes from boto3: the endpoint
 the client resolved for its region, the credentials (refreshed as they rotate, read in
 a thread) and the CA bundle. Failures look like botocore's: a ``ClientError`` whose
 ``response["Error"]["Code"]`` is the service's error code, so the sink's retry rules read

@@ -1,9 +1,9 @@
 """The ingest service's per-request figures: plain numbers, turned into Prometheus metrics at scrape time.
 
-prometheus_client's Counter and Histogram take a lock at every update, ~1 µs each; a
-request made five, which bench/ingest.py measured in the service's CPU per request. The
-event loop is one thread, so these are plain additions, and a prometheus_client custom
-collector reports them in the same families a Counter and a Histogram would (names,
+prometheus_client's Counter and Histogram take a lock at every update, and a request
+made five, which bench/ingest.py showed in the service's CPU per request. The event loop
+is one thread, so these are plain additions, and a prometheus_client custom collector
+reports them in the same families a Counter and a Histogram would (names,
 ``_total``, ``_bucket{le=...}``, ``_sum``, ``_count``).
 """
 

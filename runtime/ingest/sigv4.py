@@ -1,9 +1,9 @@
 """AWS Signature Version 4 for the sink's one request shape: a POST of a JSON body to "/".
 
-botocore's ``SigV4Auth`` is general (any URL, query, header set, streaming body) and
-costs ~210 µs a call here; for the ingest service's PutRecords that was 4 µs of CPU per
-event at 50 events a call. This signer does the same computation for the one shape the
-sink sends (~15 µs), and keeps the derived signing key for the day, as the algorithm
+botocore's ``SigV4Auth`` is general (any URL, query, header set, streaming body), and
+that generality cost the ingest service a measurable share of its CPU per event
+(docs/performance.md, "Ingest service"). This signer does the same computation for the
+one shape the sink sends, and keeps the derived signing key for the day, as the algorithm
 allows. It is tested equal to botocore's signature for the same request and clock
 (tests/ingest/test_sigv4.py); the credentials are still botocore's, refreshed as they rotate.
 """

@@ -239,8 +239,8 @@ class KinesisSink:
         the previous one, so a task makes at most one call per round trip plus one per
         linger time, whatever the event rate: that bounds the records per second a shard
         gets (1,000 at most) as the fixed linger did. A fixed linger also made every
-        acknowledgement wait for it: at 64 connections a 5 ms linger capped a connection at
-        one request per 5 ms plus the work, 7,400 requests/s even for an endpoint doing nothing else.
+        acknowledgement wait for it, which capped each connection at one request per linger
+        time plus the work, even for an endpoint doing nothing else.
         """
         while not self._closing and self._queue.fresh and self._fresh_bytes < self.settings.put_records_max_bytes:
             if not self._in_flight:

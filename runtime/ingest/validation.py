@@ -1,8 +1,8 @@
 """EPAS event validation: a declared msgspec schema plus the checks a schema cannot say.
 
-msgspec was chosen by measurement (bench/validation.py): decoding and validating
-straight into typed structs ran 2.8 times as many events/s as pydantic v2 for 20-event
-batches (3.9 times for 500), on the same schema; the ingest path spends much of its CPU here.
+msgspec was chosen by measurement (bench/validation.py; docs/performance.md, "Validation"):
+decoding and validating straight into typed structs ran several times as many events/s as
+pydantic v2 on the same schema, and the ingest path spends much of its CPU here.
 
 A body is one event object or an array of them. The fast path decodes the whole body
 into typed events at once; only when that fails is the body decoded generically and
@@ -160,7 +160,7 @@ class Rejection:
         return {"index": self.index, "field": self.field, "reason": self.reason}
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 4 times as much, at every request
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs several times as much, at every request
 class Parsed:
     events: list[_Event]
     rejections: list[Rejection]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 FAULT_KINDS = ("ingest-restart", "sessionizer-kill", "writer-kill", "kinesis-throttle")
 THROTTLE_SECONDS = 4.0
 # Faults hold on-time events back: the throttle plus the ingest service's retry backoff,
-# viewers sending a refused event again (measured: acknowledged up to 5.8 s after their time).
+# viewers sending a refused event again (acknowledged seconds after their time; docs/performance.md).
 # An event held past the out-of-orderness and the allowed lateness is late by the pipeline's
 # contract, which the simulator's ground truth does not model. A chaos run allows this much,
 # more than any fault holds an event...

@@ -31,6 +31,7 @@ from runtime.local import view
 from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, plan
 from runtime.local.fault_proxy import FaultProxy
 from runtime.local.freshness import Freshness
+from runtime.local.function_logs import FunctionLogs
 from runtime.local.job import FLINK_PYTHON, job_running, local_sessionizer
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS, KinesisMock, start_kinesis_mock
 from runtime.local.moto_server import MotoServer, start_moto_server
@@ -46,6 +47,7 @@ from runtime.names import STREAM_KINDS, StreamKind
 from runtime.replay.history import Progress
 from runtime.replay.replay import now_ms
 from runtime.session_writer.handler import handle
+from runtime.session_writer.handler import logger as writer_logger
 from runtime.session_writer.records import kinesis_session_records
 from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, session_settings
 from runtime.sessionizer.config import environment as sessionizer_environment
@@ -89,6 +91,7 @@ class LocalPipeline:
         self.kinesis_proxy: FaultProxy | None = None  # --chaos: between the ingest service and kinesis-mock
         self.chaos: Chaos | None = None
         self._restarts: dict[str, int] = {}
+        self.function_logs = FunctionLogs(sys.stdout)  # the writer's logs and metrics, as in its log group
 
     @property
     def region_settings(self) -> list[RegionSettings]:
@@ -103,6 +106,7 @@ class LocalPipeline:
     def start(self) -> None:
         if not FLINK_PYTHON.exists() or not CONNECTOR_JAR.exists():
             raise SystemExit("the sessionizer's environment and connector jar are missing: run `make run`")
+        self.function_logs.install(writer_logger.logger_handler)
         self.kinesis = start_kinesis_mock(ROOT / ".local" / "kinesis-mock", self.log_dir)
         if self.options.chaos:
             self.kinesis_proxy = FaultProxy(self.kinesis.endpoint).start()
@@ -143,7 +147,8 @@ class LocalPipeline:
         finals: dict[str, set[str]] = {}
 
         def write(event: dict[str, Any]) -> dict[str, Any]:
-            answer = handle(event, None, store)
+            with self.function_logs.logging_to(self.log_dir / f"session-writer-{resources.region.code}.log"):
+                answer = handle(event, None, store)
             # The rows are in the store now (those of failed records are not, and come again).
             failed = {failure["itemIdentifier"] for failure in answer.get("batchItemFailures", [])}
             stored = {**event, "Records": [r for r in event["Records"] if r["kinesis"]["sequenceNumber"] not in failed]}
@@ -332,6 +337,7 @@ class LocalPipeline:
                 stand_in.stop()
         if self.kinesis_proxy is not None:
             self.kinesis_proxy.stop()
+        self.function_logs.uninstall()
 
 
 def _get(url: str) -> int:

@@ -156,7 +156,7 @@ def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
         parallelism=read.integer(KEYS["parallelism"], 1, 1) if read.optional(KEYS["parallelism"]) else None,
         execution_mode=read.choice(KEYS["execution_mode"], EXECUTION_MODES, "process"),
         # Measured (bench/sessionizer.py): in process mode PyFlink's default of 1,000
-        # elements per bundle leaves the worker waiting on round trips, 3x slower.
+        # elements per bundle leaves the worker waiting on round trips (docs/performance.md).
         bundle_size=read.integer(KEYS["bundle_size"], 100_000, 1),
         state_cache_size=read.integer(KEYS["state_cache_size"], 100_000, 1),
         bundle_time_ms=read.integer(KEYS["bundle_time_ms"], 1_000, 1),  # PyFlink's default

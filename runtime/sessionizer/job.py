@@ -79,8 +79,8 @@ Batch = tuple[list[str], list[int], list[str]]
 # Sessions are kept and batched in this many buckets (SessionBatches in the connector jar). It is
 # part of the state's layout: a job restored with another number would look for sessions in the
 # wrong bucket. More buckets than Flink's 128 key groups, so subtasks get similar shares; few
-# enough that a batch holds several events per watermark interval (bench/sessionizer.py measured
-# 128, 256 and 512 buckets: 256 was the fastest, by less than the machine's noise).
+# enough that a batch holds several events per watermark interval (bench/sessionizer.py over
+# 128, 256 and 512 buckets: within the machine's noise; docs/performance.md, "Sessionizer").
 SESSION_BUCKETS = 256
 MAX_BATCH = 1_000  # events per batch at most: one call's worth of work
 AUTO_WATERMARK_INTERVAL_MS = 200  # watermarks, and batches of a stream whose watermark stands still

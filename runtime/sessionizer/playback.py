@@ -2,7 +2,7 @@
 
 Plain Python, no Flink: ``Playback.apply`` takes events already sorted by their
 timestamps (session.py does the sorting and the watermark bookkeeping), and every
-metric follows shared/reference/qoe-metrics.md. Where the reference leaves a case
+metric follows docs/qoe-metrics.md. Where the definitions leave a case
 open, this module decides, and the tests hold it to the decision:
 
 - Play attempt: the first ``loading``; without one, ``init``. A session seen only from

@@ -12,13 +12,13 @@ from runtime.stack.ingest import parse_edge, parse_ingest, parse_network, parse_
 from runtime.stack.limits import ENVIRONMENT_NAME, LOG_RETENTION_DAYS
 from runtime.stack.model import ArchiveSettings, DeliverySettings, GrafanaSettings, ReplicationSettings, Settings, Tags
 from runtime.stack.operations import parse_alerting, parse_budget
-from runtime.stack.reader import Section, SettingsError, stack_file_values
+from runtime.stack.reader import KeyRules, Section, SettingsError, stack_file_values
 from runtime.stack.replay import parse_replay
 
 
-def parse_settings(values: Mapping[str, Any]) -> Settings:
-    """Validate the stack's ``prism-pipeline:*`` values (namespace already removed)."""
-    root = Section("", values)
+def parse_settings(values: Mapping[str, Any], rules: KeyRules | None = None) -> Settings:
+    """Validate the stack's ``prism-pipeline:*`` values (namespace already removed); `rules` notes each key read."""
+    root = Section("", values, rules)
     environment = root.string("environment", None, ENVIRONMENT_NAME,
                               "2-12 lower-case letters or digits, starting with a letter")  # fmt: skip
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,10 +34,11 @@ class Section:
     Unknown keys are errors too: a typo must not silently fall back to a default.
     """
 
-    def __init__(self, path: str, values: Mapping[str, Any]) -> None:
+    def __init__(self, path: str, values: Mapping[str, Any], rules: KeyRules | None = None) -> None:
         self._path = path
         self._values = values
         self._read: set[str] = set()
+        self._rules = rules
 
     def key(self, name: str) -> str:
         return f"{self._path}.{name}" if self._path else name
@@ -45,16 +47,28 @@ class Section:
         self._read.add(name)
         return self._values.get(name)
 
+    def _rule(self, name: str, kind: str, default: object, accepts: str = "", required: bool | None = None) -> None:
+        if self._rules is not None:
+            self._rules.note(self.key(name), kind, default, accepts, default is None if required is None else required)
+
     def section(self, name: str) -> Section:
         value = self._get(name)
         if value is None:
             value = {}
         if not isinstance(value, Mapping):
             raise SettingsError(self.key(name), "must be an object", value)
-        return Section(self.key(name), value)
+        return Section(self.key(name), value, self._rules)
+
+    def item(self, name: str, index: int, value: Mapping[str, Any]) -> Section:
+        """The object at ``name[index]`` of a list read with `entries`."""
+        return Section(self.key(f"{name}[{index}]"), value, self._rules)
 
     def string(self, name: str, default: str | None = None, pattern: re.Pattern[str] | None = None,
                rule: str = "") -> str:  # fmt: skip
+        self._rule(name, "text", default, rule)
+        return self._string(name, default, pattern, rule)
+
+    def _string(self, name: str, default: str | None, pattern: re.Pattern[str] | None, rule: str) -> str:
         value = self._get(name)
         if value is None:
             if default is None:
@@ -67,12 +81,14 @@ class Section:
         return value
 
     def optional_string(self, name: str, pattern: re.Pattern[str], rule: str) -> str | None:
+        self._rule(name, "text", None, rule, required=False)
         if self._values.get(name) is None:
             self._read.add(name)
             return None
-        return self.string(name, None, pattern, rule)
+        return self._string(name, None, pattern, rule)
 
     def strings(self, name: str, default: tuple[str, ...] | None) -> tuple[str, ...]:
+        self._rule(name, "list of text", default)
         value = self._get(name)
         if value is None:
             if default is None:
@@ -83,7 +99,8 @@ class Section:
         return tuple(value)
 
     def entries(self, name: str) -> list[Any]:
-        """A list of objects, each read with its own Section by the caller; [] when unset."""
+        """A list of objects, each read with `item` by the caller; [] when unset."""
+        self._rule(name, "list of objects", (), required=False)
         value = self._get(name)
         if value is None:
             return []
@@ -93,7 +110,8 @@ class Section:
 
     def choice(self, name: str, choices: tuple[Choice, ...], default: Choice) -> Choice:
         """One of `choices` (a Literal's values), typed as that Literal."""
-        value = self.string(name, default)
+        self._rule(name, "one of", default, ", ".join(choices))
+        value = self._string(name, default, None, "")
         for choice in choices:
             if choice == value:
                 return choice
@@ -108,6 +126,10 @@ class Section:
         return self._values.get(name)
 
     def integer(self, name: str, default: int | None, minimum: int, maximum: int | None = None) -> int:
+        self._rule(name, "whole number", default, _bounds(minimum, maximum, ">="))
+        return self._integer(name, default, minimum, maximum)
+
+    def _integer(self, name: str, default: int | None, minimum: int, maximum: int | None) -> int:
         value = self._get(name)
         if value is None:
             if default is None:
@@ -126,13 +148,15 @@ class Section:
         return value
 
     def optional_integer(self, name: str, minimum: int) -> int | None:
+        self._rule(name, "whole number", None, _bounds(minimum, None, ">="), required=False)
         if self._values.get(name) is None:
             self._read.add(name)
             return None
-        return self.integer(name, None, minimum)
+        return self._integer(name, None, minimum, None)
 
     def number(self, name: str, default: float | None, above: float = 0.0, maximum: float | None = None) -> float:
         """A number strictly greater than `above` (thresholds, amounts)."""
+        self._rule(name, "number", default, _bounds(above, maximum, ">"))
         value = self._get(name)
         if value is None:
             if default is None:
@@ -141,6 +165,7 @@ class Section:
         return self._number(self.key(name), value, above, maximum)
 
     def numbers(self, name: str, default: tuple[float, ...], above: float = 0.0) -> tuple[float, ...]:
+        self._rule(name, "list of numbers", default, _bounds(above, None, ">"))
         value = self._get(name)
         if value is None:
             return default
@@ -162,6 +187,7 @@ class Section:
         return float(value)
 
     def boolean(self, name: str, default: bool) -> bool:
+        self._rule(name, "true or false", default)
         value = self._get(name)
         if value is None:
             return default
@@ -174,6 +200,36 @@ class Section:
     def finish(self) -> None:
         for name in sorted(set(self._values) - self._read):
             raise SettingsError(self.key(name), "is not a known setting", self._values[name])
+
+
+def _bounds(low: float, high: float | None, relation: str) -> str:
+    def number(value: float) -> str:
+        return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+    if high is None:
+        return f"{relation} {number(low)}"
+    return f"{number(low)} to {number(high)}" if relation == ">=" else f"{relation} {number(low)}, <= {number(high)}"
+
+
+@dataclass
+class KeyRule:
+    """What one key accepts, as its reader checks it: the settings reference is written from these."""
+
+    key: str
+    kind: str  # text, whole number, number, true or false, one of, list of ...
+    default: object  # None: required, or unset
+    accepts: str  # bounds, choices or the rule of a pattern
+    required: bool
+
+
+@dataclass
+class KeyRules:
+    """Every key the readers were asked for, in reading order; the first reading of a key wins."""
+
+    rules: dict[str, KeyRule] = field(default_factory=dict)
+
+    def note(self, key: str, kind: str, default: object, accepts: str, required: bool) -> None:
+        self.rules.setdefault(key, KeyRule(key, kind, default, accepts, required))
 
 
 def stack_file_values(path: Path) -> dict[str, Any]:

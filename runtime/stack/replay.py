@@ -78,12 +78,11 @@ def _source(section: Section, regions: tuple[RegionSettings, RegionSettings]) ->
 
 
 def _target(section: Section, index: int, item: Mapping[str, Any]) -> ReplayTarget:
-    target = Section(section.key(f"targets[{index}]"), item)
-    url = target.raw("url")
+    target = section.item("targets", index, item)
     parsed = ReplayTarget(
         environment=target.string("environment", None, ENVIRONMENT_NAME, "an environment name such as datamart"),
         region=target.string("region", None, REGION_NAME, "an AWS region name such as us-east-1"),
-        url=target.string("url", None, _HTTPS_URL, "an https:// URL of an ingest service") if url is not None else None,
+        url=target.optional_string("url", _HTTPS_URL, "an https:// URL of an ingest service"),
         multiplier=target.integer("multiplier", 1, 1, 100),
         sample=target.number("sample", 1.0, 0.0, 1.0),
     )

@@ -35,6 +35,7 @@ def test_the_replayer_runs_in_loadtest_only_by_default(graph: Graph, settings: S
     assert (replayer(graph) is not None) == (settings.environment == "loadtest") == settings.replay.enabled
 
 
+@pytest.mark.built
 def test_a_stack_can_turn_the_replayer_on(tmp_path: Path) -> None:
     document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     document["config"]["prism-pipeline:replay"] = {

@@ -11,6 +11,9 @@ from runtime.names import RegionNames
 from runtime.stack import from_stack_file
 from tests.graph import ROOT, STACKS
 
+# The program under mocks reads the built application zips (make test builds them).
+pytestmark = pytest.mark.built
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

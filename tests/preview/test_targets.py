@@ -7,6 +7,9 @@ import pytest
 from preview.targets import main, with_dependencies
 from tests.graph import STACKS, stack_graph
 
+# The program under mocks reads the built application zips (make test builds them).
+pytestmark = pytest.mark.built
+
 REPOSITORY = "aws:ecr/repository:Repository"
 
 

@@ -116,7 +116,7 @@ def test_the_highest_version_of_a_point_in_a_batch_is_the_one_written(influxdb: 
 def test_influxdb_keeps_the_last_point_written_so_order_across_batches_decides(
     influxdb: InfluxServer, database: str
 ) -> None:
-    """Why the README's ordering claim matters: a point is replaced by whatever comes later."""
+    """Why docs/session-store.md's ordering claim matters: a point is replaced by whatever comes later."""
     writer = store(influxdb.url, database)
     document = session_record("s1")
     writer.write([record({**document, "version": 5})])

@@ -57,6 +57,7 @@ def test_the_zip_is_reproducible(tmp_path: Path) -> None:
     assert write_zip(tmp_path / "c.zip", entries) != first
 
 
+@pytest.mark.built
 def test_the_built_zip_has_the_layout_the_run_options_name() -> None:
     if not DEFAULT_OUTPUT.is_file():
         pytest.fail(f"{DEFAULT_OUTPUT} is missing: `make sessionizer-zip` builds it (make test does)")

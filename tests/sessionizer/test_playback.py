@@ -1,4 +1,4 @@
-"""QoE metrics of whole sessions, computed by hand from shared/reference/qoe-metrics.md."""
+"""QoE metrics of whole sessions, computed by hand from docs/qoe-metrics.md."""
 
 from __future__ import annotations
 

@@ -252,6 +252,7 @@ def test_region_code_rejects_a_non_region() -> None:
         region_code("us-middle-1")
 
 
+@pytest.mark.built
 def test_an_existing_vpc_is_used_as_it_is(tmp_path: Path) -> None:
     document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     existing = {
