@@ -52,7 +52,7 @@ class FunctionLogs(io.TextIOBase):
         with self._lock:
             if path not in self._files:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._files[path] = path.open("a", encoding="utf-8")
+                self._files[path] = path.open("a", encoding="utf-8", buffering=1)  # a line at a time, for tail -f
         previous = getattr(self._current, "file", None)
         self._current.file = self._files[path]
         try:

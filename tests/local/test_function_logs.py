@@ -59,3 +59,24 @@ def test_a_loggers_stream_follows_while_installed_and_comes_back(tmp_path: Path)
     assert (tmp_path / "writer.log").read_text() == "session record not written\n"
     assert terminal.getvalue() == "outside an invocation\n"
     assert handler.stream is original
+
+
+def test_the_session_writers_metric_flush_lands_in_its_log(tmp_path: Path) -> None:
+    """Powertools prints a metric set once a metric holds 100 values: in a long local run, between status lines."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from runtime.session_writer.handler import logger, metrics
+
+    terminal = Terminal()
+    logs = FunctionLogs(terminal)
+    log = tmp_path / "session-writer-use1.log"
+    logs.install(logger.logger_handler)
+    try:
+        with logs.logging_to(log):
+            for _ in range(100):
+                metrics.add_metric(name="KinesisRecordsIn", unit=MetricUnit.Count, value=1)
+    finally:
+        logs.uninstall()
+        metrics.clear_metrics()
+    assert '"KinesisRecordsIn"' in log.read_text()
+    assert terminal.getvalue() == ""
