@@ -3,9 +3,11 @@
 HTTPS with the region's ACM certificate and a TLS 1.2+ policy; port 80 only redirects,
 unless the stack allows plain HTTP (dev, without a certificate). Headers ALB cannot
 parse are dropped rather than passed on. Access logs go to a bucket of their own, with
-S3-managed keys because that is all ALB log delivery writes with. The target group
-asks the service's ``/ready`` (503 while Kinesis refuses it, so the ALB routes around
-the task) and gives a deregistering task the service's drain time.
+S3-managed keys because that is all ALB log delivery writes with. Only the service's
+event paths are forwarded; any other path (``/metrics``, ``/ready``, a scanner's guess)
+gets a 404 from the ALB itself. The target group asks the service's ``/ready`` (503 while
+Kinesis refuses it, so the ALB routes around the task) and gives a deregistering task the
+service's drain time.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from components.archive import SecureBucket, SecureBucketArgs, data_lifecycle_ru
 from components.support.policies import Statement
 from components.support.region import Region
 from components.support.security_groups import allow_tcp, security_group
+from runtime.ingest.routes import EVENT_PATHS, READY_PATH
 from runtime.stack import IngestServiceSettings, LifecycleSettings
 
-HEALTH_CHECK_PATH = "/ready"
 ACCESS_LOG_PREFIX = "alb"
+# What the ALB answers itself for a path the service does not serve to the internet.
+NOT_FOUND_BODY = (
+    '{"error":"not_found","message":"events are posted to '
+    + " or ".join(EVENT_PATHS)
+    + '","details":[]}'
+)
 
 
 def alb_ports(settings: IngestServiceSettings) -> list[int]:
@@ -44,6 +52,7 @@ class LoadBalancer(pulumi.ComponentResource):
     alb: aws.lb.LoadBalancer
     target_group: aws.lb.TargetGroup
     listeners: dict[int, aws.lb.Listener]
+    event_rules: list[aws.lb.ListenerRule]  # per listener that serves players: the event paths, forwarded
     # The ingest tasks' group: only the ALB may reach them, on the service port.
     security_group: aws.ec2.SecurityGroup  # the ALB's; the ingest tasks admit it
     access_logs: SecureBucket
@@ -137,7 +146,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 deregistration_delay=s.shutdown_drain_seconds,
                 health_check=aws.lb.TargetGroupHealthCheckArgs(
                     enabled=True,
-                    path=HEALTH_CHECK_PATH,
+                    path=READY_PATH,
                     protocol="HTTP",
                     port="traffic-port",
                     matcher="200",
@@ -150,7 +159,13 @@ class LoadBalancer(pulumi.ComponentResource):
             child,
         )
 
-        forward = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)
+        # A listener that serves players answers 404 itself, and forwards only the event paths.
+        not_found = aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response",
+            fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                content_type="application/json", message_body=NOT_FOUND_BODY, status_code="404"
+            ),
+        )
         self.listeners = {}
         if certificate_arn is not None:
             self.listeners[443] = aws.lb.Listener(
@@ -161,7 +176,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     protocol="HTTPS",
                     certificate_arn=certificate_arn,
                     ssl_policy=s.tls_policy,
-                    default_actions=[forward],
+                    default_actions=[not_found],
                 ),
                 child,
             )
@@ -175,10 +190,28 @@ class LoadBalancer(pulumi.ComponentResource):
                 load_balancer_arn=self.alb.arn,
                 port=80,
                 protocol="HTTP",
-                default_actions=[forward if s.allow_http else redirect],
+                default_actions=[not_found if s.allow_http else redirect],
             ),
             child,
         )
+        self.event_rules = [
+            aws.lb.ListenerRule(
+                f"{name}-events-{port}",
+                aws.lb.ListenerRuleArgs(
+                    listener_arn=listener.arn,
+                    priority=10,
+                    actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+                    conditions=[
+                        aws.lb.ListenerRuleConditionArgs(
+                            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(EVENT_PATHS))
+                        )
+                    ],
+                ),
+                child,
+            )
+            for port, listener in self.listeners.items()
+            if port == 443 or s.allow_http
+        ]
         self.register_outputs(
             {"arn": self.alb.arn, "dns_name": self.alb.dns_name, "target_group_arn": self.target_group.arn}
         )

@@ -34,6 +34,7 @@ from runtime.ingest.aggregation import KINESIS_MAX_RECORD_BYTES
 from runtime.ingest.body import BodyLimits, BodyRefused, read_body, request_headers
 from runtime.ingest.failed_events import FailedEventsSink, FirehoseClient, failed_event_document
 from runtime.ingest.metrics import IngestMetrics
+from runtime.ingest.routes import EVENT_PATHS, HEALTH_PATH, METRICS_PATH, READY_PATH
 from runtime.ingest.settings import IngestSettings
 from runtime.ingest.sink import Backpressure, KinesisClient, KinesisSink, SinkUnavailable, sink_settings
 from runtime.ingest.validation import BodyError, Init, Rejection, Validator, new_event_id, raw_event
@@ -307,11 +308,10 @@ def create_app(
         )
     app = Starlette(
         routes=[
-            Route("/", AsgiEndpoint(ingest.post_events), methods=["POST", "OPTIONS"]),
-            Route("/events", AsgiEndpoint(ingest.post_events), methods=["POST", "OPTIONS"]),
-            Route("/health", ingest.health, methods=["GET"]),
-            Route("/ready", ingest.ready, methods=["GET"]),
-            Route("/metrics", ingest.metrics_endpoint, methods=["GET"]),
+            *(Route(path, AsgiEndpoint(ingest.post_events), methods=["POST", "OPTIONS"]) for path in EVENT_PATHS),
+            Route(HEALTH_PATH, ingest.health, methods=["GET"]),
+            Route(READY_PATH, ingest.ready, methods=["GET"]),
+            Route(METRICS_PATH, ingest.metrics_endpoint, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=ingest.lifespan,

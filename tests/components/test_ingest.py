@@ -10,6 +10,7 @@ import pytest
 
 from components.ingest import CONTAINER_NAME, container_definitions, service_environment
 from components.network import INTERFACE_ENDPOINTS, subnet_cidrs
+from runtime.ingest.routes import EVENT_PATHS
 from runtime.ingest.settings import load_settings
 from runtime.names import RegionNames
 from runtime.stack import NewVpc, Settings, from_stack_file, task_stop_timeout_seconds
@@ -22,6 +23,7 @@ from tests.graph import (
     FIREHOSE,
     GA_LISTENER,
     LISTENER,
+    LISTENER_RULE,
     LOG_GROUP,
     NAT,
     ROLE_POLICY,
@@ -141,7 +143,7 @@ def test_http_redirects_to_https_unless_the_stack_allows_http(graph: Graph, sett
         listeners = {listener.inputs["port"]: listener for listener in graph.in_region(LISTENER, region.name)}
         (http_action,) = listeners[80].inputs["defaultActions"]
         if settings.ingest.allow_http:
-            assert http_action["type"] == "forward"
+            assert http_action["type"] == "fixed-response"
         else:
             assert http_action["type"] == "redirect"
             assert http_action["redirect"] == {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}
@@ -152,9 +154,31 @@ def test_http_redirects_to_https_unless_the_stack_allows_http(graph: Graph, sett
         https = listeners[443].inputs
         assert (https["protocol"], https["certificateArn"]) == ("HTTPS", certificate)
         assert https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
-        (forward,) = https["defaultActions"]
-        assert forward["type"] == "forward"
-        assert forward["targetGroupArn"].startswith(f"arn:aws:elasticloadbalancing:{region.name}:")
+        (default,) = https["defaultActions"]
+        assert default["type"] == "fixed-response"
+
+
+def test_only_the_event_paths_reach_the_service(graph: Graph, settings: Settings) -> None:
+    """/metrics and /ready are the service's own: from outside, the ALB answers 404 for any other path."""
+    for region in settings.regions:
+        group = _one(graph, TARGET_GROUP, region.name)
+        listeners = graph.in_region(LISTENER, region.name)
+        for listener in listeners:
+            (default,) = listener.inputs["defaultActions"]
+            assert default["type"] in ("fixed-response", "redirect"), listener.name
+            if default["type"] == "fixed-response":
+                assert default["fixedResponse"]["statusCode"] == "404"
+                assert json.loads(default["fixedResponse"]["messageBody"])["error"] == "not_found"
+        rules = graph.in_region(LISTENER_RULE, region.name)
+        serving = [listener for listener in listeners if listener.inputs["defaultActions"][0]["type"] != "redirect"]
+        assert len(rules) == len(serving) >= 1
+        for rule in rules:
+            (action,) = rule.inputs["actions"]
+            assert action["type"] == "forward"
+            assert action["targetGroupArn"].startswith(f"arn:aws:elasticloadbalancing:{region.name}:")
+            assert group.urn in rule.property_dependencies["actions"]
+            (condition,) = rule.inputs["conditions"]
+            assert condition == {"pathPattern": {"values": list(EVENT_PATHS)}}
 
 
 # -- WAF ---------------------------------------------------------------------------------
