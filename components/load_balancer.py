@@ -27,11 +27,7 @@ from runtime.stack import IngestServiceSettings, LifecycleSettings
 
 ACCESS_LOG_PREFIX = "alb"
 # What the ALB answers itself for a path the service does not serve to the internet.
-NOT_FOUND_BODY = (
-    '{"error":"not_found","message":"events are posted to '
-    + " or ".join(EVENT_PATHS)
-    + '","details":[]}'
-)
+NOT_FOUND_BODY = '{"error":"not_found","message":"events are posted to ' + " or ".join(EVENT_PATHS) + '","details":[]}'
 
 
 def alb_ports(settings: IngestServiceSettings) -> list[int]:

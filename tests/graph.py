@@ -61,3 +61,9 @@ def python_files(*folders: str) -> list[Path]:
 def bucket_kind(bucket: Resource) -> str:
     """prism-<env>-<region code>-<kind>-<account> -> kind."""
     return str(bucket.inputs["bucket"]).split("-")[3]
+
+
+def one_in_region(graph: Graph, token: str, region: str) -> Resource:
+    """The one resource of a type in a region (a test fails if there are none or several)."""
+    (resource,) = graph.in_region(token, region)
+    return resource

@@ -1,4 +1,4 @@
-"""Ingest infrastructure under mocks, for every stack: network, ALB, WAF, Fargate service, accelerator."""
+"""Ingest infrastructure under mocks, every stack: network, Fargate, accelerator (ALB, WAF: test_load_balancer.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from components.ingest import CONTAINER_NAME, container_definitions, service_environment
 from components.network import INTERFACE_ENDPOINTS, subnet_cidrs
-from runtime.ingest.routes import EVENT_PATHS
 from runtime.ingest.settings import load_settings
 from runtime.names import RegionNames
 from runtime.stack import NewVpc, Settings, from_stack_file, task_stop_timeout_seconds
@@ -22,8 +21,6 @@ from tests.graph import (
     ENDPOINT_GROUP,
     FIREHOSE,
     GA_LISTENER,
-    LISTENER,
-    LISTENER_RULE,
     LOG_GROUP,
     NAT,
     ROLE_POLICY,
@@ -33,19 +30,11 @@ from tests.graph import (
     SERVICE,
     STREAM,
     SUBNET,
-    TARGET_GROUP,
     TASK_DEFINITION,
     VPC,
-    WEB_ACL,
-    WEB_ACL_ASSOCIATION,
     Graph,
-    Resource,
+    one_in_region,
 )
-
-
-def _one(graph: Graph, token: str, region: str) -> Resource:
-    (resource,) = graph.in_region(token, region)
-    return resource
 
 
 def _statements(graph: Graph, role_name: str) -> dict[str, dict[str, Any]]:
@@ -54,7 +43,7 @@ def _statements(graph: Graph, role_name: str) -> dict[str, dict[str, Any]]:
 
 
 def _container(graph: Graph, region: str) -> dict[str, Any]:
-    (container,) = json.loads(_one(graph, TASK_DEFINITION, region).inputs["containerDefinitions"])
+    (container,) = json.loads(one_in_region(graph, TASK_DEFINITION, region).inputs["containerDefinitions"])
     return dict(container)
 
 
@@ -66,7 +55,7 @@ def test_each_region_has_a_vpc_with_public_and_private_subnets_in_distinct_zones
 ) -> None:
     zones = settings.network.availability_zones
     for region in settings.regions:
-        vpc = _one(graph, VPC, region.name)
+        vpc = one_in_region(graph, VPC, region.name)
         wanted = settings.network.vpcs[region.role]
         assert isinstance(wanted, NewVpc)
         assert vpc.inputs["cidrBlock"] == wanted.cidr
@@ -108,109 +97,12 @@ def test_subnets_are_cut_so_a_third_zone_keeps_the_existing_ones() -> None:
     assert three[0][:2] == two[0] and three[1][:2] == two[1]
 
 
-# -- ALB ---------------------------------------------------------------------------------
-
-
-def test_each_region_has_an_internet_facing_alb_in_its_public_subnets_with_access_logs(
-    graph: Graph, settings: Settings
-) -> None:
-    for region in settings.regions:
-        alb = _one(graph, ALB, region.name)
-        inputs = alb.inputs
-        assert (inputs["loadBalancerType"], inputs["internal"]) == ("application", False)
-        assert inputs["dropInvalidHeaderFields"] is True
-        assert inputs["idleTimeout"] == settings.ingest.idle_timeout_seconds
-        assert inputs["enableDeletionProtection"] is settings.ingest.deletion_protection
-        assert len(inputs["subnets"]) == settings.network.availability_zones
-        assert all(subnet.startswith("subnet-") for subnet in inputs["subnets"])
-        logs = inputs["accessLogs"]
-        assert logs["enabled"] is True
-        bucket = graph.bucket_by_name(logs["bucket"])
-        assert bucket.region == region.name
-
-
-def test_target_group_checks_ready_and_drains_for_the_service_drain_time(graph: Graph, settings: Settings) -> None:
-    for region in settings.regions:
-        group = _one(graph, TARGET_GROUP, region.name)
-        assert (group.inputs["targetType"], group.inputs["port"]) == ("ip", settings.ingest.port)
-        assert group.inputs["healthCheck"]["path"] == "/ready"
-        assert group.inputs["healthCheck"]["matcher"] == "200"
-        assert group.inputs["deregistrationDelay"] == settings.ingest.shutdown_drain_seconds
-
-
-def test_http_redirects_to_https_unless_the_stack_allows_http(graph: Graph, settings: Settings) -> None:
-    for region in settings.regions:
-        listeners = {listener.inputs["port"]: listener for listener in graph.in_region(LISTENER, region.name)}
-        (http_action,) = listeners[80].inputs["defaultActions"]
-        if settings.ingest.allow_http:
-            assert http_action["type"] == "fixed-response"
-        else:
-            assert http_action["type"] == "redirect"
-            assert http_action["redirect"] == {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}
-        certificate = settings.ingest.certificate_arns[region.role]
-        if certificate is None:
-            assert set(listeners) == {80}
-            continue
-        https = listeners[443].inputs
-        assert (https["protocol"], https["certificateArn"]) == ("HTTPS", certificate)
-        assert https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
-        (default,) = https["defaultActions"]
-        assert default["type"] == "fixed-response"
-
-
-def test_only_the_event_paths_reach_the_service(graph: Graph, settings: Settings) -> None:
-    """/metrics and /ready are the service's own: from outside, the ALB answers 404 for any other path."""
-    for region in settings.regions:
-        group = _one(graph, TARGET_GROUP, region.name)
-        listeners = graph.in_region(LISTENER, region.name)
-        for listener in listeners:
-            (default,) = listener.inputs["defaultActions"]
-            assert default["type"] in ("fixed-response", "redirect"), listener.name
-            if default["type"] == "fixed-response":
-                assert default["fixedResponse"]["statusCode"] == "404"
-                assert json.loads(default["fixedResponse"]["messageBody"])["error"] == "not_found"
-        rules = graph.in_region(LISTENER_RULE, region.name)
-        serving = [listener for listener in listeners if listener.inputs["defaultActions"][0]["type"] != "redirect"]
-        assert len(rules) == len(serving) >= 1
-        for rule in rules:
-            (action,) = rule.inputs["actions"]
-            assert action["type"] == "forward"
-            assert action["targetGroupArn"].startswith(f"arn:aws:elasticloadbalancing:{region.name}:")
-            assert group.urn in rule.property_dependencies["actions"]
-            (condition,) = rule.inputs["conditions"]
-            assert condition == {"pathPattern": {"values": list(EVENT_PATHS)}}
-
-
-# -- WAF ---------------------------------------------------------------------------------
-
-
-def test_each_alb_has_a_web_acl_with_rate_body_size_and_common_rules(graph: Graph, settings: Settings) -> None:
-    for region in settings.regions:
-        acl = _one(graph, WEB_ACL, region.name)
-        association = _one(graph, WEB_ACL_ASSOCIATION, region.name)
-        assert association.inputs["resourceArn"].startswith(f"arn:aws:elasticloadbalancing:{region.name}:")
-        assert association.inputs["webAclArn"].startswith(f"arn:aws:wafv2:{region.name}:")
-        assert acl.inputs["scope"] == "REGIONAL"
-        rules = {rule["name"]: rule for rule in acl.inputs["rules"]}
-        rate = rules["rate-per-client-ip"]["statement"]["rateBasedStatement"]
-        assert (rate["aggregateKeyType"], rate["limit"]) == ("IP", settings.waf.rate_limit)
-        assert rate["evaluationWindowSec"] == settings.waf.rate_window_seconds
-        size = rules["body-size"]["statement"]["sizeConstraintStatement"]
-        assert (size["comparisonOperator"], size["size"]) == ("GT", settings.waf.max_body_bytes)
-        assert size["fieldToMatch"]["body"]["oversizeHandling"] == "MATCH"
-        common = rules["AWSManagedRulesCommonRuleSet"]
-        assert common["statement"]["managedRuleGroupStatement"]["vendorName"] == "AWS"
-        expected: dict[str, dict[str, str]] = {"none": {}} if settings.waf.common_rule_set == "block" else {"count": {}}
-        assert common["overrideAction"] == expected
-        assert sorted(rule["priority"] for rule in rules.values()) == [0, 1, 2]
-
-
 # -- Fargate -----------------------------------------------------------------------------
 
 
 def test_task_role_may_put_only_on_its_own_regions_raw_stream(graph: Graph, settings: Settings) -> None:
     for region in settings.regions:
-        definition = _one(graph, TASK_DEFINITION, region.name)
+        definition = one_in_region(graph, TASK_DEFINITION, region.name)
         role_name = definition.inputs["taskRoleArn"].rsplit("/", 1)[1]
         statements = _statements(graph, role_name)
         assert set(statements) == {"PutRawEvents", "PutFailedEvents", "EncryptRawEvents"}
@@ -231,7 +123,7 @@ def test_execution_role_pulls_only_the_image_repository_and_writes_only_its_log_
     graph: Graph, settings: Settings
 ) -> None:
     for region in settings.regions:
-        definition = _one(graph, TASK_DEFINITION, region.name)
+        definition = one_in_region(graph, TASK_DEFINITION, region.name)
         statements = _statements(graph, definition.inputs["executionRoleArn"].rsplit("/", 1)[1])
         repository = statements["PullImage"]["Resource"]
         names = RegionNames(settings.environment, region.name)
@@ -247,7 +139,7 @@ def test_task_definition_is_fargate_sized_from_settings_with_a_canonical_contain
 ) -> None:
     s = settings.ingest
     for region in settings.regions:
-        definition = _one(graph, TASK_DEFINITION, region.name).inputs
+        definition = one_in_region(graph, TASK_DEFINITION, region.name).inputs
         assert (definition["cpu"], definition["memory"]) == (str(s.cpu), str(s.memory_mb))
         assert definition["requiresCompatibilities"] == ["FARGATE"] and definition["networkMode"] == "awsvpc"
         text = definition["containerDefinitions"]
@@ -285,7 +177,7 @@ def test_the_service_accepts_the_environment_the_task_definition_gives_it(graph:
 def test_service_rolls_back_failed_deployments_and_scales_on_cpu_and_requests(graph: Graph, settings: Settings) -> None:
     tasks = settings.ingest.tasks
     for region in settings.regions:
-        service = _one(graph, SERVICE, region.name).inputs
+        service = one_in_region(graph, SERVICE, region.name).inputs
         assert service["launchType"] == "FARGATE"
         assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
         assert service["desiredCount"] == tasks.desired
@@ -296,7 +188,7 @@ def test_service_rolls_back_failed_deployments_and_scales_on_cpu_and_requests(gr
         assert len(service["networkConfiguration"]["subnets"]) == len(private)
         (balancer,) = service["loadBalancers"]
         assert (balancer["containerName"], balancer["containerPort"]) == (CONTAINER_NAME, settings.ingest.port)
-        target = _one(graph, SCALING_TARGET, region.name).inputs
+        target = one_in_region(graph, SCALING_TARGET, region.name).inputs
         assert (target["minCapacity"], target["maxCapacity"]) == (tasks.minimum, tasks.maximum)
         assert target["resourceId"] == f"service/{service['name']}/{service['name']}"
         metrics = {
@@ -314,7 +206,7 @@ def test_service_rolls_back_failed_deployments_and_scales_on_cpu_and_requests(gr
 
 def test_cluster_has_container_insights_and_the_service_logs_with_retention(graph: Graph, settings: Settings) -> None:
     for region in settings.regions:
-        cluster = _one(graph, CLUSTER, region.name)
+        cluster = one_in_region(graph, CLUSTER, region.name)
         assert cluster.inputs["settings"] == [
             {"name": "containerInsights", "value": settings.ingest.container_insights}
         ]
@@ -359,7 +251,7 @@ def test_one_accelerator_with_one_endpoint_group_per_region_pointing_at_its_alb(
     for group in groups:
         region = next(r for r in settings.regions if r.name == group.inputs["endpointGroupRegion"])
         (endpoint,) = group.inputs["endpointConfigurations"]
-        alb = _one(graph, ALB, region.name)
+        alb = one_in_region(graph, ALB, region.name)
         alb_arn = f"arn:aws:elasticloadbalancing:{region.name}:123456789012:loadbalancer/"
         assert endpoint["endpointId"].startswith(alb_arn) and alb.inputs["name"] in endpoint["endpointId"]
         assert endpoint["clientIpPreservationEnabled"] is True
