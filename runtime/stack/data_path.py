@@ -124,7 +124,9 @@ def parse_session_store(
     record_age = section.integer("maximumRecordAgeSeconds", 3_600, -1, 604_800)
     if 0 <= record_age < 60:
         raise SettingsError(section.key("maximumRecordAgeSeconds"), "must be -1 (no limit) or 60-604800", record_age)
-    engine = section.choice("engine", ENGINES, "liveanalytics")
+    # Timestream for InfluxDB is what any account can create: LiveAnalytics is closed to new
+    # customers, so a stack keeps it only by naming it (its account already has it).
+    engine = section.choice("engine", ENGINES, "influxdb")
     # Each engine's own keys; the other engine's keys are errors, not silently ignored.
     engine_keys: dict[Engine, tuple[str, ...]] = {
         "liveanalytics": ("memoryRetentionHours", "magneticRetentionDays"),

@@ -3,7 +3,7 @@
 Every key, its type, what it accepts and its default come from the calls that read it
 (``KeyRules``), over configurations that between them take every branch of the readers:
 a minimal stack, one per choice that reads keys of its own (provisioned streams, the
-InfluxDB store, an existing VPC, the replayer) and the four stack files. What a key is
+LiveAnalytics store, an existing VPC, the replayer) and the four stack files. What a key is
 for comes from ``meanings.yaml`` beside this file, keyed the same way; a key without a
 meaning, or a meaning without a key, stops the writer. ``python -m runtime.stack.reference``
 rewrites the page's generated part; a test fails when the page and the readers differ.
@@ -60,8 +60,9 @@ _REPLAY = {
 # Each choice that reads keys of its own: a section of the minimal stack replaced.
 _VARIANTS: tuple[dict[str, Any], ...] = (
     {"streams": {kind: {"mode": "provisioned", "shards": 1} for kind in STREAM_KINDS}},
-    {"sessionStore": {"engine": "influxdb"}},
-    {"network": _EXISTING_VPCS},
+    {"sessionStore": {"engine": "liveanalytics"}},
+    # An existing VPC allows only the engine that needs none.
+    {"network": _EXISTING_VPCS, "sessionStore": {"engine": "liveanalytics"}},
     {"replay": _REPLAY},
 )
 

@@ -191,6 +191,13 @@ def test_influxdb_settings_have_defaults_for_a_small_instance() -> None:
     assert store.store == InfluxDbSettings("db.influx.medium", "InfluxIOIncludedT1", 20, "SINGLE_AZ", 30)
 
 
+def test_the_engine_any_account_can_create_is_the_default_and_every_stack_file_names_its_own() -> None:
+    values = with_value("sessionStore", {})
+    assert parse_settings(values).session_store.engine == "influxdb"
+    for stack in STACKS:
+        assert "engine" in stack_file_values(ROOT / f"Pulumi.{stack}.yaml")["sessionStore"], stack
+
+
 def test_influxdb_needs_the_vpcs_the_program_creates() -> None:
     values = with_value("sessionStore", influx_store())
     values["network"]["secondary"] = {
