@@ -37,10 +37,16 @@ FlinkConfig = aws.kinesisanalyticsv2.ApplicationApplicationConfigurationFlinkApp
 PropertyGroup = aws.kinesisanalyticsv2.ApplicationApplicationConfigurationEnvironmentPropertiesPropertyGroupArgs
 
 
-def artifact_key(zip_path: Path) -> str:
-    """The S3 key of the application zip: its content hash makes a code change a real change."""
+def artifact_key(zip_path: Path, region_code: str) -> str:
+    """The S3 key of the application zip: its content hash makes a code change a real change.
+
+    The region is in the key because the artifacts bucket may replicate both ways: under one
+    key for both regions, the other region's replica would arrive later and become the current
+    version, leaving the version this application pins noncurrent, and the lifecycle deletes
+    noncurrent versions. Under a key of its own, the pinned version is the only one the key has.
+    """
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
-    return f"sessionizer/prism-sessionizer-{digest[:16]}.zip"
+    return f"sessionizer/{region_code}/prism-sessionizer-{digest[:16]}.zip"
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class Sessionizer(pulumi.ComponentResource):
             f"{name}-code",
             aws.s3.BucketObjectv2Args(
                 bucket=args.artifacts_bucket.name,
-                key=artifact_key(args.artifact),
+                key=artifact_key(args.artifact, region.settings.code),
                 source=pulumi.FileAsset(str(args.artifact)),
                 content_type="application/zip",
                 server_side_encryption="aws:kms",

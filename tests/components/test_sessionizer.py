@@ -95,9 +95,13 @@ def test_the_code_is_the_built_zip_under_its_content_hash_in_the_region_artifact
     zip_path = PROJECT_ROOT / settings.sessionizer.artifact
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     objects = {o.region: o for o in graph.of_type(CODE_OBJECT)}
+    region_codes = {region.name: region.code for region in settings.regions}
     for application in graph.of_type(APPLICATION):
         code = objects[application.region]
-        assert code.inputs["key"] == f"sessionizer/prism-sessionizer-{digest[:16]}.zip"
+        assert (
+            code.inputs["key"]
+            == f"sessionizer/{region_codes[str(application.region)]}/prism-sessionizer-{digest[:16]}.zip"
+        )
         assert code.inputs["source"] == {"fileAsset": str(zip_path)}
         assert code.inputs["serverSideEncryption"] == "aws:kms"
         bucket = graph.bucket_by_name(code.inputs["bucket"])
@@ -115,7 +119,17 @@ def test_the_content_hash_key_moves_only_with_the_content(tmp_path: Path) -> Non
     first.write_bytes(b"code v1")
     same.write_bytes(b"code v1")
     changed.write_bytes(b"code v2")
-    assert artifact_key(first) == artifact_key(same) != artifact_key(changed)
+    assert artifact_key(first, "use1") == artifact_key(same, "use1") != artifact_key(changed, "use1")
+
+
+def test_each_region_pins_its_code_under_a_key_the_other_regions_replica_never_writes(
+    graph: Graph, settings: Settings
+) -> None:
+    """With the artifacts bucket replicated both ways, a shared key would take the other region's
+    replica as its current version and leave the pinned one noncurrent, for the lifecycle to delete."""
+    keys = {str(code.region): code.inputs["key"] for code in graph.of_type(CODE_OBJECT)}
+    assert set(keys) == {region.name for region in settings.regions}
+    assert len(set(keys.values())) == 2
 
 
 def test_the_service_role_reads_raw_writes_session_and_late_and_nothing_more(graph: Graph, settings: Settings) -> None:
