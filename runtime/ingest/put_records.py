@@ -17,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,6 +67,25 @@ def _error_code(status: int, body: bytes) -> tuple[str, str]:
     return code, str(document.get("message") or document.get("Message") or "")
 
 
+class ProxyNotSupported(ValueError):
+    """A proxy variable applies to the Kinesis endpoint, and this client connects directly."""
+
+
+def refuse_proxy(url: str) -> None:
+    """botocore would send through HTTPS_PROXY (or HTTP_PROXY); this client cannot tunnel, so it
+    refuses to start rather than fail every call with a connect error in a network that needs one."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in urllib.request.getproxies_environment():
+        return
+    if urllib.request.proxy_bypass(parts.hostname or ""):  # NO_PROXY
+        return
+    variable = next(name for name in (f"{parts.scheme}_proxy", f"{parts.scheme.upper()}_PROXY") if os.environ.get(name))
+    raise ProxyNotSupported(
+        f"{variable} is set, but PutRecords connects to {parts.hostname} directly: unset {variable}, "
+        f"or add {parts.hostname} to NO_PROXY (the VPC's Kinesis endpoint needs no proxy)"
+    )
+
+
 class PutRecordsClient:
     """A boto3 Kinesis client's PutRecords, asynchronous; one instance per stream region and event loop."""
 
@@ -78,12 +100,14 @@ class PutRecordsClient:
         self._frozen: Credentials | None = None
         self._frozen_at = 0.0  # on the clock
         url = client.meta.endpoint_url
+        refuse_proxy(url)
         self._signer = SigV4Signer(host_header(url), client.meta.region_name, "kinesis")
         self._endpoint = HttpEndpoint(
             url,
             connect_timeout=float(config.connect_timeout),
             read_timeout=float(config.read_timeout),
-            ca_bundle=get_cert_path(True),
+            # botocore's own choice: AWS_CA_BUNDLE, the profile's ca_bundle, else its bundled CAs.
+            ca_bundle=get_cert_path(session._session.get_config_variable("ca_bundle") or True),
         )
 
     async def list_shards(self, **kwargs: Any) -> dict[str, Any]:

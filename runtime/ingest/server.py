@@ -1,8 +1,9 @@
 """Entry point: ``python -m runtime.ingest`` runs the service under uvicorn.
 
 Settings come from the environment (settings.py); a bad value stops the start with
-the variable named. On SIGTERM uvicorn stops accepting, answers in-flight requests
-(they wait for Kinesis), then the app sends what is queued within the drain time.
+the variable named, and so does a proxy variable the Kinesis client cannot honour. On
+SIGTERM uvicorn stops accepting, answers in-flight requests (they wait for Kinesis),
+then the app sends what is queued within the drain time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.applications import Starlette
 from runtime.ingest import logs
 from runtime.ingest.app import create_app
 from runtime.ingest.clients import firehose_client, kinesis_client
+from runtime.ingest.put_records import ProxyNotSupported
 from runtime.ingest.settings import SettingsError, load_settings
 
 
@@ -28,7 +30,8 @@ def app_from_environment() -> Starlette:
 def main() -> int:
     try:
         settings = load_settings()
-    except SettingsError as error:
+        kinesis_client(settings)  # a proxy it cannot use stops the start here, in one line
+    except (SettingsError, ProxyNotSupported) as error:
         print(f"ingest: {error}", file=sys.stderr)
         return 2
     uvicorn.run(
