@@ -56,6 +56,7 @@ ACTIONS_WITHOUT_RESOURCES = frozenset(
     {
         "cloudwatch:PutMetricData",
         "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
         "ecr:GetAuthorizationToken",
         "timestream:DescribeEndpoints",
         "timestream:ListDatabases",

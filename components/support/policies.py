@@ -132,6 +132,9 @@ def lambda_network_interfaces(
             actions=["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
             resources=[interfaces],
         ),
-        # No resource-level permission exists for it: AWS documents "*".
-        Statement(sid="DescribeInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]),
+        # Lambda describes its interfaces and the subnets it places them in (both are in
+        # AWSLambdaVPCAccessExecutionRole); neither action has a resource-level permission: "*".
+        Statement(
+            sid="DescribeNetwork", actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], resources=["*"]
+        ),
     ]
