@@ -103,6 +103,7 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
             environment=env,
             region=region,
             settings=settings.waf,
+            service_max_body_bytes=settings.ingest.max_body_bytes,
             load_balancer_arn=load_balancer.alb.arn,
             log_retention_days=settings.log_retention_days,
         ),

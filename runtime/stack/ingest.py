@@ -211,11 +211,28 @@ def parse_waf(section: Section) -> WafSettings:
     settings = WafSettings(
         rate_limit=section.integer("rateLimit", 3_000, 10, 2_000_000_000),
         rate_window_seconds=window,
-        max_body_bytes=section.integer("maxBodyBytes", WAF_ALB_BODY_INSPECTION_BYTES, 1, WAF_ALB_BODY_INSPECTION_BYTES),
+        max_body_bytes=_edge_body_limit(section),
         common_rule_set=section.choice("commonRuleSet", ("block", "count"), "block"),
     )
     section.finish()
     return settings
+
+
+def _edge_body_limit(section: Section) -> int | None:
+    # WAF inspects only the first 8 KB of a body that reaches an ALB: it can refuse longer bodies,
+    # not measure them, so an edge limit above that cannot be enforced.
+    limit = section.optional_integer("maxBodyBytes", 1)
+    if limit is not None and limit > WAF_ALB_BODY_INSPECTION_BYTES:
+        raise SettingsError(section.key("maxBodyBytes"), f"must be <= {WAF_ALB_BODY_INSPECTION_BYTES}", limit)
+    return limit
+
+
+def check_edge_admits_the_service(waf: WafSettings, ingest: IngestServiceSettings) -> None:
+    """The edge never refuses a body the service accepts: the two limits are one limit."""
+    if waf.max_body_bytes is not None and waf.max_body_bytes < ingest.max_body_bytes:
+        raise SettingsError("waf.maxBodyBytes", f"must be >= ingest.maxBodyBytes ({ingest.max_body_bytes}), or "
+                            "unset so that the service alone enforces its limit: the edge would refuse bodies the "
+                            "service accepts", waf.max_body_bytes)  # fmt: skip
 
 
 def parse_edge(section: Section) -> EdgeSettings:

@@ -218,7 +218,8 @@ class IngestServiceSettings:
 class WafSettings:
     rate_limit: int  # requests per client IP per window
     rate_window_seconds: int
-    max_body_bytes: int
+    # Bodies above this are blocked at the edge; None: the service enforces ingest.maxBodyBytes alone.
+    max_body_bytes: int | None
     common_rule_set: Literal["block", "count"]
 
 

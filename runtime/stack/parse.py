@@ -8,7 +8,7 @@ from typing import Any
 
 from runtime.names import STREAM_KINDS
 from runtime.stack.data_path import parse_lifecycle, parse_region, parse_session_store, parse_sessionizer, parse_stream
-from runtime.stack.ingest import parse_edge, parse_ingest, parse_network, parse_waf
+from runtime.stack.ingest import check_edge_admits_the_service, parse_edge, parse_ingest, parse_network, parse_waf
 from runtime.stack.limits import ENVIRONMENT_NAME, LOG_RETENTION_DAYS
 from runtime.stack.model import ArchiveSettings, DeliverySettings, GrafanaSettings, ReplicationSettings, Settings, Tags
 from runtime.stack.operations import parse_alerting, parse_budget
@@ -66,6 +66,7 @@ def parse_settings(values: Mapping[str, Any], rules: KeyRules | None = None) -> 
     session_store = parse_session_store(root.section("sessionStore"), streams["session"], network)
     ingest = parse_ingest(root.section("ingest"), {"primary": primary, "secondary": secondary}, network.egress)
     waf = parse_waf(root.section("waf"))
+    check_edge_admits_the_service(waf, ingest)
     edge = parse_edge(root.section("edge"))
     grafana_section = root.section("grafana")
     grafana = GrafanaSettings(region=grafana_section.string("region", primary.name))

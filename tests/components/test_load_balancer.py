@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from components.firewall import BODY_SIZE_RULE, COMMON_RULE_SET, web_acl_rules
 from runtime.ingest.routes import EVENT_PATHS
-from runtime.stack import Settings
+from runtime.stack import Settings, WafSettings
+from runtime.stack.limits import WAF_ALB_BODY_INSPECTION_BYTES
 from tests.graph import ALB, LISTENER, LISTENER_RULE, TARGET_GROUP, WEB_ACL, WEB_ACL_ASSOCIATION, Graph, one_in_region
 
 # -- ALB ---------------------------------------------------------------------------------
@@ -84,7 +87,7 @@ def test_only_the_event_paths_reach_the_service(graph: Graph, settings: Settings
 # -- WAF ---------------------------------------------------------------------------------
 
 
-def test_each_alb_has_a_web_acl_with_rate_body_size_and_common_rules(graph: Graph, settings: Settings) -> None:
+def test_each_alb_has_a_web_acl_with_rate_and_common_rules(graph: Graph, settings: Settings) -> None:
     for region in settings.regions:
         acl = one_in_region(graph, WEB_ACL, region.name)
         association = one_in_region(graph, WEB_ACL_ASSOCIATION, region.name)
@@ -95,11 +98,29 @@ def test_each_alb_has_a_web_acl_with_rate_body_size_and_common_rules(graph: Grap
         rate = rules["rate-per-client-ip"]["statement"]["rateBasedStatement"]
         assert (rate["aggregateKeyType"], rate["limit"]) == ("IP", settings.waf.rate_limit)
         assert rate["evaluationWindowSec"] == settings.waf.rate_window_seconds
-        size = rules["body-size"]["statement"]["sizeConstraintStatement"]
-        assert (size["comparisonOperator"], size["size"]) == ("GT", settings.waf.max_body_bytes)
-        assert size["fieldToMatch"]["body"]["oversizeHandling"] == "MATCH"
         common = rules["AWSManagedRulesCommonRuleSet"]
         assert common["statement"]["managedRuleGroupStatement"]["vendorName"] == "AWS"
         expected: dict[str, dict[str, str]] = {"none": {}} if settings.waf.common_rule_set == "block" else {"count": {}}
         assert common["overrideAction"] == expected
-        assert sorted(rule["priority"] for rule in rules.values()) == [0, 1, 2]
+        assert sorted(rule["priority"] for rule in rules.values()) == list(range(len(rules)))
+
+
+def test_the_edge_lets_through_every_body_the_service_accepts(graph: Graph, settings: Settings) -> None:
+    """WAF sees 8 KB of a body: no WAF rule may refuse a longer body while the service takes up to 1 MiB."""
+    assert settings.ingest.max_body_bytes > WAF_ALB_BODY_INSPECTION_BYTES
+    for region in settings.regions:
+        rules = {rule["name"]: rule for rule in one_in_region(graph, WEB_ACL, region.name).inputs["rules"]}
+        assert BODY_SIZE_RULE not in rules
+        group = rules[COMMON_RULE_SET]["statement"]["managedRuleGroupStatement"]
+        assert group["ruleActionOverrides"] == [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]
+
+
+def test_a_stack_whose_service_takes_8_kb_at_most_may_refuse_larger_bodies_at_the_edge() -> None:
+    waf = WafSettings(rate_limit=3000, rate_window_seconds=300, max_body_bytes=8192, common_rule_set="block")
+    plain: list[dict[str, Any]] = json.loads(json.dumps(web_acl_rules(waf, 8192, "acl")))
+    rules = {rule["name"]: rule for rule in plain}
+    size = rules[BODY_SIZE_RULE]["statement"]["size_constraint_statement"]
+    assert (size["comparison_operator"], size["size"]) == ("GT", 8192)
+    assert size["field_to_match"] == {"body": {"oversize_handling": "MATCH"}}
+    assert "rule_action_overrides" not in rules[COMMON_RULE_SET]["statement"]["managed_rule_group_statement"]
+    assert [rule["priority"] for rule in rules.values()] == [0, 1, 2]

@@ -168,6 +168,8 @@ BAD_CONFIGS = [
      "prism-pipeline:waf.rateWindowSeconds must be 60, 120, 300 or 600, got 90"),
     ("a body limit past what WAF sees on an ALB", "waf.maxBodyBytes", 16384,
      "prism-pipeline:waf.maxBodyBytes must be <= 8192, got 16384"),
+    ("an edge body limit below the service's", "waf.maxBodyBytes", 8192,
+     "prism-pipeline:waf.maxBodyBytes must be >= ingest.maxBodyBytes (1048576), or unset"),
     ("a traffic dial over 100", "edge.primary.trafficDial", 101,
      "prism-pipeline:edge.primary.trafficDial must be <= 100, got 101"),
     ("a negative traffic dial", "edge.primary.trafficDial", -1,
