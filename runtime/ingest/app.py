@@ -37,7 +37,7 @@ from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.routes import EVENT_PATHS, HEALTH_PATH, METRICS_PATH, READY_PATH
 from runtime.ingest.settings import IngestSettings
 from runtime.ingest.sink import Backpressure, KinesisClient, KinesisSink, SinkUnavailable, sink_settings
-from runtime.ingest.validation import BodyError, Init, Rejection, Validator, new_event_id, raw_event
+from runtime.ingest.validation import INVALID_EVENT, BodyError, Init, Rejection, Validator, new_event_id, raw_event
 
 log = logging.getLogger("prism.ingest")
 
@@ -169,7 +169,7 @@ class IngestApp:
         if not records:
             session = _session_of(parsed.events, body) if not parsed.batch else None
             extra = {"sessionId": session} if session else {}
-            return error_response(400, "invalid_event", _rejection_message(rejections), details, **extra)
+            return error_response(400, INVALID_EVENT, _rejection_message(rejections), details, **extra)
 
         try:
             await self.sink.put(records)
@@ -229,10 +229,10 @@ class IngestApp:
         )
 
     def _reject_event(self, rejection: Rejection, context: dict[str, Any]) -> None:
-        self.metrics.events_rejected.labels("invalid_event").inc()
+        self.metrics.events_rejected.labels(INVALID_EVENT).inc()
         self.failed_events.record(
             failed_event_document(
-                "invalid_event",
+                INVALID_EVENT,
                 [rejection.detail()],
                 rejection.original,
                 self.settings.failed_event_max_bytes,

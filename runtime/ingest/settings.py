@@ -19,6 +19,11 @@ _ORIGIN = re.compile(r"^https?://[^/\s]+$")
 CORS_ORIGIN_RULE = "must list origins such as https://player.example.com or *"
 
 
+# A request's limits unless the environment says otherwise: what a client may send at once.
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_MAX_BATCH_EVENTS = 500
+
+
 class SettingsError(InvalidSetting):
     """An environment variable is missing or wrong; the message names it."""
 
@@ -78,8 +83,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
         host=env.text("INGEST_HOST", "0.0.0.0"),
         port=env.integer("INGEST_PORT", 8080, 1, 65535),
         workers=env.integer("INGEST_WORKERS", 1, 1, 64),
-        max_body_bytes=env.integer("INGEST_MAX_BODY_BYTES", 1_048_576, 1_024, 10_485_760),
-        max_batch_events=env.integer("INGEST_MAX_BATCH_EVENTS", 500, 1, 10_000),
+        max_body_bytes=env.integer("INGEST_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1_024, 10_485_760),
+        max_batch_events=env.integer("INGEST_MAX_BATCH_EVENTS", DEFAULT_MAX_BATCH_EVENTS, 1, 10_000),
         max_clock_skew_ms=env.integer("INGEST_MAX_CLOCK_SKEW_MS", 300_000, 0),
         heartbeat_interval_ms=env.integer("INGEST_HEARTBEAT_INTERVAL_MS", 5_000, 1_000, 600_000),
         cors_origins=origins,

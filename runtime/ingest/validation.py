@@ -31,6 +31,9 @@ EpochMillis = Annotated[int, msgspec.Meta(ge=0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 Pixels = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 
+# The answer's error code when every event of a body is invalid: the client's data, not the request.
+INVALID_EVENT: Final = "invalid_event"
+
 # No real client clock reads before this (2015-01-01T00:00:00Z): a 0 or a seconds value
 # sent as milliseconds is a bug, not an event.
 EARLIEST_TIMESTAMP_MS: Final = 1_420_070_400_000

@@ -24,6 +24,7 @@ PACKAGE = LambdaPackage(
         "runtime/ingest/settings.py",
         "runtime/ingest/sigv4.py",
         "runtime/ingest/sink.py",
+        "runtime/ingest/validation.py",
         "runtime/replay",
     ),
     extra="replayer",

@@ -3,9 +3,13 @@
 Into a stream, events go through the ingest service's own sink (runtime/ingest/sink.py):
 KPL aggregation by shard, PutRecords with several calls in flight, per-record retries of
 partial failures with backoff; ``send`` returns once Kinesis holds every event, or raises
-``SinkUnavailable``. Into a URL, events go as EPAS batches (a JSON array per POST); 429
-and 5xx answers are retried after their Retry-After (or a backoff), other 4xx count the
-batch's events as rejected by the target (the environment's own validation).
+``SinkUnavailable``. Into a URL, events go as EPAS batches (a JSON array per POST), sized
+to what the target accepts: at most its events per batch and bytes per body, and a 413
+halves the batch (and the batches after it). 429 and 5xx answers are retried after their
+Retry-After (or a backoff). Events the target's validation refuses are counted as
+rejected; any other refusal (a WAF's 403, a 413 for one event alone, a 4xx the service
+never gives to valid EPAS) raises ``TargetRefused``: replayed load never disappears quietly,
+and the live replayer's invocation fails, for its retries, its on-failure queue and alarms.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import msgspec
 
 from runtime.events import EVENT_ID_FIELD, PARTITION_KEY_FIELD, SERVER_FIELD
 from runtime.ingest.metrics import IngestMetrics
-from runtime.ingest.settings import base_settings
+from runtime.ingest.settings import DEFAULT_MAX_BATCH_EVENTS, DEFAULT_MAX_BODY_BYTES, base_settings
 from runtime.ingest.sink import KinesisClient, KinesisSink, SinkUnavailable, sink_settings
+from runtime.ingest.validation import INVALID_EVENT
 from runtime.replay.transform import Transform
 
 _encode = msgspec.json.Encoder().encode
@@ -35,7 +40,6 @@ _encode = msgspec.json.Encoder().encode
 # 50 KB at most this long, and a send may wait this long for all its events.
 LINGER_SECONDS = 0.02
 ACK_TIMEOUT_SECONDS = 120.0
-URL_BATCH_EVENTS = 500
 URL_ATTEMPTS = 8
 _URL_BACKOFF_CAP_SECONDS = 20.0
 
@@ -94,16 +98,25 @@ class StreamTarget:
 
 
 class TargetRefused(SinkUnavailable):
-    """The target's ingest URL kept refusing a batch."""
+    """The target's ingest URL refused a batch for good, or kept refusing it."""
 
 
 class UrlTarget:
     """An environment's ingest URL, as a player SDK would post to it."""
 
-    def __init__(self, name: str, url: str, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        timeout_seconds: float = 10.0,
+        max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
         self.name = name
         self.url = url
         self.timeout_seconds = timeout_seconds
+        self.batch_events = max_batch_events  # lowered by a 413, for the rest of the replay
+        self.max_body_bytes = max_body_bytes
         self.sent = 0
         self.rejected = 0
 
@@ -111,11 +124,38 @@ class UrlTarget:
         return None
 
     async def send(self, events: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(events), URL_BATCH_EVENTS):
-            batch = [_as_player_sent(event) for event in events[start : start + URL_BATCH_EVENTS]]
-            await asyncio.to_thread(self._post, json.dumps(batch, separators=(",", ":")).encode(), len(batch))
+        encoded = [_encode(_as_player_sent(event)) for event in events]
+        start = 0
+        while start < len(encoded):
+            batch = self._next_batch(encoded, start)
+            await asyncio.to_thread(self._post_fitting, batch)
+            start += len(batch)
 
-    def _post(self, body: bytes, count: int) -> None:
+    def _next_batch(self, encoded: Sequence[bytes], start: int) -> list[bytes]:
+        """As many events from `start` as a body of the target takes: its count, and its bytes with `[`, `,`, `]`."""
+        batch: list[bytes] = []
+        size = 2
+        for event in encoded[start : start + self.batch_events]:
+            if batch and size + len(event) + 1 > self.max_body_bytes:
+                break
+            batch.append(event)
+            size += len(event) + 1
+        return batch
+
+    def _post_fitting(self, batch: list[bytes]) -> None:
+        if self._post(b"[" + b",".join(batch) + b"]", len(batch)) != 413:
+            return
+        if len(batch) == 1:
+            raise TargetRefused(f"{self.url} refused one event of {len(batch[0])} bytes as too large (413)")
+        self.batch_events = min(self.batch_events, len(batch) // 2)
+        start = 0
+        while start < len(batch):  # in parts of the size as it stands now: a part's own 413 lowers it again
+            part = batch[start : start + self.batch_events]
+            self._post_fitting(part)
+            start += len(part)
+
+    def _post(self, body: bytes, count: int) -> int:
+        """200 (counted) or 413 (for the caller to split); raises TargetRefused for any other refusal."""
         for attempt in range(URL_ATTEMPTS):
             request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"}, method="POST")
             try:
@@ -125,11 +165,16 @@ class UrlTarget:
                 accepted, rejected = _batch_outcome(answer, count)
                 self.sent += accepted
                 self.rejected += rejected
-                return
+                return 200
             except urllib.error.HTTPError as error:
+                if error.code == 413:
+                    return 413
                 if error.code != 429 and error.code < 500:
-                    self.rejected += count
-                    return
+                    code = _error_code(error.read())
+                    if error.code == 400 and code == INVALID_EVENT:
+                        self.rejected += count  # every event failed the target's validation
+                        return 400
+                    raise TargetRefused(f"{self.url} refused a batch of {count} events: {error.code} {code}") from None
                 wait = _retry_after(error.headers.get("Retry-After"), attempt)
             except (urllib.error.URLError, TimeoutError, ConnectionError):
                 wait = _retry_after(None, attempt)
@@ -138,6 +183,15 @@ class UrlTarget:
 
     async def stop(self) -> None:
         return None
+
+
+def _error_code(answer: bytes) -> str:
+    """The "error" of the service's JSON error body, or what the answer starts with."""
+    try:
+        document = json.loads(answer)
+    except ValueError:
+        return answer[:80].decode("utf-8", "replace")
+    return str(document.get("error", "")) if isinstance(document, dict) else ""
 
 
 def _batch_outcome(answer: bytes, count: int) -> tuple[int, int]:
