@@ -15,7 +15,7 @@ SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settin
 	$(wildcard runtime/sessionizer/*.py)
 
 .PHONY: setup lint typecheck test check clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip run \
-	tools system-tools local-tools diagram ingest-constraints docs docs-check
+	tools system-tools local-tools diagram ingest-constraints lambda-constraints docs docs-check
 
 # A Debian package a target needs, installed once when its command is missing: as root, or
 # through sudo for a user that has it (a CI runner). Usage: $(call debian,COMMAND,PACKAGE)
@@ -53,7 +53,7 @@ sessionizer-zip: $(SESSIONIZER_ZIP)
 # The session writer's Lambda zip, dependencies built for arm64 (pip, from PyPI).
 SESSION_WRITER_ZIP := build/session_writer/prism-session-writer.zip
 SESSION_WRITER_SOURCES := runtime/__init__.py runtime/events.py runtime/kpl.py runtime/text_settings.py \
-	runtime/packaging.py $(wildcard runtime/session_writer/*.py)
+	runtime/packaging.py $(wildcard runtime/session_writer/*.py) runtime/session_writer/constraints.txt
 $(SESSION_WRITER_ZIP): $(STAMP) pyproject.toml $(SESSION_WRITER_SOURCES)
 	$(BIN)/python -m runtime.session_writer.package --output $@
 
@@ -62,7 +62,7 @@ session-writer-zip: $(SESSION_WRITER_ZIP)
 # The live replayer's Lambda zip (loadtest), built the same way.
 REPLAY_ZIP := build/replay/prism-replayer.zip
 # Which modules go in is runtime/replay/package.py's to say; any change to them rebuilds.
-REPLAY_SOURCES := $(wildcard runtime/*.py runtime/ingest/*.py runtime/replay/*.py)
+REPLAY_SOURCES := $(wildcard runtime/*.py runtime/ingest/*.py runtime/replay/*.py) runtime/replay/constraints.txt
 $(REPLAY_ZIP): $(STAMP) pyproject.toml $(REPLAY_SOURCES)
 	$(BIN)/python -m runtime.replay.package --output $@
 
@@ -99,6 +99,11 @@ local-tools:
 	$(call debian,npm,npm)
 
 tools: $(ACTIONLINT) system-tools
+
+# The Lambdas' pinned dependencies (runtime/<function>/constraints.txt), resolved anew for arm64.
+lambda-constraints: setup
+	$(BIN)/python -m runtime.session_writer.package --constraints
+	$(BIN)/python -m runtime.replay.package --constraints
 
 # The ingest image's pinned dependencies (runtime/ingest/constraints.txt), resolved anew.
 ingest-constraints:

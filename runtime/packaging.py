@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"  # the functions run on arm64
 PROVIDED_BY_LAMBDA = ("boto3",)
+
+
+def canonical_name(name: str) -> str:
+    """A distribution's name as pip compares them (PEP 503): aws_lambda_powertools is aws-lambda-powertools."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 # pip's own bookkeeping of where it installed is not part of a function.
 _PIP_RECORDS = ("/RECORD", "/INSTALLER", "/REQUESTED")
 
@@ -61,6 +70,9 @@ class LambdaPackage:
     modules: tuple[str, ...]  # files, or folders whose *.py files go in (not package.py nor __main__.py)
     extra: str  # the pyproject.toml extra that lists the function's dependencies
     default_output: Path
+    # Every dependency's exact version for the function's platform: the same zip from the same
+    # commit, whatever the index publishes later. `--constraints` writes it anew.
+    constraints: Path
 
     def sources(self, root: Path = ROOT) -> list[tuple[str, Path]]:
         sources: list[tuple[str, Path]] = []
@@ -75,23 +87,51 @@ class LambdaPackage:
         extra = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"][self.extra]
         return [r for r in extra if not r.startswith(PROVIDED_BY_LAMBDA)]
 
+    def _pip_install(self, target: Path, *options: str) -> None:
+        subprocess.run(
+            # --no-warn-conflicts: the target is a tree of its own, not the build's environment.
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+             "--no-warn-conflicts", "--target", str(target), "--platform", LAMBDA_PLATFORM, "--python-version",
+             LAMBDA_PYTHON_VERSION, "--implementation", "cp", "--only-binary=:all:", *options, *self.requirements()],
+            check=True,
+        )  # fmt: skip
+
     def build(self, output: Path) -> str:
+        if not self.constraints.is_file():
+            raise SystemExit(f"{self.constraints.relative_to(ROOT)} is missing: run make lambda-constraints")
         with tempfile.TemporaryDirectory() as scratch:
             dependencies = Path(scratch)
-            subprocess.run(
-                # --no-warn-conflicts: the target is a tree of its own, not the build's environment.
-                [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                 "--no-warn-conflicts",
-                 "--target", str(dependencies), "--platform", LAMBDA_PLATFORM, "--python-version",
-                 LAMBDA_PYTHON_VERSION, "--implementation", "cp", "--only-binary=:all:", *self.requirements()],
-                check=True,
-            )  # fmt: skip
+            self._pip_install(dependencies, "--constraint", str(self.constraints))
             entries = [e for e in tree(dependencies) if not e[0].endswith(_PIP_RECORDS)]
             return write_zip(output, [*entries, *self.sources()])
+
+    def resolve(self) -> list[str]:
+        """`name==version` of every dependency pip chooses today for the function's platform."""
+        with tempfile.TemporaryDirectory() as scratch:
+            report = Path(scratch) / "report.json"
+            self._pip_install(Path(scratch) / "target", "--dry-run", "--ignore-installed", "--report", str(report))
+            installs = json.loads(report.read_text())["install"]
+        return sorted(f"{canonical_name(i['metadata']['name'])}=={i['metadata']['version']}" for i in installs)
+
+    def write_constraints(self) -> None:
+        header = (f"# {self.handler}'s dependencies, exactly, for {LAMBDA_PLATFORM} CPython {LAMBDA_PYTHON_VERSION}.\n"
+                  "# Regenerate after changing its extra in pyproject.toml: make lambda-constraints\n")  # fmt: skip
+        self.constraints.write_text(header + "".join(f"{line}\n" for line in self.resolve()))
+
+    def pinned(self) -> dict[str, str]:
+        """The constraints file as {canonical name: version}."""
+        lines = [line.strip() for line in self.constraints.read_text().splitlines()]
+        return dict(line.split("==", 1) for line in lines if line and not line.startswith("#"))
 
     def main(self, argv: list[str] | None = None) -> None:
         parser = argparse.ArgumentParser(description=f"Build the Lambda zip of {self.handler}")
         parser.add_argument("--output", type=Path, default=self.default_output)
+        target = self.constraints.relative_to(ROOT)
+        parser.add_argument("--constraints", action="store_true", help=f"resolve the dependencies anew into {target}")
         args = parser.parse_args(argv)
+        if args.constraints:
+            self.write_constraints()
+            print(f"{self.constraints.relative_to(ROOT)}: {len(self.pinned())} pinned")
+            return
         digest = self.build(args.output)
         print(f"{args.output} sha256={digest} size={args.output.stat().st_size}")

@@ -29,6 +29,7 @@ PACKAGE = LambdaPackage(
     ),
     extra="replayer",
     default_output=ROOT / "build" / "replay" / "prism-replayer.zip",
+    constraints=ROOT / "runtime" / "replay" / "constraints.txt",
 )
 
 if __name__ == "__main__":

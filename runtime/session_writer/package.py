@@ -20,6 +20,7 @@ PACKAGE = LambdaPackage(
     ),
     extra="session-writer",
     default_output=ROOT / "build" / "session_writer" / "prism-session-writer.zip",
+    constraints=ROOT / "runtime" / "session_writer" / "constraints.txt",
 )
 # The same zip also sets up a Timestream for InfluxDB instance (provision.py), invoked once per deployment.
 PROVISIONER_HANDLER = "runtime.session_writer.provision.handler"
