@@ -266,6 +266,10 @@ def sessionizer_signals(watch: RegionWatch) -> list[Signal]:
             _one(flink, "millisBehindLatest", {**app, "Flow": "Input", "Id": watch.streams["raw"]}, "Maximum"),
         ),
     ]
+    # The {Application, LateReason} series exists at every sessionizer.metricsLevel: Managed Flink
+    # reports metrics "at the current level and all higher levels" (its guide, "Set CloudWatch
+    # metrics reporting levels": at OPERATOR it reports Application, Task and Operator metrics), so
+    # a stack at OPERATOR gains per-task and per-operator series beside this one, not instead of it.
     for reason in flink_metrics.LATE_REASONS:
         dimensions = {**app, flink_metrics.LATE_REASON_DIMENSION: reason}
         signals.append(
