@@ -35,8 +35,15 @@ def subnet_cidrs(cidr: str, zones: int) -> tuple[list[str], list[str]]:
 
 def _zone(names: Sequence[str], index: int, region: str) -> str:
     if index >= len(names):
-        raise ValueError(f"{region} offers {len(names)} availability zones, network.availabilityZones asks for more")
+        raise ValueError(f"{region} offers {len(names)} availability zones with every service the VPC needs, "
+                         "network.availabilityZones asks for more")  # fmt: skip
     return names[index]
+
+
+def _offering_all(zone_lists: list[list[str]]) -> list[str]:
+    """The zones of the first list (AWS's order) that every other list offers too."""
+    names, *offered = zone_lists
+    return [zone for zone in names if all(zone in zones for zones in offered)]
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,17 @@ class Network(pulumi.ComponentResource):
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).names
+        if args.egress == "endpoints":
+            # An interface endpoint serves only the zones its service is offered in, and a zone's name
+            # is another physical zone in every account: keep the zones, by this account's names, in
+            # which every endpoint the subnets need is offered (in us-east-1 some services skip one).
+            offered = [
+                aws.ec2.get_vpc_endpoint_service_output(
+                    service_name=f"com.amazonaws.{region.name}.{service}", opts=pulumi.InvokeOutputOptions(parent=self)
+                ).availability_zones
+                for service in (*INTERFACE_ENDPOINTS, *args.more_endpoints)
+            ]
+            zones = pulumi.Output.all(zones, *offered).apply(_offering_all)
 
         vpc = aws.ec2.Vpc(
             name,

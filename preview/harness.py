@@ -147,6 +147,22 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
     return f"{name}-id", {}
 
 
+def zone_names(region: str) -> list[str]:
+    """The availability zones the mocks' account sees in a region."""
+    return [f"{region}{letter}" for letter in "abcd"]
+
+
+# As in a real region, one interface endpoint service is not offered in every zone: here ECR's
+# Docker endpoint skips the first zone, so the program must choose zones by what is offered.
+ZONE_GAPS = {"ecr.dkr": 0}
+
+
+def endpoint_service_zones(region: str, service: str) -> list[str]:
+    """The zones the mocks offer an interface endpoint service in."""
+    names = zone_names(region)
+    return [zone for index, zone in enumerate(names) if ZONE_GAPS.get(service) != index]
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.provider_regions: dict[str, str] = {}
@@ -181,8 +197,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
             }, []
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], "no-region")
-            names = [f"{region}{letter}" for letter in "abcd"]
+            names = zone_names(region)
             return {"names": names, "zoneIds": [f"{region}-az{i}" for i in range(1, 5)], "id": region}, []
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], "no-region")
+            name = str(args.args["serviceName"])
+            service = name.removeprefix(f"com.amazonaws.{region}.")
+            return {"serviceName": name, "availabilityZones": endpoint_service_zones(region, service), "id": name}, []
         if args.token == "aws:elb/getServiceAccount:getServiceAccount":
             region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], "no-region")
             account = ELB_ACCOUNTS[region]

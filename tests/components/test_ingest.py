@@ -10,6 +10,7 @@ import pytest
 
 from components.ingest import CONTAINER_NAME, container_definitions, service_environment
 from components.network import INTERFACE_ENDPOINTS, subnet_cidrs
+from preview.harness import endpoint_service_zones, zone_names
 from runtime.ingest.settings import load_settings
 from runtime.names import RegionNames
 from runtime.stack import NewVpc, Settings, from_stack_file, task_stop_timeout_seconds
@@ -88,6 +89,21 @@ def test_private_subnets_reach_aws_through_endpoints_or_nat_as_the_stack_says(gr
         else:
             assert not endpoints
             assert len(nats) == settings.network.availability_zones
+
+
+def test_with_endpoints_the_subnets_are_in_zones_where_every_endpoint_is_offered(
+    graph: Graph, settings: Settings
+) -> None:
+    """Zone names map to other physical zones per account: the zones are chosen by what each service offers."""
+    for region in settings.regions:
+        names = zone_names(region.name)
+        offered = set(names).intersection(*(endpoint_service_zones(region.name, s) for s in INTERFACE_ENDPOINTS))
+        expected = [zone for zone in names if zone in offered][: settings.network.availability_zones]
+        zones = {s.inputs["availabilityZone"] for s in graph.in_region(SUBNET, region.name)}
+        if settings.network.egress == "endpoints":
+            assert zones == set(expected), "the mocks' ECR endpoint skips the first zone"
+        else:
+            assert zones == set(names[: settings.network.availability_zones])
 
 
 def test_subnets_are_cut_so_a_third_zone_keeps_the_existing_ones() -> None:
