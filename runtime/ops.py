@@ -10,6 +10,11 @@ flink-timeouts
     identity (STS), named exactly as the Pulumi program names the applications.
     The new timeouts apply only after the applications restart.
 
+preflight
+    Before a stack's first ``pulumi up``: read-only checks in both regions of what the
+    account must offer (runtime/preflight.py), one line each, ``ok`` or ``FAIL`` with what
+    to do; exit status 1 when any failed. Uses the caller's AWS credentials.
+
 ingest-image
     What the deploy workflow builds and pushes for a stack, as JSON: the image's platform
     (``ingest.cpuArchitecture``) and the stack's own ingest repository in each region,
@@ -41,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.names import RegionNames
+from runtime.preflight import preflight
 from runtime.session_writer.influxdb import InfluxCredentials
 from runtime.session_writer.settings import ENGINES
 from runtime.stack import Settings, SettingsError, from_stack_file
@@ -270,6 +276,21 @@ def ingest_image(args: argparse.Namespace) -> int:
     return 0
 
 
+def preflight_command(args: argparse.Namespace) -> int:
+    settings = stack_settings(args.stack)
+    if settings is None:
+        return 2
+    import boto3
+
+    session = boto3.Session()
+    findings = preflight(settings, lambda service, region: session.client(service, region_name=region))
+    for finding in findings:
+        print(finding.line())
+    failed = sum(not finding.ok for finding in findings)
+    print(f"{len(findings) - failed} ok, {failed} to fix before pulumi up" if failed else f"{len(findings)} ok")
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime.ops", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -288,7 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboards.add_argument("--outputs", type=Path, help="influxdb: the stack's outputs (pulumi stack output --json)")
     image = commands.add_parser("ingest-image", help="the ingest image's platform and repositories, as JSON")
     image.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
+    checks = commands.add_parser("preflight", help="what the account must offer before the first pulumi up")
+    checks.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
     args = parser.parse_args(argv)
+    if args.command == "preflight":
+        return preflight_command(args)
     if args.command == "grafana-dashboards":
         return grafana_dashboards(args)
     if args.command == "ingest-image":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ssl
 import threading
 from collections.abc import Iterator
@@ -14,14 +13,13 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from runtime.ingest import server
 from runtime.ingest.http_endpoint import EndpointError
 from runtime.ingest.put_records import ProxyNotSupported, PutRecordsClient, refuse_proxy
+from tests.certificates import certificate
 
 CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5)
 ANSWER = b'{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0"}]}'
@@ -35,32 +33,13 @@ def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None,
-                 issuer_key: ec.EllipticCurvePrivateKey, ca: bool) -> x509.Certificate:  # fmt: skip
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer or name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def private_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A CA of the test's own and a server certificate for localhost it signed: (CA, cert, key) files."""
     folder = tmp_path_factory.mktemp("ca")
     ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("prism test CA", ca_key, None, ca_key, ca=True)
-    leaf = _certificate("localhost", server_key, ca.subject, ca_key, ca=False)
+    ca = certificate("prism test CA", ca_key, None, ca_key, ca=True)
+    leaf = certificate("localhost", server_key, ca.subject, ca_key, ca=False, names=("localhost",))
     paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))

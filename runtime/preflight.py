@@ -1,0 +1,219 @@
+"""Before a stack's first `pulumi up`: what the account must offer, checked with read-only calls.
+
+`python -m runtime.ops preflight --stack <name>` runs every check in both of the stack's
+regions and prints one line per check: ``ok`` with what it found, or ``FAIL`` with what
+to do. What can fail for reasons outside the program is the account: a closed service,
+a quota, a missing certificate or image, a billing switch. Each check is a function of
+the stack's settings and a way to make AWS clients, so tests run it against moto or
+botocore's Stubber. Not checked yet: Managed Flink KPUs and Global Accelerator quotas.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from runtime.names import RegionNames
+from runtime.stack import NewVpc, RegionSettings, Settings
+
+# (service, region) -> a boto3 client
+Clients = Callable[[str, str], Any]
+BILLING_REGION = "us-east-1"  # Cost Explorer and the billing metrics are served from here
+COST_TAG = "environment"  # the tag the region providers put on every resource, budgets filter by it
+# Lambda keeps this much of a region's concurrency unreserved: reservations may not take it.
+LAMBDA_UNRESERVED_MINIMUM = 100
+# An on-demand stream starts with this many shards, and they count against the shard quota.
+ON_DEMAND_INITIAL_SHARDS = 4
+# Service Quotas codes, and the default each has when the quota cannot be read.
+VPCS_QUOTA = ("vpc", "L-F678F1CE", 5)  # VPCs per Region
+ELASTIC_IPS_QUOTA = ("ec2", "L-0263D0A3", 5)  # EC2-VPC Elastic IPs
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ok: bool
+    message: str  # what was found; for a failure, also what to do
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.check}: {self.message}"
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "error"))
+    return type(error).__name__
+
+
+FIXES = {
+    "liveanalytics": "Timestream for LiveAnalytics is closed to new accounts: set sessionStore.engine to influxdb",
+    "influxdb": "enable Timestream for InfluxDB for the account in this region",
+}
+
+
+def session_store(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """The engine the stack names is one the account may create, in each region."""
+    engine = settings.session_store.engine
+    for region in settings.regions:
+        check = f"session-store {region.name}"
+        try:
+            if engine == "liveanalytics":
+                clients("timestream-write", region.name).describe_endpoints()
+            else:
+                clients("timestream-influxdb", region.name).list_db_instances(maxResults=1)
+        except (ClientError, BotoCoreError) as error:
+            fix = FIXES[engine]
+            yield Finding(check, False, f"{engine} answered {_error_code(error)}: {fix}")
+            continue
+        yield Finding(check, True, f"{engine} is available")
+
+
+def _quota(clients: Clients, region: str, quota: tuple[str, str, int]) -> float:
+    service, code, default = quota
+    try:
+        return float(
+            clients("service-quotas", region).get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
+        )
+    except (ClientError, BotoCoreError):
+        return float(default)
+
+
+def network(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """Room for the VPC the program creates, and for the NAT gateways' addresses."""
+    for region in settings.regions:
+        if not isinstance(settings.network.vpcs[region.role], NewVpc):
+            yield Finding(f"vpcs {region.name}", True, "the stack uses an existing VPC")
+            continue
+        ec2 = clients("ec2", region.name)
+        used = len(ec2.describe_vpcs()["Vpcs"])
+        limit = _quota(clients, region.name, VPCS_QUOTA)
+        yield Finding(f"vpcs {region.name}", used + 1 <= limit,
+                      f"{used} of {limit:g} in use, the stack adds 1"
+                      + ("" if used + 1 <= limit else ": request more VPCs per Region in Service Quotas"))  # fmt: skip
+        if settings.network.egress == "nat":
+            addresses = len(ec2.describe_addresses()["Addresses"])
+            wanted = settings.network.availability_zones
+            limit = _quota(clients, region.name, ELASTIC_IPS_QUOTA)
+            fits = addresses + wanted <= limit
+            found = f"{addresses} of {limit:g} in use, the NAT gateways add {wanted}"
+            yield Finding(f"elastic-ips {region.name}", fits,
+                          found + ("" if fits else ": request more EC2-VPC Elastic IPs in Service Quotas"))  # fmt: skip
+
+
+def kinesis_shards(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """The stack's streams fit in the region's shard quota beside what is open already."""
+    wanted = sum(s.shards if s.shards is not None else ON_DEMAND_INITIAL_SHARDS for s in settings.streams.values())
+    for region in settings.regions:
+        limits = clients("kinesis", region.name).describe_limits()
+        open_shards, limit = limits["OpenShardCount"], limits["ShardLimit"]
+        fits = open_shards + wanted <= limit
+        yield Finding(f"kinesis-shards {region.name}", fits, f"{open_shards} of {limit} open, the stack adds {wanted}"
+                      + ("" if fits else ": request more shards per Region in Service Quotas"))  # fmt: skip
+
+
+def _reserved_concurrency(settings: Settings, region: RegionSettings) -> int:
+    reserved = settings.session_store.reserved_concurrency
+    replay = settings.replay
+    if replay.enabled and replay.source is not None and replay.source.region == region.name:
+        reserved += replay.reserved_concurrency
+    return reserved
+
+
+def lambda_concurrency(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """The functions' reservations leave Lambda the unreserved concurrency it insists on."""
+    for region in settings.regions:
+        unreserved = clients("lambda", region.name).get_account_settings()["AccountLimit"]
+        free = int(unreserved["UnreservedConcurrentExecutions"])
+        reserved = _reserved_concurrency(settings, region)
+        fits = free - reserved >= LAMBDA_UNRESERVED_MINIMUM
+        yield Finding(f"lambda-concurrency {region.name}", fits, f"{free} unreserved, the stack reserves {reserved}"
+                      + ("" if fits else f" and Lambda keeps {LAMBDA_UNRESERVED_MINIMUM}: request more concurrent "
+                         "executions in Service Quotas"))  # fmt: skip
+
+
+def covers(names: list[str], hostname: str) -> bool:
+    """Whether a certificate's names cover the host: exactly, or a wildcard for one label."""
+    return any(name == hostname or (name.startswith("*.") and fnmatch.fnmatchcase(hostname, name)
+                                    and hostname.count(".") == name.count(".")) for name in names)  # fmt: skip
+
+
+def certificates(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """Each region's ALB certificate is issued and names the host players use."""
+    hostname = settings.ingest.hostname
+    for region in settings.regions:
+        arn = settings.ingest.certificate_arns[region.role]
+        check, key = f"certificate {region.name}", f"ingest.{region.role}.certificateArn"
+        if arn is None:
+            yield Finding(check, True, "none: the stack serves plain HTTP (ingest.allowHttp)")
+            continue
+        try:
+            certificate = clients("acm", region.name).describe_certificate(CertificateArn=arn)["Certificate"]
+        except ClientError as error:
+            yield Finding(check, False, f"{key} answered {_error_code(error)}: request one for "
+                          f"{hostname or 'ingest.hostname'} in ACM, {region.name}")  # fmt: skip
+            continue
+        names = [certificate.get("DomainName", ""), *certificate.get("SubjectAlternativeNames", [])]
+        if certificate.get("Status") != "ISSUED":
+            yield Finding(check, False, f"{key} is {certificate.get('Status')}: complete its DNS validation in ACM")
+        elif hostname is not None and not covers(names, hostname):
+            yield Finding(check, False, f"{key} names {', '.join(sorted(set(names)))}, not {hostname}: "
+                          "request one that covers ingest.hostname")  # fmt: skip
+        else:
+            yield Finding(check, True, f"{key} is issued" + (f" for {hostname}" if hostname else ""))
+
+
+def ingest_image(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """The image tag the stack runs is in each region's repository, once the repositories exist."""
+    tag = settings.ingest.image_tag
+    for region in settings.regions:
+        check = f"ingest-image {region.name}"
+        if tag is None:
+            yield Finding(check, True, f"the stack runs {settings.ingest.image}, outside its own repositories")
+            continue
+        repository = RegionNames(settings.environment, region.name).ingest_repository
+        try:
+            clients("ecr", region.name).describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        except ClientError as error:
+            code = _error_code(error)
+            if code == "RepositoryNotFoundException":
+                yield Finding(check, True, f"{repository} does not exist yet: the first deploy creates it")
+            else:
+                yield Finding(check, False, f"{repository}:{tag} answered {code}: build and push it "
+                              f"(python -m runtime.ops ingest-image --stack {settings.environment})")  # fmt: skip
+            continue
+        yield Finding(check, True, f"{repository}:{tag} is there")
+
+
+def billing(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """The switches the budget and its dashboard need, which no program can turn on."""
+    try:
+        tags = clients("ce", BILLING_REGION).list_cost_allocation_tags(TagKeys=[COST_TAG])["CostAllocationTags"]
+        active = any(t["TagKey"] == COST_TAG and t["Status"] == "Active" for t in tags)
+        found = "active" if active else "not active"
+    except ClientError as error:
+        active, found = False, f"unreadable ({_error_code(error)})"
+    yield Finding("cost-allocation-tag", active, f"{COST_TAG} is {found}" + ("" if active else
+                  f": aws ce update-cost-allocation-tags-status --cost-allocation-tags-status TagKey={COST_TAG},"
+                  "Status=Active (the budget counts no cost until it is)"))  # fmt: skip
+    metrics = clients("cloudwatch", BILLING_REGION).list_metrics(Namespace="AWS/Billing", MetricName="EstimatedCharges")
+    on = bool(metrics["Metrics"])
+    yield Finding("billing-alerts", on, "billing metrics are published" if on else "no billing metric in "
+                  f"{BILLING_REGION}: turn on Receive CloudWatch billing alerts (Billing preferences)")  # fmt: skip
+
+
+CHECKS = (session_store, network, kinesis_shards, lambda_concurrency, certificates, ingest_image, billing)
+
+
+def preflight(settings: Settings, clients: Clients) -> list[Finding]:
+    """Every check's findings, in order; a check that cannot run is a failed finding, and the rest still run."""
+    findings: list[Finding] = []
+    for check in CHECKS:
+        try:
+            findings += check(settings, clients)
+        except Exception as error:  # an operator's report: whatever stopped a check is shown, not raised
+            findings.append(Finding(check.__name__.replace("_", "-"), False, f"could not run: {error}"))
+    return findings
