@@ -5,14 +5,18 @@ regions and prints one line per check: ``ok`` with what it found, or ``FAIL`` wi
 to do. What can fail for reasons outside the program is the account: a closed service,
 a quota, a missing certificate or image, a billing switch. Each check is a function of
 the stack's settings and a way to make AWS clients, so tests run it against moto or
-botocore's Stubber. Not checked yet: Managed Flink KPUs and Global Accelerator quotas.
+botocore's Stubber. The deploy's IAM actions come from the program (deploy_actions.txt,
+written by preview/deploy_actions.py). Not checked yet: Managed Flink KPUs and Global
+Accelerator quotas.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -205,7 +209,51 @@ def billing(settings: Settings, clients: Clients) -> Iterator[Finding]:
                   f"{BILLING_REGION}: turn on Receive CloudWatch billing alerts (Billing preferences)")  # fmt: skip
 
 
-CHECKS = (session_store, network, kinesis_shards, lambda_concurrency, certificates, ingest_image, billing)
+DEPLOY_ACTIONS = Path(__file__).with_name("deploy_actions.txt")  # from the program: preview/deploy_actions.py
+SIMULATED_PER_CALL = 100
+SHOWN_DENIED = 4
+
+
+def role_arn(caller_arn: str) -> str:
+    """The IAM principal behind an STS identity: an assumed role's session is its role."""
+    found = re.fullmatch(
+        r"arn:(?P<partition>[\w-]+):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/.+", caller_arn
+    )
+    if found is None:
+        return caller_arn
+    return f"arn:{found['partition']}:iam::{found['account']}:role/{found['role']}"
+
+
+def deploy_permissions(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """The caller's policies allow every action a deploy calls (IAM's policy simulator, no call made)."""
+    region = settings.primary.name
+    principal = role_arn(clients("sts", region).get_caller_identity()["Arn"])
+    lines = [line.strip() for line in DEPLOY_ACTIONS.read_text().splitlines()]
+    actions = [line for line in lines if line and not line.startswith("#")]
+    iam = clients("iam", region)
+    denied: list[str] = []
+    for start in range(0, len(actions), SIMULATED_PER_CALL):
+        batch = actions[start : start + SIMULATED_PER_CALL]
+        results = iam.simulate_principal_policy(PolicySourceArn=principal, ActionNames=batch)["EvaluationResults"]
+        denied += [r["EvalActionName"] for r in results if r["EvalDecision"] != "allowed"]
+    if not denied:
+        yield Finding("deploy-permissions", True, f"{principal} may call all {len(actions)} actions a deploy calls")
+        return
+    shown = ", ".join(denied[:SHOWN_DENIED]) + (f" and {len(denied) - SHOWN_DENIED} more" if len(denied) > SHOWN_DENIED
+                                                else "")  # fmt: skip
+    yield Finding("deploy-permissions", False, f"{principal} may not call {shown}: grant them to the deploy role")
+
+
+CHECKS = (
+    session_store,
+    network,
+    kinesis_shards,
+    lambda_concurrency,
+    certificates,
+    ingest_image,
+    billing,
+    deploy_permissions,
+)
 
 
 def preflight(settings: Settings, clients: Clients) -> list[Finding]:

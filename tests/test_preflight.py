@@ -17,14 +17,18 @@ from moto import mock_aws
 from runtime import ops
 from runtime.names import RegionNames
 from runtime.preflight import (
+    DEPLOY_ACTIONS,
+    SIMULATED_PER_CALL,
     billing,
     certificates,
     covers,
+    deploy_permissions,
     ingest_image,
     kinesis_shards,
     lambda_concurrency,
     network,
     preflight,
+    role_arn,
     session_store,
 )
 from runtime.session_writer.settings import Engine
@@ -230,6 +234,49 @@ def test_an_inactive_cost_tag_and_no_billing_metric_say_what_to_turn_on(account:
         "FAIL billing-alerts: no billing metric in us-east-1: turn on Receive CloudWatch billing alerts "
         "(Billing preferences)",
     ]
+
+
+# -- the deploy's permissions ------------------------------------------------------------
+
+ROLE_SESSION = "arn:aws:sts::123456789012:assumed-role/prism-github-deploy-dev/GitHubActions"
+
+
+def _simulated(account: Account, denied: set[str]) -> list[str]:
+    """The caller is a deploy role's session; the simulator allows all but `denied`."""
+    actions = [line for line in DEPLOY_ACTIONS.read_text().splitlines() if line and not line.startswith("#")]
+    account.stub("sts", "us-east-1").add_response(
+        "get_caller_identity", {"UserId": "AROAEXAMPLE:GitHubActions", "Account": "123456789012", "Arn": ROLE_SESSION}
+    )
+    iam = account.stub("iam", "us-east-1")
+    for start in range(0, len(actions), SIMULATED_PER_CALL):
+        batch = actions[start : start + SIMULATED_PER_CALL]
+        results = [{"EvalActionName": a, "EvalResourceName": "*",
+                    "EvalDecision": "implicitDeny" if a in denied else "allowed"} for a in batch]  # fmt: skip
+        iam.add_response("simulate_principal_policy", {"EvaluationResults": results},
+                         {"PolicySourceArn": "arn:aws:iam::123456789012:role/prism-github-deploy-dev",
+                          "ActionNames": batch})  # fmt: skip
+    return actions
+
+
+def test_a_deploy_role_allowed_every_action_passes(account: Account) -> None:
+    actions = _simulated(account, set())
+    (finding,) = deploy_permissions(dev(), account)
+    assert finding.ok
+    assert finding.message == (f"arn:aws:iam::123456789012:role/prism-github-deploy-dev may call all {len(actions)} "
+                               "actions a deploy calls")  # fmt: skip
+
+
+def test_the_actions_a_role_may_not_call_are_named(account: Account) -> None:
+    denied = {"kinesis:CreateStream", "iam:PassRole", "ecs:CreateService", "s3:CreateBucket", "sns:Subscribe"}
+    _simulated(account, denied)
+    (finding,) = deploy_permissions(dev(), account)
+    assert finding.line() == ("FAIL deploy-permissions: arn:aws:iam::123456789012:role/prism-github-deploy-dev may "
+                              "not call ecs:CreateService, iam:PassRole, kinesis:CreateStream, s3:CreateBucket and "
+                              "1 more: grant them to the deploy role")  # fmt: skip
+
+
+def test_a_user_is_simulated_as_itself() -> None:
+    assert role_arn("arn:aws:iam::123456789012:user/ops") == "arn:aws:iam::123456789012:user/ops"
 
 
 # -- the command -------------------------------------------------------------------------

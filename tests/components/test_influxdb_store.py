@@ -13,6 +13,7 @@ import yaml
 from components.influxdb import INFLUX_PORT
 from policy.config import policy_config
 from policy.offline import run_policies
+from preview.deploy_actions import with_engine
 from runtime.names import INFLUX_ORGANIZATION
 from runtime.session_writer.settings import load_settings
 from runtime.stack import InfluxDbSettings, Settings, from_stack_file
@@ -25,7 +26,6 @@ from tests.graph import (
     INVOCATION,
     PEERING,
     ROLE_POLICY,
-    ROOT,
     SECRET,
     STACKS,
     SUBNET,
@@ -46,15 +46,11 @@ SIZED = {"instanceType": "db.influx.large", "storageType": "InfluxIOIncludedT2",
 
 def influxdb_stack_file(stack: str, folder: Path) -> Path:
     """The stack's own file, switched to engine influxdb (the LiveAnalytics keys dropped)."""
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    store = document["config"]["prism-pipeline:sessionStore"]
-    store.pop("memoryRetentionHours", None)
-    store.pop("magneticRetentionDays", None)
-    store["engine"] = "influxdb"
+    path = with_engine(stack, "influxdb", folder)
     if stack == "slowprod":
-        store["influxdb"] = SIZED
-    path = folder / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump(document))
+        document = yaml.safe_load(path.read_text())
+        document["config"]["prism-pipeline:sessionStore"]["influxdb"] = SIZED
+        path.write_text(yaml.safe_dump(document))
     return path
 
 
