@@ -18,6 +18,8 @@ from pathlib import Path
 import yaml
 
 from preview.graph import ROOT, STACKS, Graph, load_graph, stack_graph
+from runtime.session_writer.settings import ENGINES
+from runtime.stack import from_stack_file
 
 ACTIONS_FILE = ROOT / "runtime" / "deploy_actions.txt"
 # Creating a resource of a type: the calls the provider makes (reads and tags aside).
@@ -118,10 +120,11 @@ def program_graphs() -> list[Graph]:
     graphs = [stack_graph(stack) for stack in STACKS]
     with tempfile.TemporaryDirectory() as scratch:
         for stack in STACKS:
-            engine = "influxdb" if stack_graph(stack).of_type("aws:timestreamwrite/table:Table") else "liveanalytics"
+            engine = from_stack_file(ROOT / f"Pulumi.{stack}.yaml").session_store.engine
+            other = next(e for e in ENGINES if e != engine)
             folder = Path(scratch) / stack
             folder.mkdir()
-            graphs.append(load_graph(stack, with_engine(stack, engine, folder)))
+            graphs.append(load_graph(stack, with_engine(stack, other, folder)))
     return graphs
 
 

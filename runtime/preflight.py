@@ -47,6 +47,11 @@ class Finding:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.check}: {self.message}"
 
 
+def _fitting(check: str, fits: bool, found: str, fix: str) -> Finding:
+    """A quota finding: what is in use and what the stack adds, and the request to make when it does not fit."""
+    return Finding(check, fits, found if fits else f"{found}: {fix}")
+
+
 def _error_code(error: Exception) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "error"))
@@ -95,17 +100,15 @@ def network(settings: Settings, clients: Clients) -> Iterator[Finding]:
         ec2 = clients("ec2", region.name)
         used = len(ec2.describe_vpcs()["Vpcs"])
         limit = _quota(clients, region.name, VPCS_QUOTA)
-        yield Finding(f"vpcs {region.name}", used + 1 <= limit,
-                      f"{used} of {limit:g} in use, the stack adds 1"
-                      + ("" if used + 1 <= limit else ": request more VPCs per Region in Service Quotas"))  # fmt: skip
+        yield _fitting(f"vpcs {region.name}", used + 1 <= limit, f"{used} of {limit:g} in use, the stack adds 1",
+                       "request more VPCs per Region in Service Quotas")  # fmt: skip
         if settings.network.egress == "nat":
             addresses = len(ec2.describe_addresses()["Addresses"])
             wanted = settings.network.availability_zones
             limit = _quota(clients, region.name, ELASTIC_IPS_QUOTA)
-            fits = addresses + wanted <= limit
-            found = f"{addresses} of {limit:g} in use, the NAT gateways add {wanted}"
-            yield Finding(f"elastic-ips {region.name}", fits,
-                          found + ("" if fits else ": request more EC2-VPC Elastic IPs in Service Quotas"))  # fmt: skip
+            yield _fitting(f"elastic-ips {region.name}", addresses + wanted <= limit,
+                           f"{addresses} of {limit:g} in use, the NAT gateways add {wanted}",
+                           "request more EC2-VPC Elastic IPs in Service Quotas")  # fmt: skip
 
 
 def kinesis_shards(settings: Settings, clients: Clients) -> Iterator[Finding]:
@@ -114,9 +117,9 @@ def kinesis_shards(settings: Settings, clients: Clients) -> Iterator[Finding]:
     for region in settings.regions:
         limits = clients("kinesis", region.name).describe_limits()
         open_shards, limit = limits["OpenShardCount"], limits["ShardLimit"]
-        fits = open_shards + wanted <= limit
-        yield Finding(f"kinesis-shards {region.name}", fits, f"{open_shards} of {limit} open, the stack adds {wanted}"
-                      + ("" if fits else ": request more shards per Region in Service Quotas"))  # fmt: skip
+        yield _fitting(f"kinesis-shards {region.name}", open_shards + wanted <= limit,
+                       f"{open_shards} of {limit} open, the stack adds {wanted}",
+                       "request more shards per Region in Service Quotas")  # fmt: skip
 
 
 def _reserved_concurrency(settings: Settings, region: RegionSettings) -> int:
@@ -134,9 +137,10 @@ def lambda_concurrency(settings: Settings, clients: Clients) -> Iterator[Finding
         free = int(unreserved["UnreservedConcurrentExecutions"])
         reserved = _reserved_concurrency(settings, region)
         fits = free - reserved >= LAMBDA_UNRESERVED_MINIMUM
-        yield Finding(f"lambda-concurrency {region.name}", fits, f"{free} unreserved, the stack reserves {reserved}"
-                      + ("" if fits else f" and Lambda keeps {LAMBDA_UNRESERVED_MINIMUM}: request more concurrent "
-                         "executions in Service Quotas"))  # fmt: skip
+        found = f"{free} unreserved, the stack reserves {reserved}"
+        yield _fitting(f"lambda-concurrency {region.name}", fits,
+                       found if fits else f"{found} and Lambda keeps {LAMBDA_UNRESERVED_MINIMUM}",
+                       "request more concurrent executions in Service Quotas")  # fmt: skip
 
 
 def covers(names: list[str], hostname: str) -> bool:
@@ -224,12 +228,17 @@ def role_arn(caller_arn: str) -> str:
     return f"arn:{found['partition']}:iam::{found['account']}:role/{found['role']}"
 
 
+def deploy_actions() -> list[str]:
+    """The actions of DEPLOY_ACTIONS, one a line (comments aside)."""
+    lines = [line.strip() for line in DEPLOY_ACTIONS.read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def deploy_permissions(settings: Settings, clients: Clients) -> Iterator[Finding]:
     """The caller's policies allow every action a deploy calls (IAM's policy simulator, no call made)."""
     region = settings.primary.name
     principal = role_arn(clients("sts", region).get_caller_identity()["Arn"])
-    lines = [line.strip() for line in DEPLOY_ACTIONS.read_text().splitlines()]
-    actions = [line for line in lines if line and not line.startswith("#")]
+    actions = deploy_actions()
     iam = clients("iam", region)
     denied: list[str] = []
     for start in range(0, len(actions), SIMULATED_PER_CALL):

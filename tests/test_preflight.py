@@ -17,11 +17,11 @@ from moto import mock_aws
 from runtime import ops
 from runtime.names import RegionNames
 from runtime.preflight import (
-    DEPLOY_ACTIONS,
     SIMULATED_PER_CALL,
     billing,
     certificates,
     covers,
+    deploy_actions,
     deploy_permissions,
     ingest_image,
     kinesis_shards,
@@ -243,7 +243,7 @@ ROLE_SESSION = "arn:aws:sts::123456789012:assumed-role/prism-github-deploy-dev/G
 
 def _simulated(account: Account, denied: set[str]) -> list[str]:
     """The caller is a deploy role's session; the simulator allows all but `denied`."""
-    actions = [line for line in DEPLOY_ACTIONS.read_text().splitlines() if line and not line.startswith("#")]
+    actions = deploy_actions()
     account.stub("sts", "us-east-1").add_response(
         "get_caller_identity", {"UserId": "AROAEXAMPLE:GitHubActions", "Account": "123456789012", "Arn": ROLE_SESSION}
     )
