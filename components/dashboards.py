@@ -33,7 +33,7 @@ STAGES: tuple[str, ...] = (
     "Firehose and Flink",
     "Session and late streams",
     "Session writer",
-    "Timestream",
+    "Session store",
     "Replication",
     "Live replay",
 )
@@ -51,8 +51,8 @@ def stage_of(signal: Signal) -> str:
         return "Firehose and Flink"
     if kind.startswith("writer-"):
         return "Session writer"
-    if kind.startswith("timestream-"):
-        return "Timestream"
+    if kind.startswith(("timestream-", "influxdb-")):
+        return "Session store"
     if kind.startswith("replication-"):
         return "Replication"
     if kind.startswith("replay-"):
@@ -105,7 +105,7 @@ def _traffic(panel: RegionPanel, stage: str) -> list[dict[str, Any]]:
         ]
     if stage == "Session writer":
         return [graph("Writer invocations", [[LAMBDA, "Invocations", "FunctionName", w.function]])]
-    if stage == "Timestream" and w.database is not None:
+    if stage == "Session store" and w.database is not None:
         latency = [
             TIMESTREAM,
             "SuccessfulRequestLatency",

@@ -25,7 +25,7 @@ grafana-dashboards
     through its HTTP API: ``--url`` is the workspace endpoint (the stack output
     ``grafana.endpoint``), ``--token`` a service account token with the Editor role
     (or GRAFANA_TOKEN), ``--engine`` the session store the stack writes (Timestream SQL
-    dashboards for ``liveanalytics``, InfluxQL ones for ``influxdb``). With ``influxdb``,
+    dashboards for ``liveanalytics``, InfluxQL ones for ``influxdb``, the default). With ``influxdb``,
     ``--outputs`` is the stack's ``pulumi stack output --json``: first each region's
     InfluxDB becomes a data source (created, or updated when it exists), with the read
     token the program's provisioner keeps in Secrets Manager (read with the caller's
@@ -48,7 +48,7 @@ from typing import Any
 from runtime.names import RegionNames
 from runtime.preflight import preflight
 from runtime.session_writer.influxdb import InfluxCredentials
-from runtime.session_writer.settings import ENGINES
+from runtime.session_writer.settings import DEFAULT_ENGINE, ENGINES
 from runtime.stack import Settings, SettingsError, from_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -304,8 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboards = commands.add_parser("grafana-dashboards", help="import dashboards/ into a Grafana workspace")
     dashboards.add_argument("--url", required=True, help="the workspace endpoint (stack output grafana.endpoint)")
     dashboards.add_argument("--token", help="Grafana service account token (default: GRAFANA_TOKEN)")
-    dashboards.add_argument("--engine", choices=ENGINES, default="liveanalytics",
-                            help="the stack's session store: which dashboards (default: liveanalytics)")  # fmt: skip
+    dashboards.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                            help=f"the stack's session store, which dashboards (default {DEFAULT_ENGINE})")  # fmt: skip
     dashboards.add_argument("--outputs", type=Path, help="influxdb: the stack's outputs (pulumi stack output --json)")
     image = commands.add_parser("ingest-image", help="the ingest image's platform and repositories, as JSON")
     image.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")

@@ -6,13 +6,13 @@ to do. What can fail for reasons outside the program is the account: a closed se
 a quota, a missing certificate or image, a billing switch. Each check is a function of
 the stack's settings and a way to make AWS clients, so tests run it against moto or
 botocore's Stubber. The deploy's IAM actions come from the program (deploy_actions.txt,
-written by preview/deploy_actions.py). Not checked yet: Managed Flink KPUs and Global
-Accelerator quotas.
+written by preview/deploy_actions.py).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +35,13 @@ ON_DEMAND_INITIAL_SHARDS = 4
 # Service Quotas codes, and the default each has when the quota cannot be read.
 VPCS_QUOTA = ("vpc", "L-F678F1CE", 5)  # VPCs per Region
 ELASTIC_IPS_QUOTA = ("ec2", "L-0263D0A3", 5)  # EC2-VPC Elastic IPs
+FLINK_KPUS_QUOTA = ("kinesisanalytics", "L-3A88E041", 64)  # Apache Flink KPUs, per application
+FLINK_APPLICATIONS_QUOTA = ("kinesisanalytics", "L-3729A2EF", 100)  # applications per Region
+# Global Accelerator's quotas live in us-east-1's Service Quotas, while its API answers only in
+# us-west-2 (its developer guide, "Quotas"). The quota is found by its name there.
+ACCELERATOR_QUOTA_REGION = "us-east-1"
+ACCELERATOR_API_REGION = "us-west-2"
+STANDARD_ACCELERATORS_QUOTA = ("globalaccelerator", "Standard accelerators per AWS account", 20)
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ def session_store(settings: Settings, clients: Clients) -> Iterator[Finding]:
                 clients("timestream-write", region.name).describe_endpoints()
             else:
                 clients("timestream-influxdb", region.name).list_db_instances(maxResults=1)
-        except (ClientError, BotoCoreError) as error:
+        except ClientError as error:  # no credentials or no network is not the account's answer: it is raised
             fix = FIXES[engine]
             yield Finding(check, False, f"{engine} answered {_error_code(error)}: {fix}")
             continue
@@ -89,6 +96,21 @@ def _quota(clients: Clients, region: str, quota: tuple[str, str, int]) -> float:
         )
     except (ClientError, BotoCoreError):
         return float(default)
+
+
+def _quota_named(clients: Clients, region: str, quota: tuple[str, str, int]) -> float:
+    """A quota found by its name, for a service whose quota codes the documentation does not give."""
+    service, name, default = quota
+    try:
+        for page in (
+            clients("service-quotas", region).get_paginator("list_service_quotas").paginate(ServiceCode=service)
+        ):
+            for found in page["Quotas"]:
+                if found["QuotaName"].lower() == name.lower():
+                    return float(found["Value"])
+    except (ClientError, BotoCoreError):
+        pass
+    return float(default)
 
 
 def network(settings: Settings, clients: Clients) -> Iterator[Finding]:
@@ -141,6 +163,35 @@ def lambda_concurrency(settings: Settings, clients: Clients) -> Iterator[Finding
         yield _fitting(f"lambda-concurrency {region.name}", fits,
                        found if fits else f"{found} and Lambda keeps {LAMBDA_UNRESERVED_MINIMUM}",
                        "request more concurrent executions in Service Quotas")  # fmt: skip
+
+
+def flink(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """Room for one more Managed Flink application per region, and its KPUs within what one may use."""
+    sessionizer = settings.sessionizer
+    # Managed Flink allocates parallelism / parallelismPerKpu KPUs, and an application's parallelism
+    # may not pass parallelismPerKpu x its KPU quota (the guide's "Application scaling").
+    kpus = math.ceil(sessionizer.parallelism / sessionizer.parallelism_per_kpu)
+    for region in settings.regions:
+        pages = clients("kinesisanalyticsv2", region.name).get_paginator("list_applications").paginate()
+        used = sum(len(page["ApplicationSummaries"]) for page in pages)
+        applications = _quota(clients, region.name, FLINK_APPLICATIONS_QUOTA)
+        kpu_limit = _quota(clients, region.name, FLINK_KPUS_QUOTA)
+        found = (f"{used} of {applications:g} applications in use, the stack adds one of {kpus} KPUs "
+                 f"(one may use {kpu_limit:g})")  # fmt: skip
+        short = {"Application count": used + 1 > applications,
+                 "Apache Flink Kinesis Processing Units (KPUs)": kpus > kpu_limit}  # fmt: skip
+        fixes = [quota for quota, exceeded in short.items() if exceeded]
+        yield _fitting(f"flink {region.name}", not fixes, found,
+                       f"request more {' and '.join(fixes)} for Managed Flink in Service Quotas")  # fmt: skip
+
+
+def accelerators(settings: Settings, clients: Clients) -> Iterator[Finding]:
+    """Room for the stack's one standard accelerator in the account."""
+    pages = clients("globalaccelerator", ACCELERATOR_API_REGION).get_paginator("list_accelerators").paginate()
+    used = sum(len(page["Accelerators"]) for page in pages)
+    limit = _quota_named(clients, ACCELERATOR_QUOTA_REGION, STANDARD_ACCELERATORS_QUOTA)
+    yield _fitting("accelerators", used + 1 <= limit, f"{used} of {limit:g} standard accelerators in use, the "
+                   "stack adds 1", f"request more in Service Quotas, {ACCELERATOR_QUOTA_REGION}")  # fmt: skip
 
 
 def covers(names: list[str], hostname: str) -> bool:
@@ -258,6 +309,8 @@ CHECKS = (
     network,
     kinesis_shards,
     lambda_concurrency,
+    flink,
+    accelerators,
     certificates,
     ingest_image,
     billing,

@@ -11,7 +11,18 @@ import pytest
 from runtime.local.resources import names
 from runtime.names import RegionNames, region_code
 from runtime.stack import Settings
-from tests.graph import BUCKET, CODE_FOLDERS, DATABASE, FIREHOSE, ROOT, STREAM, TABLE, Graph, python_files
+from tests.graph import (
+    BUCKET,
+    CODE_FOLDERS,
+    DATABASE,
+    FIREHOSE,
+    INFLUX_INSTANCE,
+    ROOT,
+    STREAM,
+    TABLE,
+    Graph,
+    python_files,
+)
 
 
 def test_the_local_pipeline_creates_every_resource_with_the_programs_name(graph: Graph, settings: Settings) -> None:
@@ -23,6 +34,11 @@ def test_the_local_pipeline_creates_every_resource_with_the_programs_name(graph:
         assert sorted([*local.deliveries.values(), local.failed_events_delivery]) == sorted(
             r.inputs["name"] for r in graph.in_region(FIREHOSE, region.name)
         )
+        if settings.session_store.engine == "influxdb":
+            # The local InfluxDB's database is the instance's bucket, which its v1 API names as a database.
+            [instance] = graph.in_region(INFLUX_INSTANCE, region.name)
+            assert instance.inputs["bucket"] == local.database
+            continue
         assert [r.inputs["databaseName"] for r in graph.in_region(DATABASE, region.name)] == [local.database]
         assert [(r.inputs["databaseName"], r.inputs["tableName"]) for r in graph.in_region(TABLE, region.name)] == [
             (local.database, local.table)

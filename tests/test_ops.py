@@ -84,7 +84,9 @@ INFLUX_OUTPUTS: dict[str, Any] = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("engine", "datasource"), [(None, "grafana-timestream-datasource"), ("influxdb", "influxdb")])
+@pytest.mark.parametrize(
+    ("engine", "datasource"), [("liveanalytics", "grafana-timestream-datasource"), (None, "influxdb")]
+)
 def test_grafana_dashboards_are_posted_to_the_workspace_api(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, engine: str | None,
     datasource: str,
@@ -93,7 +95,7 @@ def test_grafana_dashboards_are_posted_to_the_workspace_api(
     outputs.write_text(json.dumps(INFLUX_OUTPUTS))
     monkeypatch.setattr("runtime.ops.read_token", lambda arn, region: f"{region}-token")
     with recording_server(dashboard_saved) as grafana:
-        chosen = ["--engine", engine, "--outputs", str(outputs)] if engine else []
+        chosen = ["--engine", engine] if engine else ["--outputs", str(outputs)]  # influxdb by default
         assert main(["grafana-dashboards", "--url", grafana.url, "--token", "glsa_test", *chosen]) == 0
     received = [(r.method, r.path, r.headers["authorization"], json.loads(r.body)) for r in grafana.requests]
     sources = [(method, path, body) for method, path, _, body in received if path.startswith("/api/datasources")]
@@ -107,7 +109,7 @@ def test_grafana_dashboards_are_posted_to_the_workspace_api(
     assert {body["dashboard"]["panels"][0]["datasource"]["type"] for _, _, body in dashboards} == {datasource}
     out = capsys.readouterr().out
     assert "live-sessions.json: success /d/prism-live-sessions" in out
-    if engine is None:
+    if engine == "liveanalytics":
         assert sources == []
         return
     assert [(method, path) for method, path, _ in sources] == [

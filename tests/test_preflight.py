@@ -18,11 +18,13 @@ from runtime import ops
 from runtime.names import RegionNames
 from runtime.preflight import (
     SIMULATED_PER_CALL,
+    accelerators,
     billing,
     certificates,
     covers,
     deploy_actions,
     deploy_permissions,
+    flink,
     ingest_image,
     kinesis_shards,
     lambda_concurrency,
@@ -76,16 +78,19 @@ def _ok(findings: Any) -> list[bool]:
 # -- session store -----------------------------------------------------------------------
 
 
+def _with_engine(engine: Engine) -> Settings:
+    settings = dev()
+    return dataclasses.replace(settings, session_store=dataclasses.replace(settings.session_store, engine=engine))
+
+
 @pytest.mark.parametrize("engine", ["liveanalytics", "influxdb"])
 def test_the_session_store_engine_is_available(account: Account, engine: Engine) -> None:
-    settings = dev()
-    settings = dataclasses.replace(settings, session_store=dataclasses.replace(settings.session_store, engine=engine))
-    assert _ok(session_store(settings, account)) == [True, True]
+    assert _ok(session_store(_with_engine(engine), account)) == [True, True]
 
 
 def test_an_account_without_liveanalytics_is_told_to_use_influxdb(account: Account) -> None:
     account.stub("timestream-write", "us-west-2").add_client_error("describe_endpoints", "AccessDeniedException")
-    findings = list(session_store(dev(), account))
+    findings = list(session_store(_with_engine("liveanalytics"), account))
     assert _ok(findings) == [True, False]
     assert findings[1].line() == ("FAIL session-store us-west-2: liveanalytics answered AccessDeniedException: "
                                   "Timestream for LiveAnalytics is closed to new accounts: set sessionStore.engine "
@@ -141,6 +146,70 @@ def test_the_functions_reservations_leave_lambda_its_unreserved_hundred(account:
     assert _ok(findings) == [True, False]
     assert findings[1].message == ("101 unreserved, the stack reserves 2 and Lambda keeps 100: request more "
                                    "concurrent executions in Service Quotas")  # fmt: skip
+
+
+def _flink_application(account: Account, region: str, name: str) -> None:
+    account("kinesisanalyticsv2", region).create_application(
+        ApplicationName=name, RuntimeEnvironment="FLINK-1_20", ServiceExecutionRole="arn:aws:iam::123456789012:role/r"
+    )
+
+
+def _with_parallelism(parallelism: int, per_kpu: int) -> Settings:
+    settings = dev()
+    sessionizer = dataclasses.replace(settings.sessionizer, parallelism=parallelism, parallelism_per_kpu=per_kpu)
+    return dataclasses.replace(settings, sessionizer=sessionizer)
+
+
+def test_a_flink_application_fits_beside_those_in_use_within_the_default_quotas(account: Account) -> None:
+    """moto serves no Managed Flink quota: the documented defaults apply (100 applications, 64 KPUs each)."""
+    _flink_application(account, "us-west-2", "someone-else")
+    findings = list(flink(_with_parallelism(16, 2), account))
+    assert [f.line() for f in findings] == [
+        "ok   flink us-east-1: 0 of 100 applications in use, the stack adds one of 8 KPUs (one may use 64)",
+        "ok   flink us-west-2: 1 of 100 applications in use, the stack adds one of 8 KPUs (one may use 64)",
+    ]
+
+
+def test_a_full_region_or_too_many_kpus_names_the_quota_to_raise(account: Account) -> None:
+    _flink_application(account, "us-east-1", "someone-else")
+    quotas = account.stub("service-quotas", "us-east-1")
+    for code, value in (("L-3729A2EF", 1.0), ("L-3A88E041", 4.0)):
+        quotas.add_response("get_service_quota", {"Quota": {"QuotaCode": code, "Value": value}},
+                            {"ServiceCode": "kinesisanalytics", "QuotaCode": code})  # fmt: skip
+    findings = list(flink(_with_parallelism(9, 2), account))
+    assert findings[0].line() == (
+        "FAIL flink us-east-1: 1 of 1 applications in use, the stack adds one of 5 KPUs (one may use 4): request "
+        "more Application count and Apache Flink Kinesis Processing Units (KPUs) for Managed Flink in Service Quotas"
+    )
+    assert findings[1].ok  # us-west-2: moto's defaults
+    quotas.assert_no_pending_responses()
+
+
+def _accelerators(account: Account, used: int, quota: float | None) -> None:
+    api = account.stub("globalaccelerator", "us-west-2")
+    accelerators = [{"AcceleratorArn": f"arn:aws:globalaccelerator::123456789012:accelerator/{n:016x}",
+                     "Name": f"a{n}", "Enabled": True} for n in range(used)]  # fmt: skip
+    api.add_response("list_accelerators", {"Accelerators": accelerators})
+    quotas = account.stub("service-quotas", "us-east-1")  # where Global Accelerator's quotas are kept
+    listed = [{"QuotaName": "Custom routing accelerators per AWS account", "Value": 10.0}]
+    if quota is not None:
+        listed.append({"QuotaName": "Standard accelerators per AWS account", "Value": quota})
+    quotas.add_response("list_service_quotas", {"Quotas": listed}, {"ServiceCode": "globalaccelerator"})
+
+
+def test_the_accelerator_fits_in_the_account_quota(account: Account) -> None:
+    _accelerators(account, 3, 25.0)
+    assert [f.line() for f in accelerators(dev(), account)] == [
+        "ok   accelerators: 3 of 25 standard accelerators in use, the stack adds 1"
+    ]
+
+
+def test_a_full_account_is_told_where_to_ask_and_an_unlisted_quota_is_the_default(account: Account) -> None:
+    _accelerators(account, 20, None)
+    assert [f.line() for f in accelerators(dev(), account)] == [
+        "FAIL accelerators: 20 of 20 standard accelerators in use, the stack adds 1: request more in Service "
+        "Quotas, us-east-1"
+    ]
 
 
 # -- certificates and the image ----------------------------------------------------------

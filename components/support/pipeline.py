@@ -42,7 +42,7 @@ class RegionalPipeline:
 
 def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[ReplicationRule]) -> RegionWatch:
     """The names and ARN parts the region's stage resources are known by in CloudWatch."""
-    timestream = pipeline.session_store.timestream
+    timestream, influxdb = pipeline.session_store.timestream, pipeline.session_store.influxdb
     return RegionWatch(
         region=pipeline.region.name,
         load_balancer=pipeline.load_balancer.alb.arn_suffix,
@@ -59,6 +59,7 @@ def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[Replica
         failed_batches_queue=pipeline.session_store.failed_batches.name,
         database=timestream.database.database_name if timestream else None,
         table=timestream.table.table_name if timestream else None,
+        influxdb_instance=influxdb.instance.name if influxdb else None,
         # S3 publishes a rule's replication metrics in the rule's source region.
         replication=[
             WatchedReplication(

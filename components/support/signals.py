@@ -3,9 +3,8 @@
 A signal is one alarm's metric (or metric math over a few metrics), with the missing-data
 treatment its metric needs: a Flink application that publishes nothing is down
 (breaching); a stream nobody writes to publishes nothing and is fine (not breaching).
-Dimensions are the stage resources' real names, ARN suffixes and rule ids, taken from
-the resources; the ingest service's and the sessionizer's own metric names are imported
-from the code that emits them.
+Dimensions are the stage resources' real names, ARN suffixes and rule ids, taken from the
+resources; the ingest service's and the sessionizer's metric names come from the code that emits them.
 """
 
 from __future__ import annotations
@@ -82,6 +81,8 @@ class RegionWatch:
     # The Timestream for LiveAnalytics table (engine liveanalytics); None with InfluxDB.
     database: pulumi.Input[str] | None
     table: pulumi.Input[str] | None
+    # The Timestream for InfluxDB instance's name (engine influxdb); None with LiveAnalytics.
+    influxdb_instance: pulumi.Input[str] | None
     replication: Sequence[WatchedReplication] = field(default_factory=tuple)
 
 
@@ -92,6 +93,8 @@ FIREHOSE = "AWS/Firehose"
 LAMBDA = "AWS/Lambda"
 SQS = "AWS/SQS"
 TIMESTREAM = "AWS/Timestream"
+# Timestream for InfluxDB's: its service-linked role's policy lets it put metric data only here.
+INFLUXDB = "AWS/Timestream/InfluxDB"
 S3 = "AWS/S3"
 STATES = "AWS/States"
 EVENTS = "AWS/Events"
@@ -306,8 +309,12 @@ def session_store_signals(watch: RegionWatch) -> list[Signal]:
             _one(SQS, "ApproximateNumberOfMessagesVisible", {"QueueName": watch.failed_batches_queue}, "Maximum"),
         ),
     ]
+    if watch.influxdb_instance is not None:
+        # A full disk refuses every write: watched before it fills (other refusals show as writer errors).
+        disk = _one(INFLUXDB, "DiskUtilization", {"DbInstanceName": watch.influxdb_instance}, "Maximum")
+        signals.append(Signal("influxdb-disk", None, "storage of the region's InfluxDB instance in use (%)", disk))
     if watch.database is None or watch.table is None:
-        return signals  # InfluxDB: what it refuses or fails shows as writer errors and failed batches
+        return signals
     table = {"Operation": "WriteRecords", "DatabaseName": watch.database, "TableName": watch.table}
     return [
         *signals,

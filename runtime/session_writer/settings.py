@@ -13,6 +13,9 @@ from runtime.text_settings import InvalidSetting, TextSettings
 # LiveAnalytics (timestream.py) or InfluxDB through its v1-compatible API (influxdb.py).
 Engine = Literal["liveanalytics", "influxdb"]
 ENGINES: Final[tuple[Engine, ...]] = get_args(Engine)
+# Timestream for InfluxDB is what any account can create: LiveAnalytics is closed to new
+# customers, so a stack keeps it only by naming it (its account already has it).
+DEFAULT_ENGINE: Final[Engine] = "influxdb"
 
 
 # The variables that name the store; the Pulumi program and the local pipeline set them by these names.

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from runtime.names import REGION_NAME, region_code
-from runtime.session_writer.settings import ENGINES, Engine
+from runtime.session_writer.settings import DEFAULT_ENGINE, ENGINES, Engine
 from runtime.sessionizer.config import default_idle_advance_after_ms, default_inactivity_gap_ms
 from runtime.stack.model import (
     CAPACITY_MODES,
@@ -124,9 +124,7 @@ def parse_session_store(
     record_age = section.integer("maximumRecordAgeSeconds", 3_600, -1, 604_800)
     if 0 <= record_age < 60:
         raise SettingsError(section.key("maximumRecordAgeSeconds"), "must be -1 (no limit) or 60-604800", record_age)
-    # Timestream for InfluxDB is what any account can create: LiveAnalytics is closed to new
-    # customers, so a stack keeps it only by naming it (its account already has it).
-    engine = section.choice("engine", ENGINES, "influxdb")
+    engine = section.choice("engine", ENGINES, DEFAULT_ENGINE)
     # Each engine's own keys; the other engine's keys are errors, not silently ignored.
     engine_keys: dict[Engine, tuple[str, ...]] = {
         "liveanalytics": ("memoryRetentionHours", "magneticRetentionDays"),

@@ -245,7 +245,7 @@ AlarmKind = Literal[
     "sessionizer-downtime", "sessionizer-restarts", "sessionizer-failed-checkpoints", "sessionizer-behind-stream",
     "sessionizer-late-events",
     "writer-errors", "writer-throttles", "writer-iterator-age", "writer-failed-batches",
-    "timestream-user-errors", "timestream-system-errors",
+    "timestream-user-errors", "timestream-system-errors", "influxdb-disk",
     "replication-failures", "replication-latency",
     "alarm-relay-failures", "alarm-relay-undelivered",
     "replay-errors", "replay-failed-objects",

@@ -39,6 +39,7 @@ ALARM_DEFAULTS: Mapping[AlarmKind, AlarmTuning] = {
     "writer-failed-batches": AlarmTuning(1, 60, 1, 1),  # messages waiting
     "timestream-user-errors": AlarmTuning(1, 300, 1, 1),  # errors per period
     "timestream-system-errors": AlarmTuning(1, 300, 1, 1),  # errors per period
+    "influxdb-disk": AlarmTuning(80, 300, 3, 3),  # % of the instance's storage in use
     "replication-failures": AlarmTuning(1, 300, 1, 1),  # operations per period
     "replication-latency": AlarmTuning(900, 300, 3, 3),  # seconds
     "alarm-relay-failures": AlarmTuning(1, 300, 1, 1),  # failures per period

@@ -1,22 +1,18 @@
-"""Every stack built with sessionStore.engine influxdb: the instance in private subnets, who may reach it,
-the writer in the VPC, the secrets on the region key, the peering for Grafana, and no Timestream at all."""
+"""Every stack as its file says (sessionStore.engine influxdb): the instance in private subnets, who may reach
+it, the writer in the VPC, the secrets on the region key, the peering for Grafana, and no Timestream at all.
+tests/components/test_session_store.py builds each with liveanalytics."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
-
-import pytest
-import yaml
 
 from components.influxdb import INFLUX_PORT
 from policy.config import policy_config
 from policy.offline import run_policies
-from preview.deploy_actions import with_engine
 from runtime.names import INFLUX_ORGANIZATION
 from runtime.session_writer.settings import load_settings
-from runtime.stack import InfluxDbSettings, Settings, from_stack_file
+from runtime.stack import InfluxDbSettings, Settings
 from tests.graph import (
     DATABASE,
     EGRESS_RULE,
@@ -27,47 +23,16 @@ from tests.graph import (
     PEERING,
     ROLE_POLICY,
     SECRET,
-    STACKS,
     SUBNET,
     TABLE,
     WORKSPACE,
     Graph,
     Resource,
-    load_graph,
 )
 
 ACCOUNT = "123456789012"
 ROUTE = "aws:ec2/route:Route"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-# One stack also sizes the instance past the defaults, so the settings are seen to reach it.
-SIZED = {"instanceType": "db.influx.large", "storageType": "InfluxIOIncludedT2", "allocatedStorageGb": 400,
-         "deploymentType": "WITH_MULTIAZ_STANDBY", "retentionDays": 90}  # fmt: skip
-
-
-def influxdb_stack_file(stack: str, folder: Path) -> Path:
-    """The stack's own file, switched to engine influxdb (the LiveAnalytics keys dropped)."""
-    path = with_engine(stack, "influxdb", folder)
-    if stack == "slowprod":
-        document = yaml.safe_load(path.read_text())
-        document["config"]["prism-pipeline:sessionStore"]["influxdb"] = SIZED
-        path.write_text(yaml.safe_dump(document))
-    return path
-
-
-@pytest.fixture(params=STACKS, scope="module")
-def influx_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    stack = str(request.param)
-    return stack, influxdb_stack_file(stack, tmp_path_factory.mktemp(f"influxdb-{stack}"))
-
-
-@pytest.fixture(scope="module")
-def influx_graph(influx_stack: tuple[str, Path]) -> Graph:
-    return load_graph(*influx_stack)
-
-
-@pytest.fixture(scope="module")
-def influx_settings(influx_stack: tuple[str, Path]) -> Settings:
-    return from_stack_file(influx_stack[1])
 
 
 def _store(settings: Settings) -> InfluxDbSettings:
@@ -106,36 +71,34 @@ def _statements(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
 
 
 def test_each_region_has_an_instance_in_its_private_subnets_sized_by_the_settings(
-    influx_graph: Graph, influx_settings: Settings
+    graph: Graph, settings: Settings
 ) -> None:
-    s = _store(influx_settings)
-    for region in influx_settings.regions:
-        [instance] = influx_graph.in_region(INFLUX_INSTANCE, region.name)
+    s = _store(settings)
+    for region in settings.regions:
+        [instance] = graph.in_region(INFLUX_INSTANCE, region.name)
         inputs = instance.inputs
-        assert set(instance.property_dependencies["vpcSubnetIds"]) == _private_subnets(influx_graph, region.name)
+        assert set(instance.property_dependencies["vpcSubnetIds"]) == _private_subnets(graph, region.name)
         assert inputs["publiclyAccessible"] is False
         assert (inputs["dbInstanceType"], inputs["dbStorageType"], inputs["allocatedStorage"]) == (
             s.instance_type, s.storage_type, s.allocated_storage_gb,
         )  # fmt: skip
         assert (inputs["deploymentType"], inputs["port"]) == (s.deployment_type, INFLUX_PORT)
         assert (inputs["organization"], inputs["bucket"]) == (
-            INFLUX_ORGANIZATION, f"prism-{influx_settings.environment}-{region.code}-sessions",
+            INFLUX_ORGANIZATION, f"prism-{settings.environment}-{region.code}-sessions",
         )  # fmt: skip
-        assert inputs["name"] == f"prism-{influx_settings.environment}-{region.code}-sessions"
-    if influx_settings.environment == "slowprod":
-        assert (s.instance_type, s.allocated_storage_gb, s.retention_days) == ("db.influx.large", 400, 90)
+        assert inputs["name"] == f"prism-{settings.environment}-{region.code}-sessions"
 
 
-def test_only_the_writer_and_grafana_reach_the_instance(influx_graph: Graph, influx_settings: Settings) -> None:
-    [workspace] = influx_graph.of_type(WORKSPACE)
+def test_only_the_writer_and_grafana_reach_the_instance(graph: Graph, settings: Settings) -> None:
+    [workspace] = graph.of_type(WORKSPACE)
     [grafana_group] = [u for u in workspace.property_dependencies["vpcConfiguration"] if "securityGroup:" in u]
-    home = influx_settings.grafana.region
-    for region in influx_settings.regions:
-        [instance] = influx_graph.in_region(INFLUX_INSTANCE, region.name)
-        group = _instance_group(influx_graph, instance)
-        writer = _writer(influx_graph, region.name)
-        [writer_group] = set(writer.property_dependencies["vpcConfig"]) - _private_subnets(influx_graph, region.name)
-        rules = [r for r in influx_graph.of_type(INGRESS_RULE) if _group_of(r) == group]
+    home = settings.grafana.region
+    for region in settings.regions:
+        [instance] = graph.in_region(INFLUX_INSTANCE, region.name)
+        group = _instance_group(graph, instance)
+        writer = _writer(graph, region.name)
+        [writer_group] = set(writer.property_dependencies["vpcConfig"]) - _private_subnets(graph, region.name)
+        rules = [r for r in graph.of_type(INGRESS_RULE) if _group_of(r) == group]
         assert {(r.inputs["fromPort"], r.inputs["toPort"], r.inputs["ipProtocol"]) for r in rules} == {
             (INFLUX_PORT, INFLUX_PORT, "tcp")
         }
@@ -146,31 +109,27 @@ def test_only_the_writer_and_grafana_reach_the_instance(influx_graph: Graph, inf
         else:
             # Grafana is in the other region: its subnets, over the peering.
             home_subnets = {
-                s.inputs["cidrBlock"]
-                for s in influx_graph.in_region(SUBNET, home)
-                if s.inputs["tags"]["tier"] == "private"
+                s.inputs["cidrBlock"] for s in graph.in_region(SUBNET, home) if s.inputs["tags"]["tier"] == "private"
             }
             assert (peers, cidrs) == ({writer_group}, home_subnets)
         # The writer's group goes to the instance and to the AWS APIs (Secrets Manager), nowhere else.
-        egress = [r for r in influx_graph.of_type(EGRESS_RULE) if _group_of(r) == writer_group]
+        egress = [r for r in graph.of_type(EGRESS_RULE) if _group_of(r) == writer_group]
         assert {(r.inputs["toPort"], _peer_of(r)) for r in egress} == {(INFLUX_PORT, group), (443, None)}
 
 
-def test_the_writer_runs_in_the_vpc_and_is_told_the_instance_and_its_token(
-    influx_graph: Graph, influx_settings: Settings
-) -> None:
-    for region in influx_settings.regions:
-        writer = _writer(influx_graph, region.name)
+def test_the_writer_runs_in_the_vpc_and_is_told_the_instance_and_its_token(graph: Graph, settings: Settings) -> None:
+    for region in settings.regions:
+        writer = _writer(graph, region.name)
         config = writer.inputs["vpcConfig"]
-        assert len(config["subnetIds"]) == influx_settings.network.availability_zones
+        assert len(config["subnetIds"]) == settings.network.availability_zones
         assert len(config["securityGroupIds"]) == 1
         told = load_settings({**writer.inputs["environment"]["variables"], "AWS_REGION": region.name})
-        secret = f"arn:aws:secretsmanager:{region.name}:{ACCOUNT}:secret:prism-{influx_settings.environment}-"
+        secret = f"arn:aws:secretsmanager:{region.name}:{ACCOUNT}:secret:prism-{settings.environment}-"
         assert told.target.__class__.__name__ == "InfluxTarget"
         assert told.target.url.startswith("https://") and told.target.url.endswith(f":{INFLUX_PORT}")  # type: ignore[union-attr]
-        assert told.target.database == f"prism-{influx_settings.environment}-{region.code}-sessions"
+        assert told.target.database == f"prism-{settings.environment}-{region.code}-sessions"
         assert told.target.credentials_secret.startswith(f"{secret}{region.code}-influxdb-writer")  # type: ignore[union-attr]
-        statements = _statements(influx_graph, f"{region.code}-session-store-policy")
+        statements = _statements(graph, f"{region.code}-session-store-policy")
         assert statements["ReadWriterToken"]["Resource"] == [told.target.credentials_secret]  # type: ignore[union-attr]
         assert not any(a.startswith("timestream:") for s in statements.values() for a in s["Action"])
         describe = statements["DescribeNetwork"]
@@ -185,16 +144,16 @@ def test_the_writer_runs_in_the_vpc_and_is_told_the_instance_and_its_token(
 
 
 def test_every_secret_is_on_the_region_key_and_the_provisioner_fills_the_tokens(
-    influx_graph: Graph, influx_settings: Settings
+    graph: Graph, settings: Settings
 ) -> None:
-    for region in influx_settings.regions:
-        secrets = influx_graph.in_region(SECRET, region.name)
+    for region in settings.regions:
+        secrets = graph.in_region(SECRET, region.name)
         assert sorted(s.inputs["name"].rsplit("-", 1)[1] for s in secrets) == ["admin", "reader", "writer"]
         assert all(s.inputs["kmsKeyId"].startswith(f"arn:aws:kms:{region.name}:{ACCOUNT}:key/") for s in secrets)
-        [invocation] = influx_graph.in_region(INVOCATION, region.name)
+        [invocation] = graph.in_region(INVOCATION, region.name)
         request = json.loads(invocation.inputs["input"])
-        assert request["retentionSeconds"] == _store(influx_settings).retention_days * 86_400
-        assert request["bucket"] == f"prism-{influx_settings.environment}-{region.code}-sessions"
+        assert request["retentionSeconds"] == _store(settings).retention_days * 86_400
+        assert request["bucket"] == f"prism-{settings.environment}-{region.code}-sessions"
         arns = {s.inputs["name"].rsplit("-", 1)[1]: f"arn:aws:secretsmanager:{region.name}:{ACCOUNT}:secret:"
                 f"{s.inputs['name']}-AbCdEf" for s in secrets}  # fmt: skip
         assert request["adminSecret"] == arns["admin"]
@@ -202,38 +161,30 @@ def test_every_secret_is_on_the_region_key_and_the_provisioner_fills_the_tokens(
         assert set(invocation.inputs["triggers"]) == {"instance", "retention", "code"}
 
 
-def test_grafana_reaches_both_instances_through_its_vpc_and_the_peering(
-    influx_graph: Graph, influx_settings: Settings
-) -> None:
-    [workspace] = influx_graph.of_type(WORKSPACE)
-    home = influx_settings.grafana.region
+def test_grafana_reaches_both_instances_through_its_vpc_and_the_peering(graph: Graph, settings: Settings) -> None:
+    [workspace] = graph.of_type(WORKSPACE)
+    home = settings.grafana.region
     assert workspace.region == home
     assert workspace.inputs["dataSources"] == []
     assert "roleArn" not in workspace.inputs
-    assert len(workspace.inputs["vpcConfiguration"]["subnetIds"]) == influx_settings.network.availability_zones
-    [peering] = influx_graph.of_type(PEERING)
-    away = next(r for r in influx_settings.regions if r.name != home)
+    assert len(workspace.inputs["vpcConfiguration"]["subnetIds"]) == settings.network.availability_zones
+    [peering] = graph.of_type(PEERING)
+    away = next(r for r in settings.regions if r.name != home)
     assert (peering.region, peering.inputs["peerRegion"], peering.inputs["autoAccept"]) == (home, away.name, False)
     for region, other in ((home, away.name), (away.name, home)):
-        other_role = next(r.role for r in influx_settings.regions if r.name == other)
-        other_cidr = influx_settings.network.vpcs[other_role].cidr  # type: ignore[union-attr]
-        routes = [
-            r for r in influx_graph.in_region(ROUTE, region) if r.inputs.get("destinationCidrBlock") == other_cidr
-        ]
-        private_tables = [
-            t for t in influx_graph.in_region(ROUTE_TABLE, region) if "-private-" in t.inputs["tags"]["Name"]
-        ]
-        assert len(routes) == len(private_tables) == influx_settings.network.availability_zones
+        other_role = next(r.role for r in settings.regions if r.name == other)
+        other_cidr = settings.network.vpcs[other_role].cidr  # type: ignore[union-attr]
+        routes = [r for r in graph.in_region(ROUTE, region) if r.inputs.get("destinationCidrBlock") == other_cidr]
+        private_tables = [t for t in graph.in_region(ROUTE_TABLE, region) if "-private-" in t.inputs["tags"]["Name"]]
+        assert len(routes) == len(private_tables) == settings.network.availability_zones
 
 
-def test_influxdb_makes_no_timestream_resources_and_the_stack_passes_every_policy(
-    influx_graph: Graph, influx_stack: tuple[str, Path]
-) -> None:
-    assert influx_graph.of_type(DATABASE) == influx_graph.of_type(TABLE) == []
+def test_influxdb_makes_no_timestream_resources_and_the_stack_passes_every_policy(graph: Graph, stack: str) -> None:
+    assert graph.of_type(DATABASE) == graph.of_type(TABLE) == []
     # What `runtime.ops grafana-dashboards --engine influxdb --outputs` reads.
     for role in ("primary", "secondary"):
-        store = influx_graph.outputs[role]["session_store"]
+        store = graph.outputs[role]["session_store"]
         assert set(store["influxdb"]) == {"url", "database", "reader_token_secret"}
         assert "table" not in store
-    assert "timestream" not in json.dumps([p.inputs["policy"] for p in influx_graph.of_type(ROLE_POLICY)])
-    assert [str(v) for v in run_policies(influx_graph, policy_config(influx_stack[0]))] == []
+    assert "timestream" not in json.dumps([p.inputs["policy"] for p in graph.of_type(ROLE_POLICY)])
+    assert [str(v) for v in run_policies(graph, policy_config(stack))] == []

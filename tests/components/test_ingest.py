@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components.influxdb import SECRETS_ENDPOINTS
 from components.ingest import CONTAINER_NAME, container_definitions, service_environment
 from components.network import INTERFACE_ENDPOINTS, subnet_cidrs
 from preview.harness import endpoint_service_zones, zone_names
@@ -73,15 +74,21 @@ def test_each_region_has_a_vpc_with_public_and_private_subnets_in_distinct_zones
         assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
 
 
+def _interface_endpoints(settings: Settings) -> tuple[str, ...]:
+    """The ingest tasks' endpoints, and Secrets Manager's for the InfluxDB tokens."""
+    return (*INTERFACE_ENDPOINTS, *(SECRETS_ENDPOINTS if settings.session_store.engine == "influxdb" else ()))
+
+
 def test_private_subnets_reach_aws_through_endpoints_or_nat_as_the_stack_says(graph: Graph, settings: Settings) -> None:
+    interface = _interface_endpoints(settings)
     for region in settings.regions:
         endpoints = {e.inputs["serviceName"].removeprefix(f"com.amazonaws.{region.name}."): e
                      for e in graph.in_region(ENDPOINT, region.name)}  # fmt: skip
         nats = graph.in_region(NAT, region.name)
         if settings.network.egress == "endpoints":
-            assert set(endpoints) == {*INTERFACE_ENDPOINTS, "s3"}
+            assert set(endpoints) == {*interface, "s3"}
             assert not nats
-            for service in INTERFACE_ENDPOINTS:
+            for service in interface:
                 assert endpoints[service].inputs["vpcEndpointType"] == "Interface"
                 assert endpoints[service].inputs["privateDnsEnabled"] is True
                 assert len(endpoints[service].inputs["subnetIds"]) == settings.network.availability_zones
@@ -97,7 +104,8 @@ def test_with_endpoints_the_subnets_are_in_zones_where_every_endpoint_is_offered
     """Zone names map to other physical zones per account: the zones are chosen by what each service offers."""
     for region in settings.regions:
         names = zone_names(region.name)
-        offered = set(names).intersection(*(endpoint_service_zones(region.name, s) for s in INTERFACE_ENDPOINTS))
+        wanted = _interface_endpoints(settings)
+        offered = set(names).intersection(*(endpoint_service_zones(region.name, s) for s in wanted))
         expected = [zone for zone in names if zone in offered][: settings.network.availability_zones]
         zones = {s.inputs["availabilityZone"] for s in graph.in_region(SUBNET, region.name)}
         if settings.network.egress == "endpoints":

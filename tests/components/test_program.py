@@ -189,7 +189,8 @@ def test_every_bucket_has_a_lifecycle_from_settings(graph: Graph, settings: Sett
 # Actions AWS defines without resource-level permissions: "*" is the only resource they take.
 # Actions that have no resource ARN; PutMetricData is limited by a namespace condition instead.
 ACCOUNT_LEVEL_ACTIONS = {
-    "timestream:DescribeEndpoints", "timestream:ListDatabases", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"
+    "timestream:DescribeEndpoints", "timestream:ListDatabases", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
 }  # fmt: skip
 
 

@@ -1,15 +1,23 @@
 """The session store (Timestream, the session writer Lambda, its event source) and Grafana, for every stack
-as its file says (engine liveanalytics); tests/components/test_influxdb_store.py runs each with influxdb."""
+switched to engine liveanalytics, as an account that has it would keep it; tests/components/test_influxdb_store.py
+runs each as its file says (influxdb)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+
 from components.support.artifacts import PROJECT_ROOT, source_code_hash
+from policy.config import policy_config
+from policy.offline import run_policies
+from preview.deploy_actions import with_engine
 from runtime.names import region_code
 from runtime.session_writer.package import PACKAGE
-from runtime.stack import LiveAnalyticsSettings, Settings
+from runtime.stack import LiveAnalyticsSettings, Settings, from_stack_file
 from tests.graph import (
     DATABASE,
     FUNCTION,
@@ -26,9 +34,32 @@ from tests.graph import (
     Graph,
     Resource,
     bucket_kind,
+    load_graph,
 )
 
 ACCOUNT = "123456789012"
+# Retention other than the defaults, so the settings are seen to reach the table.
+RETENTION = {"memoryRetentionHours": 48, "magneticRetentionDays": 730}
+
+
+@pytest.fixture(scope="module")
+def liveanalytics_file(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = with_engine(stack, "liveanalytics", tmp_path_factory.mktemp(f"liveanalytics-{stack}"))
+    document = yaml.safe_load(path.read_text())
+    document["config"]["prism-pipeline:sessionStore"].update(RETENTION)
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+# This module's graph and settings: the conftest's, with the stack's file switched to liveanalytics.
+@pytest.fixture(scope="module")
+def graph(stack: str, liveanalytics_file: Path) -> Graph:
+    return load_graph(stack, liveanalytics_file)
+
+
+@pytest.fixture(scope="module")
+def settings(liveanalytics_file: Path) -> Settings:
+    return from_stack_file(liveanalytics_file)
 
 
 def _policy(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
@@ -167,7 +198,9 @@ def test_one_grafana_workspace_reads_both_regions_tables(graph: Graph, settings:
     assert graph.outputs["grafana"]["region"] == settings.grafana.region
 
 
-def test_liveanalytics_makes_no_influxdb_resources(graph: Graph, settings: Settings) -> None:
+def test_liveanalytics_makes_no_influxdb_resources_and_the_stack_passes_every_policy(
+    graph: Graph, settings: Settings, stack: str
+) -> None:
     assert settings.session_store.engine == "liveanalytics"
     for kind in (INFLUX_INSTANCE, SECRET, PEERING):
         assert graph.of_type(kind) == []
@@ -175,3 +208,4 @@ def test_liveanalytics_makes_no_influxdb_resources(graph: Graph, settings: Setti
         [function] = writer_functions(graph, region.name)
         assert "vpcConfig" not in function.inputs
         assert function.inputs["environment"]["variables"]["SESSION_STORE_ENGINE"] == "liveanalytics"
+    assert [str(v) for v in run_policies(graph, policy_config(stack))] == []

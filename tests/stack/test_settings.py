@@ -67,9 +67,9 @@ def influx_store(**influxdb: Any) -> dict[str, Any]:
 BAD_CONFIGS = [
     ("unknown session store engine", "sessionStore.engine", "timescale",
      "prism-pipeline:sessionStore.engine must be one of liveanalytics, influxdb, got 'timescale'"),
-    ("LiveAnalytics retention with influxdb", "sessionStore.engine", "influxdb",
+    ("LiveAnalytics retention with influxdb", "sessionStore.memoryRetentionHours", 24,
      "prism-pipeline:sessionStore.memoryRetentionHours applies only to engine liveanalytics, got 24"),
-    ("InfluxDB settings with liveanalytics", "sessionStore.influxdb", {"instanceType": "db.influx.large"},
+    ("InfluxDB settings with liveanalytics", "sessionStore.engine", "liveanalytics",
      "prism-pipeline:sessionStore.influxdb applies only to engine influxdb"),
     ("unknown instance class", "sessionStore", influx_store(instanceType="db.r5.large"),
      "prism-pipeline:sessionStore.influxdb.instanceType must be one of db.influx.medium, "),
@@ -270,6 +270,10 @@ def test_an_existing_vpc_is_used_as_it_is(tmp_path: Path) -> None:
         "privateSubnetIds": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
     }
     document["config"]["prism-pipeline:network"]["primary"] = existing
+    # An existing VPC allows only the session store engine that needs none.
+    store = document["config"]["prism-pipeline:sessionStore"]
+    store.pop("influxdb")
+    store["engine"] = "liveanalytics"
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(yaml.safe_dump(document))
 
