@@ -27,6 +27,7 @@ from components.support.policies import Statement, service_role
 from components.support.refs import Ref
 from components.support.region import Region
 from components.support.security_groups import allow_tcp, security_group
+from runtime.ingest.image import source_tag
 from runtime.ingest.settings import base_settings, environment
 from runtime.names import MAX_SECURITY_GROUP
 from runtime.stack import IngestServiceSettings, task_stop_timeout_seconds
@@ -146,12 +147,13 @@ class IngestService(pulumi.ComponentResource):
         service_name = region.names.ingest_service
         role_name = region.names.role("ingest-task")
         execution_role_name = region.names.role("ingest-exec")
-        # The stack's own repository, for ingest.imageTag (and for the deploy workflow to push to).
+        # The stack's own repository (the deploy workflow pushes to it): its image's tag comes from
+        # the source, so a preview of an unchanged image shows the task definition unchanged.
         self.repository = image_repository(f"{name}-images", region, args.key_arn, s.keep_images,
                                            not s.deletion_protection, child)  # fmt: skip
         image: pulumi.Input[str] = (
-            pulumi.Output.concat(self.repository.repository_url, ":", s.image_tag)
-            if s.image_tag is not None
+            pulumi.Output.concat(self.repository.repository_url, ":", source_tag())
+            if s.image is None
             else region.account_id.apply(lambda account: s.image_for(region.name, account))
         )
 
@@ -215,7 +217,7 @@ class IngestService(pulumi.ComponentResource):
         if s.from_ecr:
             repository: pulumi.Input[str] = (
                 self.repository.arn
-                if s.image_tag is not None
+                if s.image is None
                 else pulumi.Output.all(region.account_id, region.partition).apply(
                     lambda v: s.ecr_repository_arn(region.name, v[0], v[1])
                 )

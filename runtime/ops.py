@@ -16,9 +16,14 @@ preflight
     to do; exit status 1 when any failed. Uses the caller's AWS credentials.
 
 ingest-image
-    What the deploy workflow builds and pushes for a stack, as JSON: the image's platform
-    (``ingest.cpuArchitecture``) and the stack's own ingest repository in each region,
-    named as the program names them.
+    Where the deploy workflow copies the ingest image for a stack, as JSON: the tag the
+    program names (runtime/ingest/image.py), the task's platform (``ingest.cpuArchitecture``)
+    and the stack's own ingest repository in each region, named as the program names them.
+
+preview-role-policy
+    The inline policy of the role pull requests' previews assume, as JSON, for
+    ``--account-id``: read and list the state bucket, ``kms:Decrypt`` with the secrets key
+    (runtime/state_access.py); it goes beside AWS's managed ReadOnlyAccess.
 
 grafana-dashboards
     Imports (or updates) the dashboards of dashboards/<engine>/ into a Grafana workspace
@@ -45,11 +50,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.ingest.image import source_tag
 from runtime.names import RegionNames
 from runtime.preflight import preflight
 from runtime.session_writer.influxdb import InfluxCredentials
 from runtime.session_writer.settings import DEFAULT_ENGINE, ENGINES
 from runtime.stack import Settings, SettingsError, from_stack_file
+from runtime.state_access import preview_role_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUTS = (("heartbeat.timeout", "300000 ms (300 s)"), ("akka.ask.timeout", "300 s"))
@@ -267,6 +274,7 @@ def ingest_image(args: argparse.Namespace) -> int:
         return 2
     image = {
         "platform": PLATFORMS[settings.ingest.cpu_architecture],
+        "tag": source_tag(),
         "repositories": [
             {"region": region.name, "name": RegionNames(settings.environment, region.name).ingest_repository}
             for region in settings.regions
@@ -307,8 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboards.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                             help=f"the stack's session store, which dashboards (default {DEFAULT_ENGINE})")  # fmt: skip
     dashboards.add_argument("--outputs", type=Path, help="influxdb: the stack's outputs (pulumi stack output --json)")
-    image = commands.add_parser("ingest-image", help="the ingest image's platform and repositories, as JSON")
+    image = commands.add_parser("ingest-image", help="the ingest image's tag, platform and repositories, as JSON")
     image.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
+    role = commands.add_parser("preview-role-policy", help="the preview role's inline policy, as JSON")
+    role.add_argument("--account-id", required=True, help="the AWS account of the state bucket")
     checks = commands.add_parser("preflight", help="what the account must offer before the first pulumi up")
     checks.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
     args = parser.parse_args(argv)
@@ -318,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return grafana_dashboards(args)
     if args.command == "ingest-image":
         return ingest_image(args)
+    if args.command == "preview-role-policy":
+        print(json.dumps(preview_role_policy(args.account_id), indent=2))
+        return 0
     return flink_timeouts(args)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from runtime.ingest.image import source_tag
 from runtime.names import RegionNames
 from runtime.stack import NewVpc, RegionSettings, Settings
 
@@ -227,7 +228,7 @@ def certificates(settings: Settings, clients: Clients) -> Iterator[Finding]:
 
 def ingest_image(settings: Settings, clients: Clients) -> Iterator[Finding]:
     """The image tag the stack runs is in each region's repository, once the repositories exist."""
-    tag = settings.ingest.image_tag
+    tag = None if settings.ingest.image is not None else source_tag()
     for region in settings.regions:
         check = f"ingest-image {region.name}"
         if tag is None:

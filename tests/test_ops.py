@@ -132,7 +132,7 @@ def test_grafana_dashboards_need_a_token(monkeypatch: pytest.MonkeyPatch, capsys
 
 @pytest.mark.built
 @pytest.mark.parametrize("stack", STACKS)
-def test_ingest_image_names_the_programs_repositories_and_the_tasks_platform(
+def test_ingest_image_names_the_programs_repositories_tag_and_the_tasks_platform(
     stack: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["ingest-image", "--stack", stack]) == 0
@@ -144,3 +144,7 @@ def test_ingest_image_names_the_programs_repositories_and_the_tasks_platform(
     (definition, *_) = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
     architecture = definition.inputs["runtimePlatform"]["cpuArchitecture"]
     assert image["platform"] == {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}[architecture]
+    # The tag the workflow pushes is the one every task definition of the stack runs.
+    images = {json.loads(d.inputs["containerDefinitions"])[0]["image"].rsplit(":", 1)[1]
+              for d in graph.of_type("aws:ecs/taskDefinition:TaskDefinition")}  # fmt: skip
+    assert images == {image["tag"]}

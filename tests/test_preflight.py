@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from moto import mock_aws
 
 from runtime import ops
+from runtime.ingest.image import source_tag
 from runtime.names import RegionNames
 from runtime.preflight import (
     SIMULATED_PER_CALL,
@@ -269,10 +270,10 @@ def test_the_image_tag_is_in_each_regions_repository_once_it_exists(account: Acc
         ecr.create_repository(repositoryName=repository)
         if region.role == "primary":
             manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
-            ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=settings.ingest.image_tag)
+            ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=source_tag())
     findings = list(ingest_image(settings, account))
     assert _ok(findings) == [True, False]
-    assert findings[1].message == (f"prism-dev-usw2-ingest:{settings.ingest.image_tag} answered "
+    assert findings[1].message == (f"prism-dev-usw2-ingest:{source_tag()} answered "
                                    "ImageNotFoundException: build and push it (python -m runtime.ops ingest-image "
                                    "--stack dev)")  # fmt: skip
 

@@ -72,13 +72,33 @@ def test_every_pull_request_previews_every_stack_with_the_guardrails() -> None:
 
 def test_stacks_deploy_in_order_one_at_a_time_each_in_its_environment() -> None:
     jobs = load("deploy.yml")["jobs"]
-    assert set(jobs) == set(STACKS)
-    assert "needs" not in jobs["dev"] and jobs["datamart"]["needs"] == "dev"
+    assert set(jobs) == {"image", *STACKS}
+    assert jobs["dev"]["needs"] == "image" and jobs["datamart"]["needs"] == "dev"
     assert jobs["slowprod"]["needs"] == "datamart" and jobs["loadtest"]["needs"] == "datamart"
-    assert {name: job["with"]["stack"] for name, job in jobs.items()} == {stack: stack for stack in STACKS}
+    assert {name: job["with"]["stack"] for name, job in jobs.items() if name != "image"} == {s: s for s in STACKS}
     (deploy,) = load("deploy-stack.yml")["jobs"].values()
     assert deploy["environment"] == "${{ inputs.stack }}"
     assert deploy["concurrency"] == {"group": "deploy-${{ inputs.stack }}", "cancel-in-progress": False}
     commands = "\n".join(step.get("run", "") for step in deploy["steps"])
-    assert 'pulumi config set --path --stack "$STACK" ingest.imageTag "$GITHUB_SHA"' in commands
     assert "--policy-pack policy" in commands
+
+
+def test_the_image_is_built_once_per_commit_and_each_stack_gets_its_bytes() -> None:
+    """No stack's deploy builds: it copies the image job's archive, digests kept, under the program's tag."""
+    build = load("deploy.yml")["jobs"]["image"]["steps"]
+    (built,) = [step for step in build if step.get("uses", "").startswith("docker/build-push-action@")]
+    assert built["with"]["platforms"] == "linux/amd64,linux/arm64"
+    assert built["with"]["outputs"].startswith("type=oci,dest=")
+    assert "push" not in built["with"]
+    (upload,) = [step for step in build if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["name"] == "ingest-image"
+    (deploy,) = load("deploy-stack.yml")["jobs"].values()
+    steps = deploy["steps"]
+    assert not any(step.get("uses", "").startswith("docker/") for step in steps), "a stack's deploy never builds"
+    (download,) = [step for step in steps if step.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"]["name"] == "ingest-image"
+    commands = "\n".join(step.get("run", "") for step in steps)
+    assert "skopeo copy --all --preserve-digests" in commands
+    assert 'tag="$(jq -r .tag "$RUNNER_TEMP/image.json")"' in commands, "the tag is the program's"
+    assert "imageTag" not in commands.replace('imageTag="$tag"', ""), "no stack file or config sets a tag"
+    assert "GITHUB_SHA" not in commands.replace('--message "deploy $GITHUB_SHA"', "")

@@ -13,7 +13,6 @@ from runtime.stack.limits import (
     FARGATE_MEMORY,
     HOSTNAME,
     IMAGE,
-    IMAGE_TAG,
     SUBNET_ID,
     TLS_POLICIES,
     VPC_ID,
@@ -100,14 +99,11 @@ def parse_ingest(
 ) -> IngestServiceSettings:
     image = section.optional_string("image", IMAGE, "an image reference with a tag or digest, "
                                     "such as {account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:1.4.0")  # fmt: skip
-    image_tag = section.optional_string("imageTag", IMAGE_TAG, "an image tag (1-128 of A-Z a-z 0-9 _ . -)")
-    if (image is None) == (image_tag is None):
-        key = "imageTag" if image is None else "image"
-        rule = "set exactly one of ingest.imageTag (an image of the stack's own repository in each region) and " \
-               "ingest.image (an image elsewhere)"  # fmt: skip
-        raise SettingsError(section.key(key), rule, image or image_tag)
-    if image_tag == "latest":
-        raise SettingsError(section.key("imageTag"), "must name a release or commit, not latest", image_tag)
+    if section.present("imageTag"):
+        # The own repositories' tag comes from the source, so previews and deploys name one image.
+        raise SettingsError(section.key("imageTag"), "is no longer read: the stack's own repositories run the "
+                            "image tagged from the source (runtime/ingest/image.py); remove the key",
+                            section.raw("imageTag"))  # fmt: skip
     if image is not None:
         match = IMAGE.match(image)
         assert match is not None
@@ -172,7 +168,6 @@ def parse_ingest(
 
     settings = IngestServiceSettings(
         image=image,
-        image_tag=image_tag,
         keep_images=keep_images,
         cpu=cpu,
         memory_mb=memory,

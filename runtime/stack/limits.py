@@ -28,7 +28,6 @@ CERTIFICATE_ARN = re.compile(
 
 # A container image tag, as registries accept it.
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-IMAGE_TAG = re.compile(rf"^{_TAG}$")
 # registry/repository:tag or @sha256:digest; {account} and {region} are filled per region.
 IMAGE = re.compile(
     r"^(?P<registry>[a-z0-9{}.-]+(?::\d+)?)/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"

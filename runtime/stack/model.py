@@ -160,8 +160,9 @@ class TaskCounts:
 class IngestServiceSettings:
     """The ingest service in each region: ALB, Fargate tasks, their scaling, and what they are told."""
 
-    image: str | None  # an image elsewhere; may hold {account} and {region}, filled per region
-    image_tag: str | None  # else: this tag of the stack's own repository in each region
+    # An image elsewhere (may hold {account} and {region}, filled per region); None: the stack's
+    # own repository in each region, at the tag runtime/ingest/image.py computes from the source.
+    image: str | None
     keep_images: int  # the repository's lifecycle keeps this many images
     cpu: int  # Fargate CPU units
     memory_mb: int
@@ -188,9 +189,9 @@ class IngestServiceSettings:
     container_insights: Literal["enabled", "enhanced", "disabled"]
 
     def image_for(self, region: str, account_id: str) -> str:
-        """The image of an `image` setting, for a region (image_tag: the repository's URL and the tag)."""
+        """The image of an `image` setting, for a region."""
         if self.image is None:
-            raise ValueError("the image is the stack's own repository's (ingest.imageTag)")
+            raise ValueError("the image is the stack's own repository's, tagged from the source")
         return self.image.replace("{region}", region).replace("{account}", account_id)
 
     @property

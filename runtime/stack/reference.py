@@ -38,7 +38,7 @@ _MINIMAL: dict[str, Any] = {
     "tags": {"owner": "owner", "costCenter": "cost-center"},
     "budget": {"monthlyLimitUsd": 100},
     "network": {"primary": {"cidr": "10.40.0.0/16"}, "secondary": {"cidr": "10.41.0.0/16"}},
-    "ingest": {"imageTag": "1.0.0", "allowHttp": True},
+    "ingest": {"allowHttp": True},
     "alerting": {"paging": False},
 }
 _SUBNETS = {

@@ -12,6 +12,7 @@ from components.influxdb import SECRETS_ENDPOINTS
 from components.ingest import CONTAINER_NAME, container_definitions, service_environment
 from components.network import INTERFACE_ENDPOINTS, subnet_cidrs
 from preview.harness import endpoint_service_zones, zone_names
+from runtime.ingest.image import source_tag
 from runtime.ingest.settings import load_settings
 from runtime.names import RegionNames
 from runtime.stack import NewVpc, Settings, from_stack_file, task_stop_timeout_seconds
@@ -169,7 +170,7 @@ def test_task_definition_is_fargate_sized_from_settings_with_a_canonical_contain
         text = definition["containerDefinitions"]
         container = _container(graph, region.name)
         repository = RegionNames(settings.environment, region.name).ingest_repository
-        assert container["image"] == f"123456789012.dkr.ecr.{region.name}.amazonaws.com/{repository}:{s.image_tag}"
+        assert container["image"] == f"123456789012.dkr.ecr.{region.name}.amazonaws.com/{repository}:{source_tag()}"
         assert container["stopTimeout"] == task_stop_timeout_seconds(s.shutdown_drain_seconds, s.ack_timeout_seconds)
         assert container["stopTimeout"] <= 120
         assert container["portMappings"] == [{"containerPort": s.port, "hostPort": s.port, "protocol": "tcp"}]

@@ -144,12 +144,9 @@ BAD_CONFIGS = [
     ("memory Fargate has no size for", "ingest.memoryMb", 3000,
      "prism-pipeline:ingest.memoryMb must be 512, 1024 or 2048 for cpu 256, got 3000"),
     ("CPU Fargate has no size for", "ingest.cpu", 768, "prism-pipeline:ingest.cpu must be a Fargate size"),
-    ("the latest tag of the own repository", "ingest.imageTag", "latest",
-     "prism-pipeline:ingest.imageTag must name a release or commit, not latest"),
-    ("a tag that is not one", "ingest.imageTag", "v1 final", "prism-pipeline:ingest.imageTag must be an image tag"),
-    ("no image at all", "ingest.imageTag", ..., "prism-pipeline:ingest.imageTag set exactly one of ingest.imageTag"),
-    ("an image tag and an image", "ingest.image", "{account}.dkr.ecr.{region}.amazonaws.com/prism-ingest:1.0.0",
-     "prism-pipeline:ingest.image set exactly one of ingest.imageTag"),
+    ("an image tag of the stack's own", "ingest.imageTag", "1.0.0",
+     "prism-pipeline:ingest.imageTag is no longer read: the stack's own repositories run the image tagged from the "
+     "source (runtime/ingest/image.py); remove the key, got '1.0.0'"),
     ("a repository that keeps no image", "ingest.keepImages", 0, "prism-pipeline:ingest.keepImages must be >= 1"),
     ("a drain Fargate cuts short", "ingest.shutdownDrainSeconds", 60,
      "prism-pipeline:ingest.shutdownDrainSeconds is too long: in-flight requests plus two drains need 135 s"),
@@ -291,9 +288,7 @@ def test_an_existing_vpc_is_used_as_it_is(tmp_path: Path) -> None:
 
 def with_image(image: str) -> dict[str, Any]:
     """The dev stack's values with an image elsewhere instead of its own repository's tag."""
-    values = with_value("ingest.image", image)
-    del values["ingest"]["imageTag"]
-    return values
+    return with_value("ingest.image", image)
 
 
 @pytest.mark.parametrize(
@@ -310,9 +305,9 @@ def test_a_bad_image_elsewhere_fails_naming_the_key(image: str, message: str) ->
     assert str(raised.value).startswith(message)
 
 
-def test_the_stacks_use_their_own_repository_by_tag() -> None:
+def test_the_stacks_use_their_own_repository() -> None:
     ingest = parse_settings(valid_values()).ingest
-    assert (ingest.image, ingest.image_tag, ingest.keep_images, ingest.from_ecr) == (None, "1.0.0", 30, True)
+    assert (ingest.image, ingest.keep_images, ingest.from_ecr) == (None, 30, True)
     with pytest.raises(ValueError, match="own repository"):
         ingest.image_for("us-east-1", "210987654321")
 
