@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -81,6 +82,16 @@ def in_project_environment(command: list[str]) -> list[str]:
 def test_the_dockerfile_passes_hadolint() -> None:
     result = subprocess.run([str(BIN / "hadolint"), str(DOCKERFILE)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_stage_starts_from_a_base_pinned_by_digest() -> None:
+    """The same commit builds on the same bytes: a tag alone may move under it."""
+    text = DOCKERFILE.read_text()
+    arguments = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, flags=re.MULTILINE))
+    bases = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
+    resolved = [arguments[base[2:-1]] if base.startswith("${") else base for base in bases]
+    assert len(resolved) == 2
+    assert all(re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", base) for base in resolved), resolved
 
 
 def test_the_final_stage_is_read_as_docker_would() -> None:
