@@ -64,6 +64,8 @@ def test_every_pull_request_previews_every_stack_with_the_guardrails() -> None:
     assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
     steps = job["steps"]
     assert any(step.get("run") == "make test" for step in steps)
+    (java,) = [step for step in steps if step.get("uses", "").startswith("actions/setup-java@")]
+    assert java["with"]["java-version"] == "17"
     (pulumi,) = [step for step in steps if step.get("uses", "").startswith("pulumi/actions@")]
     assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["policyPacks"] == "policy"
