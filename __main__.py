@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.alerting import Alerting, AlertingArgs
 from components.archive import Archive, ArchiveArgs
-from components.budgets import Budgets, BudgetsArgs
-from components.dashboards import RegionPanel, ResourceDashboard, ResourceDashboardArgs
 from components.delivery import Delivery, DeliveryArgs
 from components.edge import Edge, EdgeArgs, EdgeOrigin, accelerator_ports
 from components.encryption import RegionKey, RegionKeyArgs
@@ -30,26 +27,29 @@ from components.influxdb import SECRETS_ENDPOINTS
 from components.ingest import IngestService, IngestServiceArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
+from components.operations.alerting import Alerting, AlertingArgs
+from components.operations.budgets import Budgets, BudgetsArgs
+from components.operations.dashboards import RegionPanel, ResourceDashboard, ResourceDashboardArgs
+from components.operations.signals import Signal, region_signals, replay_signals
+from components.operations.stack_health import RegionHealth, StackHealth, StackHealthArgs
+from components.operations.watch import region_watch
 from components.peering import VpcPeering, VpcPeeringArgs
+from components.regional_pipeline import (
+    RegionalPipeline,
+    grafana_args,
+    peering_side,
+    session_store_outputs,
+    store_network,
+)
 from components.replay import Replay, ReplayArgs
 from components.replication import Replication, ReplicationArgs, ReplicationSide
 from components.session_store import SessionStore, SessionStoreArgs
 from components.sessionizer import Sessionizer, SessionizerArgs
 from components.settings import from_pulumi_config
-from components.stack_health import RegionHealth, StackHealth, StackHealthArgs
 from components.streams import Streams, StreamsArgs
 from components.support.artifacts import resolve_artifact
-from components.support.pipeline import (
-    RegionalPipeline,
-    grafana_args,
-    peering_side,
-    region_watch,
-    session_store_outputs,
-    store_network,
-)
 from components.support.refs import Ref
 from components.support.region import billing_provider, billing_region, global_provider, open_region
-from components.support.signals import Signal, region_signals, replay_signals
 from runtime.names import FAILED_EVENTS, STREAM_KINDS, BucketKind, DeliveryKind
 from runtime.stack import BUCKET_KINDS, RegionSettings
 

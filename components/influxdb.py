@@ -33,6 +33,8 @@ INFLUX_PORT = 8086  # Timestream for InfluxDB's default, over TLS
 ADMIN_USER = "prism-admin"
 # The AWS APIs the session writer and the provisioner call from the VPC.
 SECRETS_ENDPOINTS = ("secretsmanager",)
+TYPE = "prism:influxdb:InfluxDatabase"
+FORMER_TYPE = "prism:session_store:InfluxDatabase"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,10 @@ class InfluxDatabase(pulumi.ComponentResource):
     token_secrets: dict[str, aws.secretsmanager.Secret]  # writer, reader
 
     def __init__(self, name: str, args: InfluxDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prism:session_store:InfluxDatabase", name, None, opts)
+        # Stacks deployed under the token's old module keep their URNs: the alias carries the
+        # component over, and its children follow their parent's alias.
+        moved = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=FORMER_TYPE)])
+        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, moved))
         child = pulumi.ResourceOptions(parent=self)
         s, names, net = args.settings, args.region.names, args.network
         self.bucket = names.sessions_database

@@ -33,6 +33,7 @@ class Resource:
     property_dependencies: dict[str, tuple[str, ...]]  # input -> the URNs its value came from
     region: str | None
     inputs: dict[str, Any]
+    aliases: tuple[str, ...] = ()  # URNs, or a spec's type, the resource was known by before
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def load_graph(stack: str, stack_file: Path | None = None) -> Graph:
             property_dependencies={prop: tuple(urns) for prop, urns in r["property_dependencies"].items()},
             region=r["region"],
             inputs=r["inputs"],
+            aliases=tuple(r["aliases"]),
         )
         for r in document["resources"]
     )

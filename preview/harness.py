@@ -238,6 +238,8 @@ class RecordingMonitor(MockMonitor):
                         "property_dependencies": {
                             prop: list(deps.urns) for prop, deps in request.propertyDependencies.items()
                         },
+                        # Aliases as the SDK sends them: URNs, or specs of which the type is recorded.
+                        "aliases": [*request.aliasURNs, *(a.spec.type for a in request.aliases if a.spec.type)],
                         "region": last.get("region"),
                         "inputs": last.get("inputs", {}),
                     }

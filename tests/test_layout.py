@@ -37,6 +37,21 @@ def test_no_runtime_module_imports_the_program(path: Path) -> None:
     assert not {m for m in _imported_modules(path) if m == "components" or m.startswith("components.")}
 
 
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "components" / "support").glob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_support_holds_leaf_helpers_only(path: Path) -> None:
+    """components/support serves the stages: it imports nothing from the program but itself."""
+    program = {m for m in _imported_modules(path) if m == "components" or m.startswith("components.")}
+    assert {m for m in program if not m.startswith("components.support")} == set()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "components").glob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_stage_imports_operations(path: Path) -> None:
+    """Operations watches the stages from above: a stage never reaches up to it."""
+    assert not {m for m in _imported_modules(path) if m.startswith("components.operations")}
+
+
 def test_every_runtime_module_imports_without_pulumi() -> None:
     modules = [m for m in RUNTIME_MODULES if m not in PYFLINK_MODULES and not m.endswith("__main__")]
     script = (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.alerting import ALARM_KIND_TAG
+from components.operations.alerting import ALARM_KIND_TAG
 from preview.deploy_actions import with_engine
 from tests.graph import ROOT, STACKS, Graph, load_graph, stack_graph
 

@@ -4,7 +4,7 @@ Exposed at GET /metrics in Prometheus text format, and optionally written to the
 as CloudWatch Embedded Metric Format lines (CloudWatch turns those into metrics
 without an agent). Each app has its own registry, so tests never share counters.
 
-The EMF names are this module's to spell: the alarms on the service (components/alerting)
+The EMF names are this module's to spell: the alarms on the service (components/operations/alerting.py)
 import the namespace, the dimension and the metric names below rather than retyping them.
 A counter with labels ships one metric per label value and one for their sum under the
 counter's own name, which is what an alarm watches.

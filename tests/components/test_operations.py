@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from components.alerting import ALARM_KIND_TAG
+from components.operations.alerting import ALARM_KIND_TAG
 from components.support.region import BILLING_REGION, COST_ALLOCATION_TAG, GLOBAL_ACCELERATOR_API_REGION
 from preview.harness import computed_attributes
 from runtime.ingest.metrics import EMF_DIMENSION, EMF_NAMESPACE, IngestMetrics

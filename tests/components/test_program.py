@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
+from components.influxdb import FORMER_TYPE as INFLUX_FORMER_TYPE
+from components.influxdb import TYPE as INFLUX_TYPE
+from components.support.artifacts import PROJECT_ROOT
 from runtime.names import STREAM_KINDS
 from runtime.stack import Settings
 from tests.graph import (
@@ -293,3 +296,21 @@ def test_every_component_child_has_a_parent(graph: Graph) -> None:
     components = {r.urn for r in graph.resources if r.type.startswith("prism:")}
     for resource in graph.aws_resources():
         assert resource.parent in components, f"{resource.urn} is not inside a component"
+
+
+def test_every_component_token_names_its_module_and_class(graph: Graph) -> None:
+    """prism:<module>:<Class>, the module being the file that defines the class (components/**/<module>.py)."""
+    tokens = {r.type for r in graph.resources if r.type.startswith("prism:")}
+    assert tokens
+    for token in tokens:
+        _, module, name = token.split(":")
+        defining = [path for path in (PROJECT_ROOT / "components").rglob(f"{module}.py")
+                    if f"class {name}(" in path.read_text()]  # fmt: skip
+        assert defining, f"{token}: no components/**/{module}.py defines {name}"
+
+
+def test_the_influxdb_component_keeps_the_urns_it_was_deployed_with(graph: Graph, settings: Settings) -> None:
+    """Its token moved to its own module; the alias carries deployed instances (and their children) over."""
+    databases = [r for r in graph.resources if r.type == INFLUX_TYPE]
+    assert len(databases) == (2 if settings.session_store.engine == "influxdb" else 0)
+    assert all(r.aliases == (INFLUX_FORMER_TYPE,) for r in databases)

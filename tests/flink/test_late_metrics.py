@@ -1,6 +1,6 @@
 """Late events are counted by reason as Flink counters, under the group Managed Flink publishes to CloudWatch.
 
-The alarms (components/support/signals.py) watch exactly these: metric `lateEvents`,
+The alarms (components/operations/signals.py) watch exactly these: metric `lateEvents`,
 dimension `LateReason`, in the `kinesisanalytics` group. The function is driven directly,
 with a runtime context that records what it registers: no cluster needed.
 """

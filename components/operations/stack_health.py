@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.alerting import ALARM_KIND_TAG, Alerting, alarm_rule, metric_alarm
+from components.operations.alerting import ALARM_KIND_TAG, Alerting, alarm_rule, metric_alarm
+from components.operations.signals import relay_failures, relay_undelivered
 from components.support.policies import Statement, service_role
 from components.support.region import Region
-from components.support.signals import relay_failures, relay_undelivered
 from runtime.names import StackNames
 from runtime.stack import AlertingSettings
 

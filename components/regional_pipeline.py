@@ -1,8 +1,7 @@
-"""One region's pipeline as __main__.py builds it, and how CloudWatch knows its stages."""
+"""One region's pipeline: its stages as __main__.py composes them, and what they lend each other."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +14,11 @@ from components.ingest import IngestService
 from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.peering import PeeringSide
-from components.replication import ReplicationRule
 from components.session_store import SessionStore
 from components.sessionizer import Sessionizer
 from components.streams import Streams
 from components.support.region import Region
-from components.support.signals import RegionWatch, WatchedReplication
-from runtime.names import FAILED_EVENTS, StreamKind
+from runtime.names import StreamKind
 from runtime.stack import Settings
 
 
@@ -38,37 +35,6 @@ class RegionalPipeline:
     deliveries: dict[StreamKind, Delivery]
     sessionizer: Sessionizer
     session_store: SessionStore
-
-
-def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[ReplicationRule]) -> RegionWatch:
-    """The names and ARN parts the region's stage resources are known by in CloudWatch."""
-    timestream, influxdb = pipeline.session_store.timestream, pipeline.session_store.influxdb
-    return RegionWatch(
-        region=pipeline.region.name,
-        load_balancer=pipeline.load_balancer.alb.arn_suffix,
-        target_group=pipeline.load_balancer.target_group.arn_suffix,
-        cluster=pipeline.ingest.cluster.name,
-        service=pipeline.ingest.service.name,
-        streams={kind: stream.name for kind, stream in pipeline.streams.streams.items()},
-        deliveries={
-            **{kind: delivery.firehose.name for kind, delivery in pipeline.deliveries.items()},
-            FAILED_EVENTS: pipeline.failed_events.firehose.name,
-        },
-        application=pipeline.sessionizer.application.name,
-        function=pipeline.session_store.function.name,
-        failed_batches_queue=pipeline.session_store.failed_batches.name,
-        database=timestream.database.database_name if timestream else None,
-        table=timestream.table.table_name if timestream else None,
-        influxdb_instance=influxdb.instance.name if influxdb else None,
-        # S3 publishes a rule's replication metrics in the rule's source region.
-        replication=[
-            WatchedReplication(
-                rule.kind, rule.destination.code, rule.source_bucket, rule.destination_bucket, rule.rule_id
-            )
-            for rule in replication_rules
-            if rule.source.name == pipeline.region.name
-        ],
-    )
 
 
 def _created_cidr(network: Network) -> str:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.operations.signals import Signal
 from components.support.policies import ALERT_PUBLISHERS, Statement, policy_document
 from components.support.region import Region
-from components.support.signals import Signal
 from runtime.stack import AlertingSettings
 
 # Every alarm carries its kind as a tag: the runbook (docs/operations.md) has one entry per kind.

@@ -9,14 +9,14 @@ resources; the ingest service's and the sessionizer's metric names come from the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 
+from components.operations.watch import RegionWatch
 from runtime.ingest import metrics as ingest_metrics
-from runtime.names import DeliveryKind, StreamKind
 from runtime.sessionizer import metrics as flink_metrics
 from runtime.stack import AlarmKind
 
@@ -51,39 +51,6 @@ class Signal:
     def what(self) -> str:
         """The alarm's name within its region: the kind, then the subject."""
         return self.kind if self.subject is None else f"{self.kind}-{self.subject}"
-
-
-@dataclass(frozen=True)
-class WatchedReplication:
-    """A replication rule whose source bucket is in the watched region."""
-
-    kind: str
-    destination_code: str
-    source_bucket: pulumi.Input[str]
-    destination_bucket: pulumi.Input[str]
-    rule_id: str
-
-
-@dataclass(frozen=True)
-class RegionWatch:
-    """The names and ARN parts one region's stage resources are known by in CloudWatch."""
-
-    region: str
-    load_balancer: pulumi.Input[str]  # the ALB's ARN suffix, app/<name>/<id>
-    target_group: pulumi.Input[str]  # the target group's ARN suffix
-    cluster: pulumi.Input[str]
-    service: pulumi.Input[str]
-    streams: Mapping[StreamKind, pulumi.Input[str]]
-    deliveries: Mapping[DeliveryKind, pulumi.Input[str]]
-    application: pulumi.Input[str]
-    function: pulumi.Input[str]
-    failed_batches_queue: pulumi.Input[str]
-    # The Timestream for LiveAnalytics table (engine liveanalytics); None with InfluxDB.
-    database: pulumi.Input[str] | None
-    table: pulumi.Input[str] | None
-    # The Timestream for InfluxDB instance's name (engine influxdb); None with LiveAnalytics.
-    influxdb_instance: pulumi.Input[str] | None
-    replication: Sequence[WatchedReplication] = field(default_factory=tuple)
 
 
 ALB = "AWS/ApplicationELB"

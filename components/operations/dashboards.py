@@ -15,8 +15,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.operations.signals import ALB, KINESIS, LAMBDA, TIMESTREAM, Signal
+from components.operations.watch import RegionWatch
 from components.support.region import GLOBAL_ACCELERATOR_API_REGION
-from components.support.signals import ALB, KINESIS, LAMBDA, TIMESTREAM, RegionWatch, Signal
 from runtime.ingest import metrics as ingest_metrics
 from runtime.names import StackNames
 
