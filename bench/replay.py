@@ -19,7 +19,7 @@ from pathlib import Path
 
 from runtime.local.moto_server import start_moto_server
 from runtime.local.processes import free_port, start
-from runtime.replay.clients import kinesis_client
+from runtime.replay.clients import stream_client
 from runtime.replay.history import Pace, list_objects, replay_history
 from runtime.replay.replay import build_routes, long_lived_objects_frozen, now_ms
 from runtime.replay.settings import TargetSpec
@@ -35,7 +35,7 @@ async def replay(
     s3: object, endpoint: str, multiplier: int, chunk_events: int
 ) -> tuple[int, StreamTarget, float, float]:
     spec = TargetSpec("bench", REGION, stream="prism-bench-use1-raw", multiplier=multiplier)
-    target = StreamTarget(spec.name, kinesis_client(REGION, endpoint), "prism-bench-use1-raw", REGION)
+    target = StreamTarget(spec.name, stream_client(REGION, endpoint), "prism-bench-use1-raw", REGION)
     objects = list_objects(s3, BUCKET, "raw/", T0, T0 + 86_400_000)
     start = now_ms()
     routes = build_routes((spec,), "bench", start - T0, {spec.name: target})

@@ -62,6 +62,7 @@ def service_environment(
         ack_timeout_seconds=settings.ack_timeout_seconds,
         shutdown_drain_seconds=settings.shutdown_drain_seconds,
         metrics_emf_interval_seconds=METRICS_EMF_INTERVAL_SECONDS,
+        kinesis_transport=settings.kinesis_transport,
     )
     return environment(service)
 

@@ -36,7 +36,8 @@ from runtime.ingest.failed_events import FailedEventsSink, FirehoseClient, faile
 from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.routes import EVENT_PATHS, HEALTH_PATH, METRICS_PATH, READY_PATH
 from runtime.ingest.settings import IngestSettings
-from runtime.ingest.sink import Backpressure, KinesisClient, KinesisSink, SinkUnavailable, sink_settings
+from runtime.ingest.sink import Backpressure, KinesisSink, SinkUnavailable, sink_settings
+from runtime.ingest.transport import KinesisClient
 from runtime.ingest.validation import INVALID_EVENT, BodyError, Init, Rejection, Validator, new_event_id, raw_event
 
 log = logging.getLogger("prism.ingest")

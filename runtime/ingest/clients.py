@@ -7,8 +7,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from runtime.ingest.put_records import PutRecordsClient
 from runtime.ingest.settings import IngestSettings
+from runtime.ingest.transport import KinesisClient
+from runtime.ingest.transport import kinesis_client as open_kinesis
 
 
 def _config(pool: int) -> Config:
@@ -21,12 +22,8 @@ def _config(pool: int) -> Config:
     )
 
 
-def kinesis_client(settings: IngestSettings) -> PutRecordsClient:
-    session = boto3.session.Session()
-    config = _config(2)  # ListShards only: PutRecords has its own connections, one per call in flight
-    client = session.client("kinesis", region_name=settings.region, endpoint_url=settings.kinesis_endpoint,
-                            config=config)  # fmt: skip
-    return PutRecordsClient(session, client, config)
+def kinesis_client(settings: IngestSettings) -> KinesisClient:
+    return open_kinesis(settings.region, settings.kinesis_endpoint, settings.kinesis_transport)
 
 
 def firehose_client(settings: IngestSettings) -> Any:

@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from runtime.ingest import logs
 from runtime.ingest.app import create_app
 from runtime.ingest.clients import firehose_client, kinesis_client
-from runtime.ingest.put_records import ProxyNotSupported
 from runtime.ingest.settings import SettingsError, load_settings
+from runtime.ingest.transport.direct import ProxyNotSupported
 
 
 def app_from_environment() -> Starlette:

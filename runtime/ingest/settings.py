@@ -11,7 +11,9 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
+from runtime.ingest.transport import DEFAULT_TRANSPORT, TRANSPORTS, Transport
 from runtime.text_settings import InvalidSetting, TextSettings
 
 PREFIX = "INGEST_"  # every variable is PREFIX + the IngestSettings field, upper-case
@@ -38,6 +40,7 @@ class IngestSettings:
     stream_name: str
     region: str
     kinesis_endpoint: str | None  # a local stand-in such as kinesis-mock; None for AWS
+    kinesis_transport: Transport  # direct (this project's PutRecords) or botocore (through proxies)
     failed_events_stream: str | None  # Firehose (direct put) that lands rejected events under failed/
     firehose_endpoint: str | None
     host: str
@@ -78,6 +81,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
         stream_name=env.text("INGEST_STREAM_NAME"),
         region=env.text("INGEST_REGION", env.text("AWS_REGION", env.text("AWS_DEFAULT_REGION", "us-east-1"))),
         kinesis_endpoint=env.url("INGEST_KINESIS_ENDPOINT"),
+        kinesis_transport=cast(Transport, env.choice("INGEST_KINESIS_TRANSPORT", TRANSPORTS, DEFAULT_TRANSPORT)),
         failed_events_stream=env.optional("INGEST_FAILED_EVENTS_STREAM"),
         firehose_endpoint=env.url("INGEST_FIREHOSE_ENDPOINT"),
         host=env.text("INGEST_HOST", "0.0.0.0"),

@@ -28,12 +28,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from runtime.ingest.acks import AckDeadlines, Ticket
 from runtime.ingest.aggregation import Aggregator, KinesisRecord, ShardMap, put_records_batches
 from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.settings import IngestSettings
+from runtime.ingest.transport import KinesisClient
 
 log = logging.getLogger("prism.ingest.sink")
 
@@ -43,16 +44,6 @@ _BACKOFF_CAP_SECONDS = 2.0
 _SHARD_MAP_REFRESH_SECONDS = 60.0
 # Until the stream was reached once, ListShards is tried again sooner, doubling up to the refresh interval.
 _FIRST_CONTACT_RETRY_SECONDS = 1.0
-
-
-class KinesisClient(Protocol):
-    """What the sink asks of Kinesis (put_records.py's PutRecordsClient), answering as boto3 would."""
-
-    async def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]: ...
-
-    async def list_shards(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    async def close(self) -> None: ...
 
 
 class SinkUnavailable(Exception):
@@ -116,7 +107,7 @@ class KinesisSink:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not inspect.iscoroutinefunction(client.put_records):
-            raise TypeError("the sink's Kinesis client answers asynchronously (put_records.py's PutRecordsClient); "
+            raise TypeError("the sink's Kinesis client answers asynchronously (runtime/ingest/transport); "
                             f"{type(client).__name__}.put_records does not (a boto3 client?)")  # fmt: skip
         self.client = client
         self.settings = settings

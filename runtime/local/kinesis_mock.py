@@ -10,9 +10,8 @@ from typing import Any
 
 import boto3
 
-from runtime.ingest.put_records import PutRecordsClient
+from runtime.ingest.transport import KinesisClient, kinesis_client
 from runtime.local.processes import Started, free_port, start, wait_until
-from runtime.replay.clients import kinesis_client
 
 KINESIS_LOCAL_VERSION = "0.6.2"
 _LOOPBACK_PRELOAD = Path(__file__).with_name("loopback.cjs")
@@ -44,9 +43,9 @@ class KinesisMock:
     def client(self, region: str) -> Any:
         return boto3.client("kinesis", endpoint_url=self.endpoint, region_name=region, **LOCAL_CREDENTIALS)
 
-    def sink_client(self, region: str) -> PutRecordsClient:
+    def sink_client(self, region: str) -> KinesisClient:
         """The ingest sink's asynchronous client (what a replay writes through) for this stand-in."""
-        return kinesis_client(region, self.endpoint, boto3.session.Session(**LOCAL_CREDENTIALS))
+        return kinesis_client(region, self.endpoint, session=boto3.session.Session(**LOCAL_CREDENTIALS))
 
     def create_streams(self, region: str, shards: dict[str, int]) -> None:
         client = self.client(region)

@@ -31,7 +31,8 @@ import msgspec
 from runtime.events import EVENT_ID_FIELD, PARTITION_KEY_FIELD, SERVER_FIELD
 from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.settings import DEFAULT_MAX_BATCH_EVENTS, DEFAULT_MAX_BODY_BYTES, base_settings
-from runtime.ingest.sink import KinesisClient, KinesisSink, SinkUnavailable, sink_settings
+from runtime.ingest.sink import KinesisSink, SinkUnavailable, sink_settings
+from runtime.ingest.transport import KinesisClient
 from runtime.ingest.validation import INVALID_EVENT
 from runtime.replay.transform import Transform
 

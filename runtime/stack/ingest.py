@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Mapping
 
 from runtime.ingest.settings import CORS_ORIGIN_RULE, is_cors_origin
+from runtime.ingest.transport import DEFAULT_TRANSPORT, TRANSPORTS
 from runtime.stack.limits import (
     CERTIFICATE_ARN,
     ECR_REGISTRY,
@@ -193,6 +194,7 @@ def parse_ingest(
         access_log_expiration_days=section.integer("accessLogExpirationDays", 90, 1),
         hostname=section.optional_string("hostname", HOSTNAME, "a DNS name such as ingest.prism.example.com"),
         container_insights=section.choice("containerInsights", ("enabled", "enhanced", "disabled"), "enabled"),
+        kinesis_transport=section.choice("kinesisTransport", TRANSPORTS, DEFAULT_TRANSPORT),
     )
     section.finish()
     return settings

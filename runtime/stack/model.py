@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from runtime.ingest.transport import Transport
 from runtime.names import BucketKind, StreamKind
 from runtime.stack.limits import ECR_REGISTRY, IMAGE
 from runtime.stack.session_store import SessionStoreSettings
@@ -187,6 +188,7 @@ class IngestServiceSettings:
     access_log_expiration_days: int
     hostname: str | None  # the name players use (a DNS alias of the accelerator), if any
     container_insights: Literal["enabled", "enhanced", "disabled"]
+    kinesis_transport: Transport  # how the tasks reach Kinesis: direct, or botocore (through a proxy)
 
     def image_for(self, region: str, account_id: str) -> str:
         """The image of an `image` setting, for a region."""

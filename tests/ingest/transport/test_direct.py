@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.ingest.put_records import CREDENTIALS_MAX_AGE_SECONDS, PutRecordsClient, put_records_body
+from runtime.ingest.transport.direct import CREDENTIALS_MAX_AGE_SECONDS, PutRecordsClient, put_records_body
 from tests.recording_server import Answer, Recording, Request, answering_in_turn, recording_server
 
 REGION = "eu-west-1"

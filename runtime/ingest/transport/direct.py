@@ -29,8 +29,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError
 from botocore.httpsession import get_cert_path
 
-from runtime.ingest.http_endpoint import HttpEndpoint, host_header
-from runtime.ingest.sigv4 import Credentials, SigV4Signer
+from runtime.ingest.transport.http_endpoint import HttpEndpoint, host_header
+from runtime.ingest.transport.sigv4 import Credentials, SigV4Signer
 
 _HEADERS = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.PutRecords"}
 MAX_RECORDS_PER_CALL = 500
@@ -82,7 +82,8 @@ def refuse_proxy(url: str) -> None:
     variable = next(name for name in (f"{parts.scheme}_proxy", f"{parts.scheme.upper()}_PROXY") if os.environ.get(name))
     raise ProxyNotSupported(
         f"{variable} is set, but PutRecords connects to {parts.hostname} directly: unset {variable}, "
-        f"or add {parts.hostname} to NO_PROXY (the VPC's Kinesis endpoint needs no proxy)"
+        f"add {parts.hostname} to NO_PROXY (the VPC's Kinesis endpoint needs no proxy), or send through the "
+        "proxy with the botocore transport (the stack's ingest.kinesisTransport)"
     )
 
 

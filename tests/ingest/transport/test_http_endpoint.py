@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from runtime.ingest.http_endpoint import EndpointError, HttpEndpoint
+from runtime.ingest.transport.http_endpoint import EndpointError, HttpEndpoint
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
 Answer = Callable[[bytes], Awaitable[bytes | None]]  # a request's bytes -> what to write back (None: close)

@@ -11,8 +11,8 @@ from botocore.credentials import Credentials as BotocoreCredentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.ingest.http_endpoint import host_header
-from runtime.ingest.sigv4 import Credentials, SigV4Signer
+from runtime.ingest.transport.http_endpoint import host_header
+from runtime.ingest.transport.sigv4 import Credentials, SigV4Signer
 
 HEADERS = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.PutRecords"}
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from runtime.ingest import server
-from runtime.ingest.http_endpoint import EndpointError
-from runtime.ingest.put_records import ProxyNotSupported, PutRecordsClient, refuse_proxy
+from runtime.ingest.transport.direct import ProxyNotSupported, PutRecordsClient, refuse_proxy
+from runtime.ingest.transport.http_endpoint import EndpointError
 from tests.certificates import certificate
 
 CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5)
