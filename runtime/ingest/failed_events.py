@@ -15,17 +15,16 @@ import base64
 import contextlib
 import json
 import logging
-import random
 import time
 from typing import Any, Protocol
 
 from runtime.ingest.metrics import IngestMetrics
+from runtime.retries import FAILED_EVENT_PUTS, RetryLater, async_retrying, is_retry_later
 
 log = logging.getLogger("prism.ingest.failed_events")
 
 _BATCH_RECORDS = 500  # PutRecordBatch limit
 _BATCH_BYTES = 4 * 1024 * 1024  # PutRecordBatch limit
-_ATTEMPTS = 5
 
 
 class FirehoseClient(Protocol):
@@ -106,24 +105,32 @@ class FailedEventsSink:
                 for _ in batch:
                     self._queue.task_done()
 
+    async def _put(self, documents: list[bytes]) -> list[bytes]:
+        """The documents Firehose did not take: those it refused, or all of them when the call failed."""
+        try:
+            response = await asyncio.to_thread(
+                self.client.put_record_batch,  # type: ignore[union-attr]
+                DeliveryStreamName=self.stream_name,
+                Records=[{"Data": document} for document in documents],
+            )
+            results = response.get("RequestResponses", [])
+            refused = [d for d, r in zip(documents, results, strict=True) if "ErrorCode" in r]
+        except Exception as error:
+            log.warning("failed_events_put_failed", extra={"error": str(error), "records": len(documents)})
+            refused = documents
+        self.metrics.failed_events_delivered.inc(len(documents) - len(refused))
+        return refused
+
     async def _deliver(self, batch: list[bytes]) -> None:
         pending = batch
-        for attempt in range(_ATTEMPTS):
-            try:
-                response = await asyncio.to_thread(
-                    self.client.put_record_batch,  # type: ignore[union-attr]
-                    DeliveryStreamName=self.stream_name,
-                    Records=[{"Data": document} for document in pending],
-                )
-                results = response.get("RequestResponses", [])
-                retry = [d for d, r in zip(pending, results, strict=True) if "ErrorCode" in r]
-            except Exception as error:
-                log.warning("failed_events_put_failed", extra={"error": str(error), "records": len(pending)})
-                retry = pending
-            self.metrics.failed_events_delivered.inc(len(pending) - len(retry))
-            if not retry:
-                return
-            pending = retry
-            await asyncio.sleep(random.uniform(0.1, 0.2) * 2**attempt)
+        try:
+            async for attempt in async_retrying(FAILED_EVENT_PUTS, is_retry_later):
+                with attempt:
+                    pending = await self._put(pending)
+                    if pending:
+                        raise RetryLater(f"Firehose did not take {len(pending)} failed events")
+            return
+        except RetryLater:
+            pass  # every attempt is spent: what is left goes to the log
         for document in pending:
             self._log(document, "firehose_failed")

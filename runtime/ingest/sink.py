@@ -5,8 +5,8 @@ PutRecords call was in flight (for the linger time at most) into KPL aggregates
 (aggregation.py) and ships them with PutRecords, several calls in flight. An event is
 acknowledged when the Kinesis record holding it is accepted. Records refused in a
 partially failed PutRecords, and whole calls that failed, put their events back in the
-queue with jittered exponential backoff; they are re-aggregated with newer events, so a
-retry is always a fresh, well-formed aggregate.
+queue with jittered exponential backoff (runtime/retries.py, KINESIS_PUTS); they are
+re-aggregated with newer events, so a retry is always a fresh, well-formed aggregate.
 
 A request whose events are not all durable within the ack timeout gets
 ``SinkUnavailable`` (the app answers 503 with Retry-After): nothing is acknowledged
@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -35,12 +34,11 @@ from runtime.ingest.aggregation import Aggregator, KinesisRecord, ShardMap, put_
 from runtime.ingest.metrics import IngestMetrics
 from runtime.ingest.settings import IngestSettings
 from runtime.ingest.transport import KinesisClient
+from runtime.retries import KINESIS_PUTS, backoff_seconds
 
 log = logging.getLogger("prism.ingest.sink")
 
 THROTTLED = "ProvisionedThroughputExceededException"
-_BACKOFF_BASE_SECONDS = 0.05
-_BACKOFF_CAP_SECONDS = 2.0
 _SHARD_MAP_REFRESH_SECONDS = 60.0
 # Until the stream was reached once, ListShards is tried again sooner, doubling up to the refresh interval.
 _FIRST_CONTACT_RETRY_SECONDS = 1.0
@@ -339,8 +337,7 @@ class KinesisSink:
         # One jittered delay for everything this call failed, so it comes back as one
         # batch (and re-aggregates as densely as it went out).
         attempts = 1 + max(item.attempts for record in failed for item in record.items)
-        backoff = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
-        not_before = self.clock() + random.uniform(backoff / 2, backoff)
+        not_before = self.clock() + backoff_seconds(KINESIS_PUTS, attempts)
         for record in failed:
             for item in record.items:
                 item.attempts = attempts

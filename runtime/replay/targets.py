@@ -18,8 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import random
-import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -35,14 +33,14 @@ from runtime.ingest.sink import KinesisSink, SinkUnavailable, sink_settings
 from runtime.ingest.transport import KinesisClient
 from runtime.ingest.validation import INVALID_EVENT
 from runtime.replay.transform import Transform
+from runtime.retries import REPLAY_URL_POSTS, RetryLater, is_retry_later, retry_after_seconds, retrying
 
 _encode = msgspec.json.Encoder().encode
 # A replay keeps Kinesis busy with large batches: events wait for an aggregate of
 # 50 KB at most this long, and a send may wait this long for all its events.
 LINGER_SECONDS = 0.02
 ACK_TIMEOUT_SECONDS = 120.0
-URL_ATTEMPTS = 8
-_URL_BACKOFF_CAP_SECONDS = 20.0
+URL_POSTS = REPLAY_URL_POSTS  # a name of this module's, so a test can shorten it
 
 
 class Target(Protocol):
@@ -156,31 +154,39 @@ class UrlTarget:
             start += len(part)
 
     def _post(self, body: bytes, count: int) -> int:
-        """200 (counted) or 413 (for the caller to split); raises TargetRefused for any other refusal."""
-        for attempt in range(URL_ATTEMPTS):
-            request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"}, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-                    answer = response.read()
-                # A batch is answered {"accepted": n, "rejected": [...]}: invalid events are refused one by one.
-                accepted, rejected = _batch_outcome(answer, count)
-                self.sent += accepted
-                self.rejected += rejected
-                return 200
-            except urllib.error.HTTPError as error:
-                if error.code == 413:
-                    return 413
-                if error.code != 429 and error.code < 500:
-                    code = _error_code(error.read())
-                    if error.code == 400 and code == INVALID_EVENT:
-                        self.rejected += count  # every event failed the target's validation
-                        return 400
-                    raise TargetRefused(f"{self.url} refused a batch of {count} events: {error.code} {code}") from None
-                wait = _retry_after(error.headers.get("Retry-After"), attempt)
-            except (urllib.error.URLError, TimeoutError, ConnectionError):
-                wait = _retry_after(None, attempt)
-            time.sleep(wait)
-        raise TargetRefused(f"{self.url} refused a batch of {count} events {URL_ATTEMPTS} times")
+        """200 (counted) or 413 (for the caller to split); raises TargetRefused for any other refusal,
+        and once 429, 5xx or no answer lasted every attempt of URL_POSTS."""
+        try:
+            for attempt in retrying(URL_POSTS, is_retry_later):
+                with attempt:
+                    return self._post_once(body, count)
+        except RetryLater as error:
+            raise TargetRefused(f"{self.url} refused a batch of {count} events {URL_POSTS.attempts} times: "
+                                f"{error}") from None  # fmt: skip
+        raise AssertionError("not reached: the last attempt returns or raises")
+
+    def _post_once(self, body: bytes, count: int) -> int:
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                answer = response.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 413:
+                return 413
+            if error.code == 429 or error.code >= 500:
+                raise RetryLater(f"{error.code}", retry_after_seconds(error.headers.get("Retry-After"))) from None
+            code = _error_code(error.read())
+            if error.code == 400 and code == INVALID_EVENT:
+                self.rejected += count  # every event failed the target's validation
+                return 400
+            raise TargetRefused(f"{self.url} refused a batch of {count} events: {error.code} {code}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            raise RetryLater(f"no answer: {error}") from None
+        # A batch is answered {"accepted": n, "rejected": [...]}: invalid events are refused one by one.
+        accepted, rejected = _batch_outcome(answer, count)
+        self.sent += accepted
+        self.rejected += rejected
+        return 200
 
     async def stop(self) -> None:
         return None
@@ -210,13 +216,6 @@ def _batch_outcome(answer: bytes, count: int) -> tuple[int, int]:
 def _as_player_sent(event: dict[str, Any]) -> dict[str, Any]:
     """What a player posts: the service adds the event id and its server fields itself."""
     return {key: value for key, value in event.items() if key not in (SERVER_FIELD, EVENT_ID_FIELD)}
-
-
-def _retry_after(header: str | None, attempt: int) -> float:
-    if header is not None and header.strip().isdigit():
-        return min(float(header), _URL_BACKOFF_CAP_SECONDS)
-    backoff = min(_URL_BACKOFF_CAP_SECONDS, 0.2 * 2**attempt)
-    return random.uniform(backoff / 2, backoff)
 
 
 @dataclass

@@ -11,8 +11,9 @@ Timestream for InfluxDB and InfluxDB 1.x both serve ``POST /write?db=<database>&
   anything after it. So a lower version never lands after a higher one.
 - Calls of up to ``MAX_LINES_PER_CALL`` lines, sent by a bounded pool of threads (no two
   lines of a batch are the same point, so their order does not matter).
-- 429, 5xx and connection errors are retried with exponential backoff and full jitter (at
-  least what ``Retry-After`` asks), up to ``max_attempts`` calls; then the call's records fail.
+- 429, 5xx and connection errors are retried (runtime/retries.py, SESSION_WRITES: exponential
+  backoff with full jitter, at least what ``Retry-After`` asks), up to ``max_attempts`` calls;
+  then the call's records fail.
 - 400 means InfluxDB refused some point (a field type conflict, say) and wrote the rest:
   the call is split in halves and each written again, down to the single point, which
   then fails alone with InfluxDB's message. A point written twice is the same point.
@@ -23,8 +24,8 @@ Timestream for InfluxDB and InfluxDB 1.x both serve ``POST /write?db=<database>&
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
-import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,12 +34,12 @@ from urllib.parse import urlencode
 
 import urllib3
 
+from runtime.retries import SESSION_WRITES, RetryLater, is_retry_later, retry_after_seconds, retrying
 from runtime.session_writer.records import SessionRecord, influx_lines
 from runtime.session_writer.store import WriteOutcome
 
 MAX_LINES_PER_CALL = 5_000  # InfluxDB's recommended batch
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,7 @@ class InfluxStore:
         self._http = urllib3.PoolManager(
             maxsize=max_parallel_calls, retries=False, timeout=urllib3.Timeout(total=timeout_seconds)
         )
-        self._max_attempts = max_attempts
-        self._backoff = backoff_base_seconds
+        self._policy = dataclasses.replace(SESSION_WRITES, attempts=max_attempts, base_seconds=backoff_base_seconds)
         self._sleep = sleep
         self._pool = ThreadPoolExecutor(max_workers=max_parallel_calls, thread_name_prefix="influx-write")
 
@@ -144,21 +144,25 @@ class InfluxStore:
     def _post(self, call: _Call, outcome: WriteOutcome) -> tuple[int, str]:
         """(status, InfluxDB's message) of the call's last attempt; 0 when it was never answered."""
         body = b"\n".join(call.lines)
-        for attempt in range(1, self._max_attempts + 1):
-            outcome.calls += 1
-            try:
-                response = self._http.request("POST", self._endpoint, body=body, headers=self._headers)
-            except urllib3.exceptions.HTTPError as error:
-                status, message, wait = 0, f"InfluxDB unreachable: {error}", 0.0
-            else:
-                status, message = response.status, _message(response)
-                wait = _retry_after(response.headers.get("Retry-After"))
-                if status not in RETRIED_STATUSES:
-                    return status, message
-            if attempt < self._max_attempts:
-                outcome.throttled += 1
-                self._sleep(max(wait, random.uniform(0, self._backoff * 2 ** (attempt - 1))))
-        return status, message
+        try:
+            for attempt in retrying(self._policy, is_retry_later, self._sleep):
+                with attempt:
+                    outcome.calls += 1
+                    outcome.throttled += attempt.retry_state.attempt_number > 1
+                    return self._post_once(body)
+        except _Refused as refused:
+            return refused.status, str(refused)
+        raise AssertionError("not reached: the last attempt returns or raises")
+
+    def _post_once(self, body: bytes) -> tuple[int, str]:
+        try:
+            response = self._http.request("POST", self._endpoint, body=body, headers=self._headers)
+        except urllib3.exceptions.HTTPError as error:
+            raise _Refused(0, f"InfluxDB unreachable: {error}") from None
+        if response.status in RETRIED_STATUSES:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise _Refused(response.status, _message(response), wait)
+        return response.status, _message(response)
 
 
 def _message(response: urllib3.BaseHTTPResponse) -> str:
@@ -166,8 +170,9 @@ def _message(response: urllib3.BaseHTTPResponse) -> str:
     return f"InfluxDB {response.status}: {text[:500]}" if text else f"InfluxDB {response.status}"
 
 
-def _retry_after(value: str | None) -> float:
-    try:
-        return min(MAX_RETRY_AFTER_SECONDS, max(0.0, float(value))) if value else 0.0
-    except ValueError:
-        return 0.0  # an HTTP date: the backoff decides
+class _Refused(RetryLater):
+    """An answer a later attempt may change (429, 5xx), or no answer (status 0)."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after)
+        self.status = status

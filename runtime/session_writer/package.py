@@ -15,6 +15,7 @@ PACKAGE = LambdaPackage(
         "runtime/__init__.py",
         "runtime/events.py",
         "runtime/kpl.py",
+        "runtime/retries.py",
         "runtime/text_settings.py",
         "runtime/session_writer",
     ),

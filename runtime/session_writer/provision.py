@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import urllib3
 
+from runtime.retries import PROVISIONER_CALLS, RetryLater, is_retry_later, retry_after_seconds, retrying
 from runtime.session_writer.influxdb import InfluxCredentials
 
 Access = Literal["write", "read"]
@@ -29,6 +32,7 @@ Access = Literal["write", "read"]
 TOKENS: dict[str, Access] = {"writer": "write", "reader": "read"}
 TOKEN_DESCRIPTION = "prism session store {who}"
 RETENTION_POLICY = "autogen"
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})  # a gateway in front of an instance still starting
 
 
 class ProvisionError(RuntimeError):
@@ -70,14 +74,33 @@ class ProvisionRequest:
 class InfluxAdmin:
     """The InfluxDB 2 HTTP API, signed in as the admin user (a session cookie)."""
 
-    def __init__(self, url: str, http: urllib3.PoolManager) -> None:
+    def __init__(self, url: str, http: urllib3.PoolManager, sleep: Callable[[float], None] = time.sleep) -> None:
         self._url = url
         self._http = http
+        self._sleep = sleep
         self._cookie = ""
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+        """One API call, tried again (PROVISIONER_CALLS) while the instance is unreachable or
+        its gateway answers 502-504, as it does while it starts."""
+        try:
+            for attempt in retrying(PROVISIONER_CALLS, is_retry_later, self._sleep):
+                with attempt:
+                    try:
+                        response = self._http.request(method, url, **kwargs)
+                    except urllib3.exceptions.HTTPError as error:
+                        raise RetryLater(f"InfluxDB unreachable: {error}") from None
+                    if response.status in UNAVAILABLE_STATUSES:
+                        raise RetryLater(f"InfluxDB answered {response.status}",
+                                         retry_after_seconds(response.headers.get("Retry-After")))  # fmt: skip
+                    return response
+        except RetryLater as error:
+            raise ProvisionError(f"{method} {url}: {error}, {PROVISIONER_CALLS.attempts} times") from None
+        raise AssertionError("not reached: the last attempt returns or raises")
 
     def sign_in(self, username: str, password: str) -> None:
         pair = base64.b64encode(f"{username}:{password}".encode()).decode()
-        response = self._http.request("POST", f"{self._url}/api/v2/signin", headers={"Authorization": f"Basic {pair}"})
+        response = self._request("POST", f"{self._url}/api/v2/signin", headers={"Authorization": f"Basic {pair}"})
         self._check("sign in", response, 204)
         cookie = response.headers.get("Set-Cookie", "")
         self._cookie = cookie.split(";", 1)[0]
@@ -85,7 +108,7 @@ class InfluxAdmin:
     def call(self, step: str, method: str, path: str, body: Any = None, expected: int = 200) -> Any:
         headers = {"Cookie": self._cookie, "Content-Type": "application/json"}
         data = None if body is None else json.dumps(body).encode()
-        response = self._http.request(method, f"{self._url}{path}", body=data, headers=headers)
+        response = self._request(method, f"{self._url}{path}", body=data, headers=headers)
         self._check(step, response, expected)
         return json.loads(response.data) if response.data else None
 
@@ -170,6 +193,5 @@ def handler(event: dict[str, Any], context: object) -> dict[str, str]:
 
     request = ProvisionRequest.from_event(event)
     timeout = urllib3.Timeout(connect=5.0, read=30.0)
-    retries = urllib3.Retry(total=8, backoff_factor=1.0, status_forcelist=(502, 503, 504), allowed_methods=None)
-    http = urllib3.PoolManager(timeout=timeout, retries=retries)
+    http = urllib3.PoolManager(timeout=timeout, retries=False)  # InfluxAdmin retries (PROVISIONER_CALLS)
     return provision(request, boto3.client("secretsmanager"), http)

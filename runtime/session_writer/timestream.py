@@ -3,7 +3,7 @@
 - A batch is cut into WriteRecords calls of up to 100 rows (the API's limit), sent by
   a bounded pool of threads (the client is thread-safe; boto3 does the endpoint
   discovery Timestream requires).
-- Throttling and server errors are retried with exponential backoff and full jitter,
+- Throttling and server errors are retried (runtime/retries.py, SESSION_WRITES: exponential backoff, full jitter),
   up to ``max_attempts`` calls; then the rows of that call fail.
 - RejectedRecordsException writes the other rows; a rejected row whose
   ``ExistingVersion`` is at least ours is superseded (the table already has data as
@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-import random
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from runtime.retries import SESSION_WRITES, retrying
 from runtime.session_writer.records import SessionRecord, timestream_row
 from runtime.session_writer.store import WriteOutcome
 
@@ -42,8 +43,7 @@ class TimestreamStore:
         self._client = client
         self._database = database
         self._table = table
-        self._max_attempts = max_attempts
-        self._backoff = backoff_base_seconds
+        self._policy = dataclasses.replace(SESSION_WRITES, attempts=max_attempts, base_seconds=backoff_base_seconds)
         self._sleep = sleep
         self._pool = ThreadPoolExecutor(max_workers=max_parallel_calls, thread_name_prefix="write-records")
 
@@ -67,25 +67,22 @@ class TimestreamStore:
     def _write_call(self, positions: list[int], records: Sequence[SessionRecord]) -> WriteOutcome:
         outcome = WriteOutcome()
         rows = [timestream_row(record) for record in records]
-        for attempt in range(1, self._max_attempts + 1):
-            outcome.calls += 1
-            try:
-                self._client.write_records(DatabaseName=self._database, TableName=self._table, Records=rows)
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "Unknown")
-                if code in RETRIED_ERRORS and attempt < self._max_attempts:
-                    outcome.throttled += 1
-                    self._sleep(random.uniform(0, self._backoff * 2 ** (attempt - 1)))
-                    continue
-                if code == "RejectedRecordsException":
-                    self._classify_rejections(error.response.get("RejectedRecords", []), positions, records, outcome)
-                    return outcome
-                message = error.response.get("Error", {}).get("Message", "")
-                outcome.failed.update({position: f"{code}: {message}".strip(": ") for position in positions})
+        try:
+            for attempt in retrying(self._policy, _retried, self._sleep):
+                with attempt:
+                    outcome.calls += 1
+                    outcome.throttled += attempt.retry_state.attempt_number > 1
+                    self._client.write_records(DatabaseName=self._database, TableName=self._table, Records=rows)
+        except ClientError as error:
+            code = _code(error)
+            if code == "RejectedRecordsException":
+                self._classify_rejections(error.response.get("RejectedRecords", []), positions, records, outcome)
                 return outcome
-            outcome.written += len(rows)
+            message = error.response.get("Error", {}).get("Message", "")
+            outcome.failed.update({position: f"{code}: {message}".strip(": ") for position in positions})
             return outcome
-        return outcome  # not reached: the last attempt returns
+        outcome.written += len(rows)
+        return outcome
 
     @staticmethod
     def _classify_rejections(
@@ -101,3 +98,12 @@ class TimestreamStore:
             else:
                 outcome.failed[positions[index]] = str(rejection.get("Reason", "rejected"))
         outcome.written += len(records) - len(refused)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _retried(error: BaseException) -> bool:
+    """Throttling and Timestream's own failures: a later attempt may succeed."""
+    return isinstance(error, ClientError) and _code(error) in RETRIED_ERRORS

@@ -87,17 +87,18 @@ def test_partially_failed_put_records_retries_only_the_refused_records() -> None
     run(scenario, fake=fake)
 
 
-def test_throttling_is_retried_with_backoff_until_accepted() -> None:
+def test_throttling_is_retried_with_backoff_until_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeKinesis()
     fake.script = ["throttle"] * 4
+    # Every jitter draw at its top, so the backoff shows: 50 + 100 + 200 + 400 ms between the five calls.
+    monkeypatch.setattr("runtime.retries.random.uniform", lambda low, high: high)
 
     async def scenario(sink: KinesisSink, kinesis: FakeKinesis) -> None:
         started = time.monotonic()
         await sink.put(events(10))
         assert written(kinesis) == list(range(10))
         assert kinesis.calls == 5, "the refused records come back together, once per backoff"
-        # Full-jitter halves: at least 25 + 50 + 100 + 200 ms between the five calls.
-        assert time.monotonic() - started >= 0.375
+        assert time.monotonic() - started >= 0.75
 
     run(scenario, fake=fake)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from runtime.ingest.settings import load_settings
 from runtime.replay.replay import arrival_ms, now_ms, replay_object
 from runtime.replay.targets import Route, Routes, TargetRefused, UrlTarget
 from runtime.replay.transform import Transform
+from runtime.retries import REPLAY_URL_POSTS
 from tests.ingest.fakes import FakeKinesis
 from tests.ingest.live_server import serving
 from tests.recording_server import Answer, Recording, Request, answering_in_turn, recording_server
@@ -109,6 +111,6 @@ def test_one_event_the_target_finds_too_large_fails_the_send() -> None:
 
 
 def test_a_url_that_keeps_refusing_fails_the_send(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("runtime.replay.targets.URL_ATTEMPTS", 3)
+    monkeypatch.setattr("runtime.replay.targets.URL_POSTS", dataclasses.replace(REPLAY_URL_POSTS, attempts=3))
     with answering([503, 503, 503]) as ingest, pytest.raises(TargetRefused):
         asyncio.run(UrlTarget("x", f"{ingest.url}/").send(recorded_events(1)))

@@ -17,7 +17,8 @@ import pytest
 import urllib3
 
 from runtime.local.moto_server import MotoServer
-from runtime.session_writer.provision import ProvisionError, ProvisionRequest, provision
+from runtime.session_writer.provision import InfluxAdmin, ProvisionError, ProvisionRequest, provision
+from tests.recording_server import Answer, answering_in_turn, recording_server
 
 REGION = "us-east-1"
 BUCKET = "prism-dev-use1-sessions"
@@ -221,3 +222,20 @@ def test_an_incomplete_invocation_input_is_refused() -> None:
     with pytest.raises(ProvisionError, match="tokenSecrets must name exactly"):
         ProvisionRequest.from_event({"url": "u", "organization": "o", "bucket": "b", "retentionSeconds": 0,
                                      "adminSecret": "a", "tokenSecrets": {"writer": "w"}})  # fmt: skip
+
+
+def test_the_admin_api_is_tried_again_while_the_instances_gateway_answers_503() -> None:
+    signed_in = Answer(204, b"", {"Set-Cookie": "s=1; Path=/"})
+    answers = [Answer(503, b"", {"Retry-After": "2"}), Answer(502, b""), signed_in]
+    sleeps: list[float] = []
+    with recording_server(answering_in_turn(answers)) as server:
+        InfluxAdmin(server.url, urllib3.PoolManager(retries=False), sleeps.append).sign_in("admin", "secret")
+        assert len(server.requests) == 3
+    assert len(sleeps) == 2 and sleeps[0] >= 2.0, "the gateway's Retry-After is waited at least"
+
+
+def test_an_instance_that_never_answers_fails_the_provisioning_naming_the_call() -> None:
+    with recording_server(lambda _: Answer(503, b"")) as server:
+        admin = InfluxAdmin(server.url, urllib3.PoolManager(retries=False), lambda _: None)
+        with pytest.raises(ProvisionError, match=r"^POST .*/api/v2/signin: InfluxDB answered 503, 9 times$"):
+            admin.sign_in("admin", "secret")
