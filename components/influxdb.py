@@ -26,6 +26,7 @@ from components.support.region import Region
 from components.support.security_groups import allow_tcp, security_group
 from runtime.names import INFLUX_ORGANIZATION
 from runtime.session_writer.package import PACKAGE, PROVISIONER_HANDLER
+from runtime.session_writer.provision import SERVICE as PROVISIONER_SERVICE
 from runtime.session_writer.provision import TOKENS
 from runtime.stack import InfluxDbSettings
 
@@ -188,7 +189,7 @@ class InfluxDatabase(pulumi.ComponentResource):
             args.artifact,
             access.role,
             FunctionSizing(memory_mb=256, timeout_seconds=300, reserved_concurrency=1),
-            {"POWERTOOLS_SERVICE_NAME": "influxdb-provisioner"},
+            {"POWERTOOLS_SERVICE_NAME": PROVISIONER_SERVICE},
             logs.group,
             pulumi.ResourceOptions(parent=self, depends_on=[access.policy]),
             handler=PROVISIONER_HANDLER,

@@ -1,4 +1,12 @@
-"""JSON logs: one object per line, with the event name and the numbers, not prose."""
+"""JSON logs: one object per line, with the event name and the numbers, not prose.
+
+The keys and their formats are the ones Powertools' Logger writes in the Lambdas (the
+session writer, the replayer, the InfluxDB provisioner): ``level`` (INFO, ERROR),
+``location`` (function:line), ``message``, ``timestamp`` (``2026-12-04 21:27:48,896+0000``,
+UTC) and ``service``, then the event's own fields. So one CloudWatch Logs Insights query
+reads every runtime of the pipeline (docs/operations.md); tests/test_log_schema.py holds a
+line of each to the same keys.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +29,13 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         document: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "event": record.getMessage(),
+            "level": record.levelname,
+            "location": f"{record.funcName}:{record.lineno}",
+            "message": record.getMessage(),
+            "timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(record.created))
+            + f",{int(record.msecs):03d}+0000",
             **self.static,
+            "logger": record.name,
         }
         document.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:

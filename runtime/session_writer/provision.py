@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import urllib3
+from aws_lambda_powertools import Logger
 
 from runtime.retries import PROVISIONER_CALLS, RetryLater, is_retry_later, retry_after_seconds, retrying
 from runtime.session_writer.influxdb import InfluxCredentials
@@ -33,6 +34,8 @@ TOKENS: dict[str, Access] = {"writer": "write", "reader": "read"}
 TOKEN_DESCRIPTION = "prism session store {who}"
 RETENTION_POLICY = "autogen"
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})  # a gateway in front of an instance still starting
+SERVICE = "influxdb-provisioner"  # its logs' and metrics' service
+logger = Logger(service=SERVICE)  # the pipeline's one log schema (runtime/ingest/logs.py)
 
 
 class ProvisionError(RuntimeError):
@@ -194,4 +197,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, str]:
     request = ProvisionRequest.from_event(event)
     timeout = urllib3.Timeout(connect=5.0, read=30.0)
     http = urllib3.PoolManager(timeout=timeout, retries=False)  # InfluxAdmin retries (PROVISIONER_CALLS)
-    return provision(request, boto3.client("secretsmanager"), http)
+    try:
+        ids = provision(request, boto3.client("secretsmanager"), http)
+    except ProvisionError as error:
+        logger.error("provision_failed", extra={"url": request.url, "error": str(error)})
+        raise
+    logger.info("provisioned", extra={"url": request.url, **ids})
+    return ids

@@ -138,7 +138,7 @@ def test_the_image_command_starts_the_service_and_its_health_check_passes(tmp_pa
         service.process.send_signal(stop_signal)
         # uvicorn shuts down gracefully, then re-raises the signal so the exit says what stopped it.
         assert service.process.wait(timeout=60) in (0, -stop_signal)
-        assert '"event":"ingest_stopped"' in service.log_path.read_text()
+        assert '"message":"ingest_stopped"' in service.log_path.read_text()
     finally:
         if service.process.poll() is None:
             service.process.kill()

@@ -150,7 +150,8 @@ def test_sigterm_answers_in_flight_requests_then_exits(kinesis_mock: KinesisMock
             poster.join()
     # uvicorn re-raises SIGTERM once it has shut down cleanly, so the exit status says how it ended.
     assert ingest.process.process.wait(15) in (0, -signal.SIGTERM)
-    assert '"event":"ingest_stopped"' in ingest.process.log_tail() and '"unacknowledged":0' in ingest.process.log_tail()
+    tail = ingest.process.log_tail()
+    assert '"message":"ingest_stopped"' in tail and '"unacknowledged":0' in tail
     assert answers == [200] * 5
     assert len(read_stream(kinesis_mock, stream)) == 5
 
