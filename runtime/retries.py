@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import tenacity
+from botocore.config import Config
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ FAILED_EVENT_PUTS = RetryPolicy(attempts=5, base_seconds=0.2, cap_seconds=5.0)
 SESSION_WRITES = RetryPolicy(attempts=5, base_seconds=0.05, cap_seconds=2.0, max_retry_after_seconds=5.0)
 REPLAY_URL_POSTS = RetryPolicy(attempts=8, base_seconds=0.2, cap_seconds=20.0, max_retry_after_seconds=20.0)
 PROVISIONER_CALLS = RetryPolicy(attempts=9, base_seconds=1.0, cap_seconds=30.0, max_retry_after_seconds=30.0)
+
+
+def one_attempt_config(pool: int, read_timeout: float = 5.0) -> Config:
+    """A botocore client's configuration where the caller retries (by a policy here): one attempt each."""
+    return Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=pool,
+                  connect_timeout=2, read_timeout=read_timeout, tcp_keepalive=True)  # fmt: skip
 
 
 def backoff_seconds(policy: RetryPolicy, attempt: int) -> float:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol, get_args
 
 import boto3
-from botocore.config import Config
+
+from runtime.retries import one_attempt_config
 
 Transport = Literal["direct", "botocore"]
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
@@ -48,8 +49,7 @@ def kinesis_client(
     from runtime.ingest.transport.direct import PutRecordsClient
 
     session = session or boto3.session.Session()
-    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=16,
-                    connect_timeout=2, read_timeout=read_timeout, tcp_keepalive=True)  # fmt: skip
+    config = one_attempt_config(16, read_timeout)
     client = session.client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
     if transport == "botocore":
         return BotocoreKinesisClient(client)
