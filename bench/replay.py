@@ -63,7 +63,7 @@ def main() -> int:
     os.sched_setaffinity(0, {0})
     work = Path(tempfile.mkdtemp(prefix="prism-bench-replay-"))
     moto = start_moto_server(work)
-    os.sched_setaffinity(moto.started.pid, {1})
+    os.sched_setaffinity(moto.part.pid, {1})
     port = free_port()
     kinesis = start("fast-kinesis", ["taskset", "-c", "1", sys.executable, "-m", "bench.fast_kinesis", str(port),
                                      str(args.shards)], {}, ROOT, work)  # fmt: skip

@@ -52,6 +52,58 @@ def test_no_stage_imports_operations(path: Path) -> None:
     assert not {m for m in _imported_modules(path) if m.startswith("components.operations")}
 
 
+def package_imports(package: Path) -> dict[str, set[str]]:
+    """Module -> the modules of the same package it imports (under TYPE_CHECKING too)."""
+    dotted = ".".join(package.relative_to(ROOT).parts)
+    modules = {path.stem: path for path in package.glob("*.py") if path.stem != "__init__"}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        imported = set()
+        for module in _imported_modules(path):
+            if module == dotted:  # `from runtime.local import view`
+                imported |= {alias.name for node in ast.walk(ast.parse(path.read_text()))
+                             if isinstance(node, ast.ImportFrom) and node.module == dotted
+                             for alias in node.names}  # fmt: skip
+            elif module.startswith(f"{dotted}."):
+                imported.add(module.removeprefix(f"{dotted}.").split(".")[0])
+        graph[name] = imported & set(modules)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each import circle found by a depth-first walk, as the modules around it."""
+    found: list[list[str]] = []
+    state: dict[str, str] = {}  # module -> "open" while on the walk's path, "done" after
+
+    def walk(module: str, path: list[str]) -> None:
+        state[module] = "open"
+        for imported in sorted(graph[module]):
+            if state.get(imported) == "open":
+                found.append([*path[path.index(imported) :], imported])
+            elif imported not in state:
+                walk(imported, [*path, imported])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            walk(module, [module])
+    return found
+
+
+def test_circles_are_found() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert circles({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_the_local_run_has_no_import_circle() -> None:
+    """Parts, the run composing them, actions and readers: dependencies point one way (docs/contributing.md)."""
+    graph = package_imports(ROOT / "runtime" / "local")
+    assert circles(graph) == []
+    readers_and_actions = {"view", "verify", "chaos", "replaying", "snapshot", "timeline"}
+    assert {module for module in readers_and_actions if "pipeline" in graph[module]} == set()
+    assert {module for module in ("parts", "processes", "snapshot") if graph[module] - {"relay"}} == set()
+
+
 def test_every_runtime_module_imports_without_pulumi() -> None:
     modules = [m for m in RUNTIME_MODULES if m not in PYFLINK_MODULES and not m.endswith("__main__")]
     script = (

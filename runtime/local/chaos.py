@@ -14,27 +14,28 @@ One fault of each kind, at moments and in regions drawn from `--chaos-seed`:
   between the ingest service and kinesis-mock), which the ingest service retries.
 
 Each fault records when it struck, when the part was back, and, for the sessionizer,
-how long after its restart the first new session record arrived.
+how long after its restart the first new session record arrived. Chaos acts on parts
+through their interface (parts.py) and on Kinesis through the fault proxy's mode; it
+knows nothing else of the run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from runtime.local.parts import Part
+from runtime.local.region import INGEST, SESSION_WRITER, SESSIONIZER
 from runtime.local.simulator import Timing
-
-if TYPE_CHECKING:
-    from runtime.local.pipeline import LocalPipeline, RegionRun
 
 FAULT_KINDS = ("ingest-restart", "sessionizer-kill", "writer-kill", "kinesis-throttle")
 THROTTLE_SECONDS = 4.0
+# A part not healthy this long after its restart is reported as never back (a job starts in 10-30 s here).
+BACK_WITHIN_SECONDS = 120.0
 # Faults hold on-time events back: the throttle plus the ingest service's retry backoff,
 # viewers sending a refused event again (acknowledged seconds after their time; docs/performance.md).
 # An event held past the out-of-orderness and the allowed lateness is late by the pipeline's
@@ -75,67 +76,67 @@ def plan(seed: int, duration_s: float, regions: list[str]) -> list[Fault]:
     return sorted(faults, key=lambda fault: fault.at_s)
 
 
+PartOf = Callable[[str, str], Part]  # (region, part name) -> the part
+
+
+class KinesisFaults(Protocol):
+    """What Kinesis does with the ingest services' writes (fault_proxy.py)."""
+
+    mode: str
+
+
 class Chaos:
-    def __init__(self, pipeline: LocalPipeline, faults: list[Fault]) -> None:
-        self.pipeline = pipeline
+    def __init__(self, faults: list[Fault], part_of: PartOf, kinesis: KinesisFaults | None,
+                 clock: Callable[[], float]) -> None:  # fmt: skip
         self.faults = faults
-
-    def _run_of(self, region: str) -> RegionRun:
-        return next(run for run in self.pipeline.regions if run.resources.region.name == region)
-
-    def _elapsed(self) -> float:
-        started = self.pipeline.traffic_started
-        return 0.0 if started is None else time.monotonic() - started
+        self.part_of = part_of
+        self.kinesis = kinesis
+        self.clock = clock  # seconds since the traffic started
 
     async def run(self) -> None:
+        """Each fault at its moment; returns once every part is back (or the bound on that is up)."""
+        back: list[asyncio.Task[None]] = []
         for fault in self.faults:
-            await asyncio.sleep(max(0.0, fault.at_s - self._elapsed()))
-            fault.struck_s = self._elapsed()
-            await self._inject(fault)
-            fault.back_s = self._elapsed()
+            await asyncio.sleep(max(0.0, fault.at_s - self.clock()))
+            fault.struck_s = self.clock()
+            part = await asyncio.to_thread(self._inject, fault)
+            back.append(asyncio.create_task(self._back(fault, part)))
+        await asyncio.gather(*back)
 
-    async def _inject(self, fault: Fault) -> None:
-        run = self._run_of(fault.region)
-        injections: dict[str, Callable[[RegionRun, Fault], None]] = {
-            "ingest-restart": self._replace_ingest,
-            "sessionizer-kill": self._restart_sessionizer,
-            "writer-kill": self._restart_writer,
-            "kinesis-throttle": self._throttle,
-        }
-        await asyncio.to_thread(injections[fault.kind], run, fault)
+    async def _back(self, fault: Fault, part: Part | None) -> None:
+        """Marks the fault's part back once it is healthy again (a job: running all its tasks)."""
+        deadline = self.clock() + BACK_WITHIN_SECONDS
+        while part is not None and not await asyncio.to_thread(part.healthy):
+            if self.clock() > deadline:
+                return  # never back: its description says "being restored", and the run's errors say why
+            await asyncio.sleep(0.5)
+        fault.back_s = self.clock()
 
-    def _replace_ingest(self, run: RegionRun, _: Fault) -> None:
-        old = run.ingest
-        new, url = self.pipeline.start_ingest(run.resources.region, run.resources, run.job)
-        run.ingest, run.ingest_url = new, url
-        simulator = self.pipeline.simulator
-        if simulator is not None:
-            simulator.endpoints[run.resources.region.name] = url
-        old.stop(grace_seconds=60)  # SIGTERM: the service drains within its shutdown bound
-
-    def _restart_sessionizer(self, run: RegionRun, fault: Fault) -> None:
-        os.killpg(run.sessionizer.pid, signal.SIGKILL)
-        run.sessionizer.process.wait(timeout=30)
-        fault.restarted_wall = time.time()
-        run.sessionizer = self.pipeline.start_sessionizer(run.resources.region, run.job, restart=True)
-
-    def _restart_writer(self, run: RegionRun, _: Fault) -> None:
-        dying = run.writer
-        dying.kill()
-        dying.join(timeout=60)  # it dies in its next batch
-        if dying.is_alive():  # no batch came: stop it between batches instead
-            dying.stop()
-        writer = dying.restarted()
-        writer.stats.errors.extend(dying.stats.errors)
-        run.writer = writer
-        writer.start()
-
-    def _throttle(self, _: RegionRun, __: Fault) -> None:
-        proxy = self.pipeline.kinesis_proxy
-        assert proxy is not None
-        proxy.mode = "throttle"
-        time.sleep(THROTTLE_SECONDS)
-        proxy.mode = "pass"
+    def _inject(self, fault: Fault) -> Part | None:
+        """Strikes; returns the part that has to come back, if any."""
+        if fault.kind == "ingest-restart":
+            # A new process; the region's players post to it once it is ready; the old one drains.
+            ingest = self.part_of(fault.region, INGEST)
+            ingest.restart()
+            return ingest
+        if fault.kind == "sessionizer-kill":
+            job = self.part_of(fault.region, SESSIONIZER)
+            job.kill()
+            fault.restarted_wall = time.time()
+            job.restart()  # from the newest retained checkpoint
+            return job
+        if fault.kind == "writer-kill":
+            writer = self.part_of(fault.region, SESSION_WRITER)
+            writer.kill()  # mid-batch: half of it written, nothing acknowledged
+            writer.restart()  # after the last acknowledged record, as the event source mapping resumes
+            return writer
+        if fault.kind == "kinesis-throttle":
+            assert self.kinesis is not None, "a chaos run writes to Kinesis through the fault proxy"
+            self.kinesis.mode = "throttle"
+            time.sleep(THROTTLE_SECONDS)
+            self.kinesis.mode = "pass"
+            return None
+        raise ValueError(f"unknown fault kind {fault.kind!r}; the kinds are {', '.join(FAULT_KINDS)}")
 
     def observe(self, region: str, arrival_wall: float) -> None:
         """A session record reached the writer: the first one a restarted job wrote ends its restart."""
@@ -143,3 +144,7 @@ class Chaos:
             if (fault.kind == "sessionizer-kill" and fault.region == region and fault.restarted_wall is not None
                     and fault.first_record_s is None and arrival_wall >= fault.restarted_wall):  # fmt: skip
                 fault.first_record_s = arrival_wall - fault.restarted_wall
+
+    def struck(self) -> list[str]:
+        """Each fault that struck so far, described."""
+        return [fault.describe() for fault in self.faults if fault.struck_s is not None]

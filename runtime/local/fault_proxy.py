@@ -13,7 +13,10 @@ THROTTLED = "ProvisionedThroughputExceededException"
 
 class FaultProxy:
     """mode: "pass" forwards; "throttle" refuses every PutRecords record; "down" drops connections;
-    "hold" keeps PutRecords calls waiting until release()."""
+    "hold" keeps PutRecords calls waiting until release(). A part of a run: it starts, says whether
+    it serves, stops, and restarts on the same address."""
+
+    name = "kinesis-fault-proxy"
 
     def __init__(self, upstream: str) -> None:
         self.mode = "pass"
@@ -59,6 +62,7 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
+        self._handler = Handler
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -73,9 +77,27 @@ class FaultProxy:
         self._thread.start()
         return self
 
+    def healthy(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def restart(self) -> None:
+        """Serves again on the same address (the ingest service keeps its endpoint)."""
+        self.stop()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.server.server_address[1]), self._handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def problems(self) -> list[str]:
+        return []
 
     def __enter__(self) -> FaultProxy:
         return self.start()

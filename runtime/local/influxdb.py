@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.local.processes import Started, free_port, start, wait_until_answering
+from runtime.local.processes import ProcessPart, answering, free_port
 
 INFLUXD = "influxd"
 INSTALL_HINT = "InfluxDB 1.x is not installed: `apt-get install influxdb` (make tools does it)"
@@ -26,7 +26,7 @@ class InfluxQueryError(RuntimeError):
 
 @dataclass
 class InfluxServer:
-    started: Started
+    part: ProcessPart
     url: str
 
     def query(self, statement: str, database: str | None = None) -> list[dict[str, Any]]:
@@ -41,7 +41,7 @@ class InfluxServer:
         return list(result.get("series", []))
 
     def stop(self) -> None:
-        self.started.stop()
+        self.part.stop()
 
 
 def _config(data_dir: Path, http_port: int, rpc_port: int) -> str:
@@ -74,7 +74,7 @@ def start_influxdb(data_dir: Path, log_dir: Path) -> InfluxServer:
     config = data_dir / "influxdb.conf"
     http_port = free_port()
     config.write_text(_config(data_dir, http_port, free_port()))
-    started = start("influxdb", [INFLUXD, "-config", str(config)], {}, data_dir, log_dir)
     url = f"http://127.0.0.1:{http_port}"
-    wait_until_answering(f"{url}/ping", 204, started, 60, "InfluxDB")
-    return InfluxServer(started, url)
+    command = [INFLUXD, "-config", str(config)]
+    part = ProcessPart("influxdb", command, {}, data_dir, log_dir, answering(f"{url}/ping", 204))
+    return InfluxServer(part.start(), url)

@@ -8,11 +8,15 @@ import urllib.request
 from pathlib import Path
 
 from runtime.local.options import ROOT
+from runtime.local.processes import ProcessPart
 from runtime.local.resources import RegionResources
 from runtime.names import STREAM_KINDS
-from runtime.sessionizer.config import SessionizerConfig, base_config
+from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, base_config, environment
+from runtime.sessionizer.package import CONNECTOR_JAR
 
 FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
+# The mini-cluster's start: a JVM, the job graph, then a Python worker per operator, on two busy cores.
+JOB_START_SECONDS = 300.0
 
 
 def local_job(config: SessionizerConfig, kinesis_endpoint: str, checkpoint_dir: Path) -> SessionizerConfig:
@@ -58,3 +62,18 @@ def job_running(rest_port: int) -> bool:
     with urllib.request.urlopen(f"http://127.0.0.1:{rest_port}/jobs/overview", timeout=2) as response:
         jobs = json.loads(response.read())["jobs"]
     return any(job["state"] == "RUNNING" and job["tasks"]["running"] == job["tasks"]["total"] for job in jobs)
+
+
+def failure_line(line: str) -> bool:
+    """A line of the job's log that starts a Python or Java failure."""
+    return line.startswith(("Traceback", "py4j.protocol.Py4JJavaError"))
+
+
+def sessionizer_part(name: str, job: SessionizerConfig, log_dir: Path) -> ProcessPart:
+    """The region's job as a part: healthy once it runs with all its tasks; with the run's checkpoint
+    directory a restart resumes from the newest checkpoint."""
+    assert job.rest_port is not None, "a local job has a REST port of its own"
+    rest_port = job.rest_port
+    variables = {**environment(job), JAR_VARIABLE: str(CONNECTOR_JAR)}
+    return ProcessPart(name, [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"], variables, ROOT, log_dir,
+                       lambda: job_running(rest_port), JOB_START_SECONDS, failure_line)  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 
 from runtime.ingest.transport import KinesisClient, kinesis_client
-from runtime.local.processes import Started, free_port, start, wait_until
+from runtime.local.processes import ProcessPart, free_port
 
 KINESIS_LOCAL_VERSION = "0.6.2"
 _LOOPBACK_PRELOAD = Path(__file__).with_name("loopback.cjs")
@@ -37,7 +37,7 @@ def install(root: Path) -> Path:
 
 @dataclass
 class KinesisMock:
-    started: Started
+    part: ProcessPart
     endpoint: str
 
     def client(self, region: str) -> Any:
@@ -55,7 +55,7 @@ class KinesisMock:
             client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
 
     def stop(self) -> None:
-        self.started.stop()
+        self.part.stop()
 
 
 def start_kinesis_mock(install_root: Path, log_dir: Path, region: str = "us-east-1") -> KinesisMock:
@@ -64,7 +64,13 @@ def start_kinesis_mock(install_root: Path, log_dir: Path, region: str = "us-east
     if node is None:
         raise RuntimeError("node is needed to run kinesis-mock")
     port = free_port()
-    started = start(
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        client = boto3.client("kinesis", endpoint_url=endpoint, region_name=region, **LOCAL_CREDENTIALS)
+        return client.list_streams() is not None
+
+    part = ProcessPart(
         "kinesis-mock",
         [node, "-r", str(_LOOPBACK_PRELOAD), "main.js"],
         {
@@ -76,7 +82,6 @@ def start_kinesis_mock(install_root: Path, log_dir: Path, region: str = "us-east
         },
         cwd=package,
         log_dir=log_dir,
+        ready=ready,
     )
-    mock = KinesisMock(started, f"http://127.0.0.1:{port}")
-    wait_until(lambda: mock.client(region).list_streams() is not None, started, 60, "kinesis-mock")
-    return mock
+    return KinesisMock(part.start(), endpoint)

@@ -12,12 +12,12 @@ from typing import Any
 import boto3
 
 from runtime.local.kinesis_mock import LOCAL_CREDENTIALS
-from runtime.local.processes import Started, free_port, start, wait_until_answering
+from runtime.local.processes import ProcessPart, answering, free_port
 
 
 @dataclass
 class MotoServer:
-    started: Started
+    part: ProcessPart
     endpoint: str
 
     def client(self, service: str, region: str) -> Any:
@@ -29,18 +29,12 @@ class MotoServer:
             return dict(json.loads(response.read()))
 
     def stop(self) -> None:
-        self.started.stop()
+        self.part.stop()
 
 
 def start_moto_server(log_dir: Path) -> MotoServer:
     port = free_port()
-    started = start(
-        "moto-server",
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        {},
-        Path.cwd(),
-        log_dir,
-    )
     endpoint = f"http://127.0.0.1:{port}"
-    wait_until_answering(f"{endpoint}/moto-api/", 200, started, 60, "moto server")
-    return MotoServer(started, endpoint)
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    part = ProcessPart("moto-server", command, {}, Path.cwd(), log_dir, answering(f"{endpoint}/moto-api/", 200))
+    return MotoServer(part.start(), endpoint)

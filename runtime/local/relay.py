@@ -47,6 +47,7 @@ class StreamTailer:
         self.stream = stream
         self.start_after = dict(start_after or {})
         self.iterators: dict[str, str] = {}
+        self.read: dict[str, str] = dict(self.start_after)  # shard id -> sequence number of the last record read
 
     def _discover(self) -> None:
         for shard in self.kinesis.list_shards(StreamName=self.stream)["Shards"]:
@@ -70,7 +71,13 @@ class StreamTailer:
             response = self.kinesis.get_records(ShardIterator=iterator, Limit=1_000)
             self.iterators[shard_id] = response["NextShardIterator"]
             arrived += [(shard_id, record) for record in response["Records"]]
+            if response["Records"]:
+                self.read[shard_id] = response["Records"][-1]["SequenceNumber"]
         return arrived
+
+    def restarted(self) -> StreamTailer:
+        """A tailer that goes on after the last record this one read."""
+        return StreamTailer(self.kinesis, self.stream, self.read)
 
 
 class _Loop(threading.Thread):
@@ -90,30 +97,47 @@ class _Loop(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-        self.join(timeout=10)
+        if self.is_alive():
+            self.join(timeout=10)
+
+    def kill(self) -> None:
+        """Ends the loop as a crash would; what it had not finished is done again by `restarted`."""
+        self.stop()
 
 
 class FirehoseRelay(_Loop):
-    def __init__(self, kinesis: Any, firehose: Any, stream: str, delivery_stream: str) -> None:
-        self.tailer = StreamTailer(kinesis, stream)
+    def __init__(self, kinesis: Any, firehose: Any, stream: str, delivery_stream: str,
+                 tailer: StreamTailer | None = None, stats: RelayStats | None = None) -> None:  # fmt: skip
+        self.tailer = tailer or StreamTailer(kinesis, stream)
+        self.kinesis = kinesis
+        self.stream = stream
         self.firehose = firehose
         self.delivery_stream = delivery_stream
-        super().__init__(f"firehose-{stream}", self._step, RelayStats())
+        super().__init__(f"firehose-{stream}", self._step, stats or RelayStats())
+        self.pending: list[bytes] = []  # lines read and not yet put: put again on the next step
+        self.delivered = dict(self.tailer.read)  # shard id -> last sequence number whose lines were all put
+
+    def restarted(self) -> FirehoseRelay:
+        """A relay that goes on after the last record whose lines were put, counting in the same stats
+        (a record read but not put is read again: as Firehose, it delivers at least once)."""
+        return FirehoseRelay(self.kinesis, self.firehose, self.stream, self.delivery_stream,
+                             StreamTailer(self.kinesis, self.stream, self.delivered), self.stats)  # fmt: skip
 
     def _step(self) -> None:
-        lines: list[bytes] = []
         for _, record in self.tailer.poll():
             self.stats.records += 1
-            lines += [data + b"\n" for _, data in deaggregate(record["Data"], record["PartitionKey"])]
-        for start in range(0, len(lines), FIREHOSE_MAX_RECORDS):
-            chunk = lines[start : start + FIREHOSE_MAX_RECORDS]
+            self.pending += [data + b"\n" for _, data in deaggregate(record["Data"], record["PartitionKey"])]
+        while self.pending:
+            chunk = self.pending[:FIREHOSE_MAX_RECORDS]
             response = self.firehose.put_record_batch(
                 DeliveryStreamName=self.delivery_stream, Records=[{"Data": line} for line in chunk]
             )
             if response["FailedPutCount"]:
                 raise RuntimeError(f"{response['FailedPutCount']} records refused by {self.delivery_stream}")
+            del self.pending[: len(chunk)]
             self.stats.user_records += len(chunk)
             self.stats.batches += 1
+        self.delivered = dict(self.tailer.read)
 
 
 def lambda_kinesis_record(shard_id: str, record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -152,6 +176,7 @@ class EventSourcePoller(_Loop):
         batch_size: int,
         max_retries: int = 3,
         start_after: Mapping[str, str] | None = None,
+        stats: RelayStats | None = None,
     ) -> None:
         self.kinesis = kinesis
         self.stream = stream
@@ -165,7 +190,7 @@ class EventSourcePoller(_Loop):
         # shard id -> sequence number of the last record the function acknowledged
         self.acknowledged: dict[str, str] = dict(start_after or {})
         self._kill = threading.Event()
-        super().__init__(f"event-source-{stream}", self._step, RelayStats())
+        super().__init__(f"event-source-{stream}", self._step, stats or RelayStats())
 
     def _step(self) -> None:
         self.pending += [
@@ -202,11 +227,16 @@ class EventSourcePoller(_Loop):
                 self.stats.errors.append(f"{len(batch)} session records given up after {attempt + 1} attempts")
             time.sleep(0.1 * (attempt + 1))
 
-    def kill(self) -> None:
-        """Die during the next batch (as a function killed mid-invocation) and stop polling."""
+    def kill(self, within_seconds: float = 60.0) -> None:
+        """Dies during the next batch (as a function killed mid-invocation: half of it written, nothing
+        acknowledged); when no batch comes within the bound, it stops between batches instead."""
         self._kill.set()
+        self.join(timeout=within_seconds)
+        if self.is_alive():
+            self.stop()
 
     def restarted(self) -> EventSourcePoller:
-        """A new poller from after the last acknowledged record of each shard, as the mapping resumes."""
+        """A new poller from after the last acknowledged record of each shard, as the mapping resumes,
+        counting in the same stats."""
         return EventSourcePoller(self.kinesis, self.stream, self.stream_arn, self.region, self.handler,
-                                 self.batch_size, self.max_retries, self.acknowledged)  # fmt: skip
+                                 self.batch_size, self.max_retries, self.acknowledged, self.stats)  # fmt: skip

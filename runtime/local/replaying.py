@@ -12,17 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from runtime.local.kinesis_mock import KinesisMock
 from runtime.local.moto_server import MotoServer
+from runtime.local.resources import RegionResources
 from runtime.names import data_prefix, literal_head
 from runtime.replay.history import Pace, Progress, list_objects, replay_history
 from runtime.replay.targets import Route, Routes, StreamTarget, running
 from runtime.replay.transform import Transform
-
-if TYPE_CHECKING:
-    from runtime.local.pipeline import RegionRun
 
 # Recorded traffic is replayed at the pace it came in: lateness and order are as recorded.
 REPLAY_SPEED = 1.0
@@ -49,14 +46,18 @@ def local_replay(region: str, multiplier: int, seed: int, traffic_started_ms: in
 
 
 async def replay_region(
-    run: RegionRun, replay: LocalReplay, moto: MotoServer, kinesis: KinesisMock, report: Callable[[Progress], None]
+    resources: RegionResources,
+    replay: LocalReplay,
+    moto: MotoServer,
+    kinesis: KinesisMock,
+    report: Callable[[Progress], None],
 ) -> Progress:
-    region = run.resources.region.name
+    region = resources.region.name
     s3 = moto.client("s3", region)
-    bucket = run.resources.buckets["raw"]
+    bucket = resources.buckets["raw"]
     window = (replay.from_ms, replay.start_ms)
     objects = list_objects(s3, bucket, literal_head(data_prefix("raw")), *window)
-    target = StreamTarget(f"local/{region}", kinesis.sink_client(region), run.resources.streams["raw"], region)
+    target = StreamTarget(f"local/{region}", kinesis.sink_client(region), resources.streams["raw"], region)
     routes = Routes([Route(target, replay.transform)])
     pace = Pace(replay.from_ms, replay.start_ms, REPLAY_SPEED)
     async with running([target]):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +127,7 @@ class PlayerSimulator:
 
     def __init__(
         self,
-        endpoints: dict[str, str],  # region -> ingest base URL
+        endpoints: Mapping[str, str],  # region -> ingest base URL, now (it moves when a service is replaced)
         viewers: int,
         seed: int,
         timing: Timing = Timing(),
@@ -154,7 +154,8 @@ class PlayerSimulator:
         return self._stop.is_set()
 
     def playing(self) -> int:
-        return sum(1 for truth in self.sessions.values() if not truth.finished)
+        # A copy first: the view reads this from another thread while viewers add sessions.
+        return sum(1 for truth in list(self.sessions.values()) if not truth.finished)
 
     def held(self) -> int:
         """Events held back (out of order or too late) that are still to be sent."""

@@ -10,8 +10,9 @@ moto's internal data and the live view shows the records the writer was handed.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -20,6 +21,7 @@ from dashboards.build import SESSIONS_DASHBOARD, SESSIONS_PANEL
 from runtime.local.dashboard_queries import DashboardQueries
 from runtime.local.influxdb import InfluxServer, start_influxdb
 from runtime.local.moto_server import MotoServer
+from runtime.local.parts import Part
 from runtime.local.resources import RegionResources
 from runtime.session_writer.influxdb import InfluxStore
 from runtime.session_writer.records import INFLUX_VERSION_FIELD, MEASURES, timestream_value, typed_measures
@@ -57,6 +59,10 @@ class LocalStore(Protocol):
         """Each session's newest row as session record fields; None when the store answers no query."""
         ...
 
+    def parts(self) -> list[Part]:
+        """The processes it runs (none when it lives in another stand-in)."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -86,8 +92,11 @@ class MotoTimestream:
     def newest_sessions(self) -> list[dict[str, Any]] | None:
         return None
 
+    def parts(self) -> list[Part]:
+        return []  # moto server is the run's
+
     def stop(self) -> None:
-        pass  # moto server is the pipeline's
+        pass
 
 
 class LocalInfluxDB:
@@ -122,6 +131,9 @@ class LocalInfluxDB:
     def newest_sessions(self) -> list[dict[str, Any]] | None:
         return [{field: row.get(name) for name, (field, _) in MEASURES.items()} for _, row in self._newest_rows()]
 
+    def parts(self) -> list[Part]:
+        return [self.server.part]
+
     def stop(self) -> None:
         self.server.stop()
 
@@ -149,3 +161,23 @@ def newest_not_final(rows: Sequence[StoredRow], sessions: set[str]) -> list[str]
             newest[row.session_id] = row
     return sorted(f"{sid}: the newest row (version {newest[sid].version}) is not final"
                   for sid in sessions if sid in newest and not newest[sid].final)  # fmt: skip
+
+
+class NewestSessions:
+    """Each session's newest row as the store answers the dashboards' sessions query, asked at most once
+    a second; from a store that answers no query (moto's Timestream): the records handed to it."""
+
+    def __init__(self, store: LocalStore, handed: Callable[[], list[dict[str, Any]]]) -> None:
+        self.store = store
+        self.handed = handed
+        self._lock = threading.Lock()
+        self._answer: tuple[float, list[dict[str, Any]]] = (float("-inf"), [])  # when asked, the answer
+
+    def __call__(self) -> list[dict[str, Any]]:
+        with self._lock:
+            asked_at, answer = self._answer
+            if time.monotonic() - asked_at >= 1.0:
+                newest = self.store.newest_sessions()
+                answer = newest if newest is not None else self.handed()
+                self._answer = time.monotonic(), answer
+            return answer

@@ -13,18 +13,17 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runtime.local.moto_server import MotoServer
 from runtime.local.replaying import LocalReplay
+from runtime.local.resources import RegionResources
 from runtime.local.simulator import PlayerSimulator, SessionTruth
+from runtime.local.snapshot import Snapshot
 from runtime.local.stores import LocalStore, newest_finals, newest_not_final
 from runtime.names import data_prefix, literal_head
 from runtime.session_writer.records import MEASURES, SessionRecord, timestream_row
 from runtime.sessionizer.session import SessionSettings
-
-if TYPE_CHECKING:
-    from runtime.local.pipeline import RegionRun
 
 COMPARED_TOLERANCE = 1e-9
 EventKey = tuple[str, str, int]  # (session id, event name, client timestamp)
@@ -95,8 +94,10 @@ class Report:
 
 
 class Verifier:
+    """Reads the ground truth (the simulator), what the stand-ins hold, and the run's snapshots."""
+
     def __init__(self, simulator: PlayerSimulator, moto: MotoServer, store: LocalStore,
-                 regions: list[RegionRun]) -> None:  # fmt: skip
+                 regions: list[RegionResources]) -> None:  # fmt: skip
         self.simulator = simulator
         self.moto = moto
         self.store = store
@@ -138,20 +139,20 @@ class Verifier:
 
     # -- what arrived ---------------------------------------------------------------------
 
-    def pending(self) -> Pending:
+    def pending(self, snapshot: Snapshot) -> Pending:
         wanted = {sid for sid, _ in self.expected_sessions()}
-        final = {sid for run in self.regions for sid, r in run.latest.items() if r["final"]}
         return Pending(
-            final_records=len(wanted - final),
+            final_records=len(wanted - snapshot.final_sessions()),
             raw_events=len(self.acknowledged() - self.objects("raw")),
             late_events=len(self.too_late() - self.objects("late")),
         )
 
-    async def drain(self, bound_seconds: float, progress: Callable[[Pending, float], None]) -> tuple[bool, float]:
+    async def drain(self, bound_seconds: float, snapshots: Callable[[], Snapshot],
+                    progress: Callable[[Pending, float], None]) -> tuple[bool, float]:  # fmt: skip
         """Waits until nothing is pending or the bound is up; (drained, seconds waited)."""
         started = time.monotonic()
         while True:
-            pending = await asyncio.to_thread(self.pending)
+            pending = await asyncio.to_thread(lambda: self.pending(snapshots()))
             waited = time.monotonic() - started
             progress(pending, waited)
             if pending.done:
@@ -163,9 +164,9 @@ class Verifier:
     def objects(self, kind: str) -> set[EventKey]:
         """(session, event, timestamp) of every event line under the kind's prefix in its buckets."""
         seen: set[EventKey] = set()
-        for run in self.regions:
-            s3 = self.moto.client("s3", run.resources.region.name)
-            bucket = run.resources.buckets[kind]  # type: ignore[index]
+        for resources in self.regions:
+            s3 = self.moto.client("s3", resources.region.name)
+            bucket = resources.buckets[kind]  # type: ignore[index]
             prefix = literal_head(data_prefix(kind))  # type: ignore[arg-type]
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
@@ -181,11 +182,7 @@ class Verifier:
     # -- the verdict ---------------------------------------------------------------------
 
     def report(
-        self,
-        session_settings: Callable[[str], SessionSettings],
-        traffic_seconds: float,
-        drained: tuple[bool, float],
-        errors: list[str],
+        self, snapshot: Snapshot, session_settings: Callable[[str], SessionSettings], drained: tuple[bool, float]
     ) -> Report:
         expected_sessions = self.expected_sessions()
         rows = self.store.stored_rows()
@@ -207,13 +204,10 @@ class Verifier:
         missing_late = sorted(key for key in too_late if key not in late_seen)
         on_time_late = sorted(key for key in acknowledged - too_late if key in late_seen)
         examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
-        first = sorted(x for run in self.regions for x in run.freshness.first_row_ms)
-        final = sorted(x for run in self.regions for x in run.freshness.final_row_ms)
-        different = sorted(f"{sid}: {len(records)} different final records" for run in self.regions
-                           for sid, records in run.finals.items() if len(records) > 1)  # fmt: skip
+        first, final = snapshot.first_row_ms(), snapshot.final_row_ms()
         return Report(
             events_acknowledged=self.simulator.stats.events_acknowledged,
-            traffic_seconds=traffic_seconds,
+            traffic_seconds=snapshot.traffic_seconds,
             sessions_compared=len(expected_sessions),
             sessions_replayed=len(expected_sessions) - len(list(self.simulator.finished_sessions())),
             sessions_matched=matched,
@@ -230,8 +224,8 @@ class Verifier:
             final_row_p95_ms=percentile(final, 0.95),
             drained=drained[0],
             drain_seconds=drained[1],
-            errors=errors,
-            different_finals=different,
+            errors=list(snapshot.errors),
+            different_finals=snapshot.different_finals(),
             final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
         )
 

@@ -1,18 +1,22 @@
-"""What a local run shows while it runs: a live table on a terminal, short status lines elsewhere."""
+"""What a local run shows while it runs: a live table on a terminal, short status lines elsewhere.
+
+Both are drawn from the run's snapshot (snapshot.py), taken in a thread so that a slow
+answer (a health probe, the dashboards' query) never holds up the simulated players.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from runtime.local.snapshot import Snapshot
 from runtime.local.verify import percentile, rounded
 from runtime.names import STREAM_KINDS
 
-if TYPE_CHECKING:
-    from runtime.local.pipeline import LocalPipeline
+Snapshots = Callable[[], Snapshot]  # the run, now
 
 STATUS_LINE_SECONDS = 5.0
 MAX_STATUS_LINE = 160
@@ -37,6 +41,7 @@ class Status:
     final_row_ms: tuple[float | None, float | None]  # p50, p95: post of the last event -> final row
     errors: int
     fault: str | None = None  # --chaos: the latest fault and whether its part is back
+    down: tuple[str, ...] = ()  # the parts not healthy now
 
     def rows(self) -> list[tuple[str, str]]:
         raw, session, late = self.stream_rates
@@ -53,6 +58,7 @@ class Status:
             ("post -> first row p50 / p95", f"{rounded(self.first_row_ms[0])} / {rounded(self.first_row_ms[1])} ms"),
             ("post -> final row p50 / p95", f"{rounded(self.final_row_ms[0])} / {rounded(self.final_row_ms[1])} ms"),
             ("errors", str(self.errors)),
+            ("parts down", ", ".join(self.down) or "none"),
             *([("fault", self.fault)] if self.fault else []),
         ]
 
@@ -62,6 +68,7 @@ class Status:
         text = (
             f"{self.phase} | "
             + (f"{self.fault} | " if self.fault else "")
+            + (f"down: {', '.join(self.down)} | " if self.down else "")
             + f"in {self.events_per_second:,.1f}/s ({self.acknowledged:,}) | "
             f"raw/session/late {raw:,.1f}/{session:,.1f}/{late:,.1f}/s | active {self.active} ended {self.ended} | "
             f"late {self.late_events} | first/final row p95 {rounded(self.first_row_ms[1])}/"
@@ -71,26 +78,22 @@ class Status:
         return text if len(text) < MAX_STATUS_LINE else text[: MAX_STATUS_LINE - 4] + "..."
 
 
-def status(pipeline: LocalPipeline) -> Status:
-    traffic_seconds = max(1e-9, pipeline.traffic_seconds())
-    elapsed = max(1e-9, time.monotonic() - pipeline.started_at)
-    simulator = pipeline.simulator
-    latest = pipeline.newest_sessions()
+def status(snapshot: Snapshot) -> Status:
+    traffic_seconds = max(1e-9, snapshot.traffic_seconds)
+    running = max(1e-9, snapshot.seconds_running)
+    latest = snapshot.sessions
     active = [r for r in latest if not r["final"]]
     finals = [r for r in latest if r["final"]]
     played = sum(r["playingMs"] for r in latest)
     rebuffered = sum(r["rebufferMs"] for r in latest)
-    rates = tuple(sum(run.relays[kind].stats.user_records for run in pipeline.regions) / elapsed
-                  for kind in STREAM_KINDS)  # fmt: skip
+    raw, session, late = (snapshot.relayed(kind) / running for kind in STREAM_KINDS)
     startups = sorted(r["startupMs"] for r in latest if r["startupMs"] is not None)
-    first = sorted(x for run in pipeline.regions for x in run.freshness.first_row_ms)
-    final = sorted(x for run in pipeline.regions for x in run.freshness.final_row_ms)
-    acknowledged = simulator.stats.events_acknowledged if simulator else 0
+    first, final = snapshot.first_row_ms(), snapshot.final_row_ms()
     return Status(
-        phase=pipeline.phase(),
-        events_per_second=acknowledged / traffic_seconds,
-        acknowledged=acknowledged,
-        stream_rates=(rates[0], rates[1], rates[2]),
+        phase=snapshot.phase,
+        events_per_second=snapshot.acknowledged / traffic_seconds,
+        acknowledged=snapshot.acknowledged,
+        stream_rates=(raw, session, late),
         active=len(active),
         ended=len(finals),
         playing=sum(1 for r in active if r["state"] in ("playing", "buffering")),
@@ -99,49 +102,45 @@ def status(pipeline: LocalPipeline) -> Status:
         rebuffer_ratio=rebuffered / (played + rebuffered) if played + rebuffered else None,
         ebvs=sum(r["ebvs"] for r in finals),
         vsf=sum(r["vsf"] for r in finals),
-        late_events=sum(run.relays["late"].stats.user_records for run in pipeline.regions),
+        late_events=snapshot.relayed("late"),
         first_row_ms=(percentile(first, 0.5), percentile(first, 0.95)),
         final_row_ms=(percentile(final, 0.5), percentile(final, 0.95)),
-        errors=len(pipeline.errors()),
-        fault=latest_fault(pipeline),
+        errors=len(snapshot.errors),
+        fault=snapshot.faults[-1] if snapshot.faults else None,
+        down=tuple(snapshot.down()),
     )
 
 
-def latest_fault(pipeline: LocalPipeline) -> str | None:
-    chaos = pipeline.chaos
-    struck = [fault for fault in chaos.faults if fault.struck_s is not None] if chaos else []
-    return struck[-1].describe() if struck else None
-
-
-async def show(pipeline: LocalPipeline, live: bool) -> None:
+async def show(snapshots: Snapshots, live: bool) -> None:
     """Until cancelled: the live table when asked for and on a terminal, status lines otherwise."""
     if live and sys.stdout.isatty():
-        await _live_table(pipeline)
+        await _live_table(snapshots)
         return
     if live:
         print("standard output is not a terminal: status lines every "
               f"{STATUS_LINE_SECONDS:g} s instead of the live view", flush=True)  # fmt: skip
     while True:
         await asyncio.sleep(STATUS_LINE_SECONDS)
-        print(status(pipeline).line(), flush=True)
+        snapshot = await asyncio.to_thread(snapshots)
+        print(status(snapshot).line(), flush=True)
 
 
-async def _live_table(pipeline: LocalPipeline) -> None:
+async def _live_table(snapshots: Snapshots) -> None:
     from rich.live import Live
 
-    with Live(_table(pipeline), refresh_per_second=2, screen=False) as live:
+    with Live(_table(await asyncio.to_thread(snapshots)), refresh_per_second=2, screen=False) as live:
         try:
             while True:
                 await asyncio.sleep(1)
-                live.update(_table(pipeline))
+                live.update(_table(await asyncio.to_thread(snapshots)))
         finally:
-            live.update(_table(pipeline))  # the last frame says how the run ended
+            live.update(_table(snapshots()))  # the last frame says how the run ended
 
 
-def _table(pipeline: LocalPipeline) -> Any:
+def _table(snapshot: Snapshot) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"prism-pipeline local ({pipeline.options.stack}) — Ctrl-C stops", show_header=False)
-    for key, value in status(pipeline).rows():
+    table = Table(title=f"prism-pipeline local ({snapshot.stack}) — Ctrl-C stops", show_header=False)
+    for key, value in status(snapshot).rows():
         table.add_row(key, value)
     return table

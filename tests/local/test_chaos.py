@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from runtime.local.chaos import FAULT_KINDS, WINDOW, plan
+from runtime.local import chaos as chaos_module
+from runtime.local.chaos import FAULT_KINDS, WINDOW, Chaos, Fault, plan
 from runtime.local.options import Options
 from runtime.local.pipeline import run
 
@@ -18,6 +20,68 @@ def test_the_plan_is_one_fault_of_each_kind_in_the_window_and_the_same_for_a_see
     assert [fault.at_s for fault in faults] == sorted(fault.at_s for fault in faults)
     assert faults == plan(3, 100.0, ["us-east-1", "us-west-2"])
     assert faults != plan(4, 100.0, ["us-east-1", "us-west-2"])
+
+
+class FakePart:
+    """A part that records what was asked of it."""
+
+    def __init__(self, name: str, calls: list[str]) -> None:
+        self.name = name
+        self.calls = calls
+
+    def start(self) -> object:
+        return self
+
+    def healthy(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        self.calls.append(f"stop {self.name}")
+
+    def kill(self) -> None:
+        self.calls.append(f"kill {self.name}")
+
+    def restart(self) -> None:
+        self.calls.append(f"restart {self.name}")
+
+    def problems(self) -> list[str]:
+        return []
+
+
+class Modes:
+    """The fault proxy's mode, with every value it was set to."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @property
+    def mode(self) -> str:
+        return self.seen[-1] if self.seen else "pass"
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.seen.append(value)
+
+
+def test_each_fault_acts_on_its_part_through_the_part_interface(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chaos_module, "THROTTLE_SECONDS", 0.0)
+    calls: list[str] = []
+    faults = [Fault(kind, "us-west-2", 0.0) for kind in FAULT_KINDS]
+    kinesis = Modes()
+    chaos = Chaos(faults, lambda region, name: FakePart(f"{name} ({region})", calls), kinesis, lambda: 1.0)
+    asyncio.run(chaos.run())
+    assert calls == [
+        "restart ingest (us-west-2)",
+        "kill sessionizer (us-west-2)",
+        "restart sessionizer (us-west-2)",
+        "kill session-writer (us-west-2)",
+        "restart session-writer (us-west-2)",
+    ]
+    assert kinesis.seen == ["throttle", "pass"]
+    assert all(fault.struck_s == 1.0 and fault.back_s == 1.0 for fault in faults)
+    assert len(chaos.struck()) == len(FAULT_KINDS)
+    chaos.observe("us-west-2", faults[1].restarted_wall + 2.5)  # type: ignore[operator]
+    assert faults[1].first_record_s == pytest.approx(2.5)
 
 
 @pytest.mark.integration

@@ -123,8 +123,9 @@ def test_a_status_line_stays_under_160_characters_in_every_phase() -> None:
         active=12_345, ended=123_456, playing=1_000, startup_p50_ms=1_234, startup_p95_ms=12_345,
         rebuffer_ratio=0.5, ebvs=100, vsf=100, late_events=123_456, first_row_ms=(12_345, 123_456),
         final_row_ms=(12_345, 123_456),
-        errors=1_000,
+        errors=1_000, down=("sessionizer (us-east-1)", "ingest (us-west-2)"),
     )  # fmt: skip
     assert len(busiest.line()) < MAX_STATUS_LINE
+    assert ("parts down", "sessionizer (us-east-1), ingest (us-west-2)") in busiest.rows()
     assert busiest.line().startswith("draining 88/90 s: 1234 final records, 56789 raw events, 1234 late events")
     assert Pending(1, 0, 2).describe() == "1 final record, 2 late events"

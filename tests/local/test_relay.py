@@ -1,4 +1,5 @@
-"""The local event source mapping: a poller that dies mid-batch is followed by one that skips nothing."""
+"""The local consumers: a poller that dies mid-batch is followed by one that skips nothing; a Firehose
+relay puts a refused batch again and, restarted, goes on after what it put."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 
 from runtime.local.kinesis_mock import KinesisMock
-from runtime.local.relay import EventSourcePoller
+from runtime.local.parts import LoopPart
+from runtime.local.relay import EventSourcePoller, FirehoseRelay
 
 pytestmark = pytest.mark.integration
 REGION = "us-east-1"
@@ -69,9 +71,11 @@ def test_a_poller_killed_mid_batch_is_followed_by_one_that_resends_that_batch_an
     put(kinesis_mock, stream, [f"before-{i}" for i in range(25)])
     wait_for(lambda: len(function.delivered) == 25)
     acknowledged = dict(first.acknowledged)
-    first.kill()
+    killing = threading.Thread(target=first.kill)  # kill() returns once the poller died in a batch
+    killing.start()
     put(kinesis_mock, stream, [f"during-{i}" for i in range(12)])
-    wait_for(lambda: not first.is_alive())
+    killing.join(timeout=60)
+    assert not first.is_alive()
     assert any(call[0].startswith("during-") for call in function.calls), "the kill came mid-batch"
     assert first.acknowledged == acknowledged, "the dead batch was not acknowledged"
 
@@ -103,3 +107,45 @@ def test_a_batch_the_function_fails_outright_is_sent_again(kinesis_mock: Kinesis
     finally:
         running.stop()
     assert len(function.delivered) == 8
+
+
+class Delivery:
+    """A Firehose delivery stream stand-in: the lines put; refuses whole batches on demand."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.refusing = 0
+        self.lock = threading.Lock()
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, int]:
+        with self.lock:
+            if self.refusing:
+                self.refusing -= 1
+                return {"FailedPutCount": len(Records)}
+            self.lines += [record["Data"].decode().strip() for record in Records]
+            return {"FailedPutCount": 0}
+
+
+def test_a_relay_puts_a_refused_batch_again_and_once_restarted_goes_on_after_what_it_put(
+    kinesis_mock: KinesisMock,
+) -> None:
+    stream = f"relay-{next(_streams)}"
+    kinesis_mock.create_streams(REGION, {stream: 2})
+    delivery = Delivery()
+    delivery.refusing = 1
+    relay = LoopPart(FirehoseRelay(kinesis_mock.client(REGION), delivery, stream, "raw-delivery")).start()
+    first = [f"first-{i}" for i in range(10)]
+    put(kinesis_mock, stream, first)
+    wait_for(lambda: set(delivery.lines) == set(first))
+    [refused] = relay.problems()
+    assert "records refused by raw-delivery" in refused
+
+    relay.restart()
+    then = [f"then-{i}" for i in range(5)]
+    put(kinesis_mock, stream, then)
+    try:
+        wait_for(lambda: set(then) <= set(delivery.lines))
+    finally:
+        relay.stop()
+    assert sorted(delivery.lines) == sorted(first + then), "each line once: the restart skipped what was put"
+    assert relay.stats.user_records == 15 and relay.healthy() is False
