@@ -24,6 +24,7 @@ from components.support.region import Region
 from components.support.security_groups import allow_tcp, security_group
 from runtime.ingest.routes import EVENT_PATHS, READY_PATH
 from runtime.stack import IngestServiceSettings, LifecycleSettings
+from runtime.stack.failover import TARGET_HEALTH_CHECK
 
 ACCESS_LOG_PREFIX = "alb"
 # What the ALB answers itself for a path the service does not serve to the internet.
@@ -146,10 +147,11 @@ class LoadBalancer(pulumi.ComponentResource):
                     protocol="HTTP",
                     port="traffic-port",
                     matcher="200",
-                    interval=10,
-                    timeout=5,
-                    healthy_threshold=2,
-                    unhealthy_threshold=2,
+                    # The accelerator moves players away after these checks fail (runtime/stack/failover.py).
+                    interval=TARGET_HEALTH_CHECK.interval_seconds,
+                    timeout=TARGET_HEALTH_CHECK.timeout_seconds,
+                    healthy_threshold=TARGET_HEALTH_CHECK.healthy_threshold,
+                    unhealthy_threshold=TARGET_HEALTH_CHECK.unhealthy_threshold,
                 ),
             ),
             child,

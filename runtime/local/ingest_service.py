@@ -62,16 +62,29 @@ class IngestService:
 
 
 class Addresses(Mapping[str, str]):
-    """Region -> where its players post now: follows each region's service through its restarts."""
+    """Region -> where its players post now, as the accelerator routes them: each region's own
+    service (through its restarts), or the other region's while it is moved there (an outage)."""
 
     def __init__(self) -> None:
         self._services: dict[str, IngestService] = {}
+        self._moved: dict[str, str] = {}  # region -> the region its players are sent to instead
 
     def serve(self, region: str, service: IngestService) -> None:
         self._services[region] = service
 
+    def move(self, region: str, to: str | None) -> None:
+        """Sends the region's players to another region's service; None: to their own again."""
+        if to is None:
+            self._moved.pop(region, None)
+        else:
+            self._moved[region] = to
+
+    def serving(self, region: str) -> str:
+        """The region whose service the region's players reach now."""
+        return self._moved.get(region, region)
+
     def __getitem__(self, region: str) -> str:
-        return self._services[region].url
+        return self._services[self.serving(region)].url
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._services))

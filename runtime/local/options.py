@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,23 @@ MAX_VIEWERS = 1_000  # two cores: 250 viewers already keep them busy
 MAX_DRAIN_SECONDS = 3_600.0
 MAX_REPLAY_MULTIPLIER = 10
 MIN_CHAOS_SECONDS = 40.0
+
+
+OUTAGE_FORM = re.compile(r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)(?:@(?P<start>[^:]+)(?::(?P<down>.+))?)?")
+DEFAULT_OUTAGE_SHARE = 1 / 3  # an outage with no START_S strikes this far into the traffic
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A whole region down while viewers play (runtime/local/outage.py)."""
+
+    region: str
+    start_s: float  # seconds after the traffic started
+    down_s: float | None  # how long it stays down; None: it does not come back within the run
+
+    def describe(self) -> str:
+        back = "does not come back" if self.down_s is None else f"back after {self.down_s:g} s"
+        return f"{self.region} down at {self.start_s:g} s, {back}"
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,7 @@ class Options:
     # The session store: a real InfluxDB, read back by the dashboards' queries (the default),
     # or Timestream in moto (stores rows, answers no query).
     store: Engine = "influxdb"
+    outage: Outage | None = None  # --outage: a region goes down mid-stream
 
 
 def stacks(root: Path = ROOT) -> list[str]:
@@ -126,6 +145,13 @@ def parser() -> argparse.ArgumentParser:
         "needs --duration of at least 40 s",
     )
     parse.add_argument("--chaos-seed", type=_whole(0), default=1, help="the faults' seed (default 1)")
+    parse.add_argument(
+        "--outage",
+        metavar="REGION[@START_S[:DOWN_S]]",
+        help="with --regions both: the whole region goes down START_S seconds into the traffic (default: a third "
+        "of --duration); its players move to the other region after the load balancer's health checks fail, "
+        "and with DOWN_S it comes back after that many seconds, from where it was",
+    )
     parse.add_argument("--store", choices=ENGINES, default="influxdb",
                        help="the session store: influxdb (a real InfluxDB, read back by the dashboards' queries; "
                        "the default) or liveanalytics (Timestream in moto)")  # fmt: skip
@@ -141,9 +167,31 @@ def parse_options(argv: list[str] | None = None) -> Options:
     if args.chaos and args.duration < MIN_CHAOS_SECONDS:
         parse.error(f"argument --chaos: needs --duration of at least {MIN_CHAOS_SECONDS:g} s "
                     f"(the faults and the restarts happen while viewers play), got {args.duration:g}")  # fmt: skip
+    outage = _outage(parse, args.outage, args.regions, args.duration) if args.outage else None
     return Options(args.stack, args.regions, args.duration, args.viewers, args.seed, not args.no_view,
                    args.drain_seconds, args.replay_multiplier, chaos=args.chaos,
-                   chaos_seed=args.chaos_seed, store=args.store)  # fmt: skip
+                   chaos_seed=args.chaos_seed, store=args.store, outage=outage)  # fmt: skip
+
+
+def _outage(parse: argparse.ArgumentParser, text: str, regions: str, duration: float) -> Outage:
+    """--outage's value, checked against the other options (the region against the stack: pipeline.py)."""
+    form = OUTAGE_FORM.fullmatch(text)
+    if form is None:
+        parse.error(f"argument --outage: must be REGION[@START_S[:DOWN_S]], e.g. us-west-2@20:30, got {text!r}")
+    if regions != "both":
+        parse.error("argument --outage: needs --regions both (the players move to the other region)")
+    if not duration:
+        parse.error("argument --outage: needs --duration (the outage strikes while viewers play)")
+    try:
+        start = float(form["start"]) if form["start"] else duration * DEFAULT_OUTAGE_SHARE
+        down = float(form["down"]) if form["down"] else None
+    except ValueError:
+        parse.error(f"argument --outage: START_S and DOWN_S must be numbers of seconds, got {text!r}")
+    if not 0 <= start < duration:
+        parse.error(f"argument --outage: START_S must be >= 0 and below --duration ({duration:g}), got {start:g}")
+    if down is not None and not 0 < down <= MAX_DRAIN_SECONDS:
+        parse.error(f"argument --outage: DOWN_S must be > 0 and <= {MAX_DRAIN_SECONDS:g}, got {down:g}")
+    return Outage(form["region"], start, down)
 
 
 def fail(message: str) -> NoReturn:

@@ -25,7 +25,9 @@ from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, 
 from runtime.local.function_logs import FunctionLogs
 from runtime.local.ingest_service import Addresses
 from runtime.local.job import FLINK_PYTHON
+from runtime.local.moved import EventKey, stream_events
 from runtime.local.options import Options, fail, parse_options, stack_file
+from runtime.local.outage import RegionOutage
 from runtime.local.parts import Part
 from runtime.local.region import RegionRun, RegionStart, start_region
 from runtime.local.replaying import local_replay, replay_region, wall_ms
@@ -46,8 +48,8 @@ from runtime.stack import Settings, SettingsError, from_stack_file
 class LocalPipeline:
     """A started run: its stand-ins, its regions, the players, and where the run is (the timeline)."""
 
-    def __init__(self, options: Options, stand_ins: StandIns, regions: list[RegionRun],
-                 simulator: PlayerSimulator) -> None:  # fmt: skip
+    def __init__(self, options: Options, stand_ins: StandIns, regions: list[RegionRun], simulator: PlayerSimulator,
+                 addresses: Addresses) -> None:  # fmt: skip
         self.options = options
         self.stand_ins = stand_ins
         self.regions = regions
@@ -61,6 +63,11 @@ class LocalPipeline:
             self.chaos = Chaos(faults, self.part, stand_ins.kinesis_faults, self.timeline.traffic_seconds)
             for run in regions:
                 run.observations.listeners.append(functools.partial(self.chaos.observe, run.name))
+        self.outage: RegionOutage | None = None
+        if options.outage:
+            down = next(run for run in regions if run.name == options.outage.region)
+            other = next(run.name for run in regions if run is not down)
+            self.outage = RegionOutage(options.outage, other, down.parts, addresses, self.timeline.traffic_seconds)
 
     @classmethod
     def start(cls, options: Options, settings: Settings, log_dir: Path, started: ExitStack) -> LocalPipeline:
@@ -73,7 +80,7 @@ class LocalPipeline:
         stand_ins = start_stand_ins(options, log_dir, started)
         addresses = Addresses()
         simulator = PlayerSimulator(addresses, options.viewers, options.seed,
-                                    CHAOS_TIMING if options.chaos else Timing())  # fmt: skip
+                                    CHAOS_TIMING if options.chaos else Timing(), serving=addresses.serving)  # fmt: skip
         lateness = CHAOS_ALLOWED_LATENESS_MS if options.chaos else None
         regions = list(settings.regions) if options.regions == "both" else [settings.primary]
         runs = []
@@ -84,7 +91,7 @@ class LocalPipeline:
             runs.append(run)
         for run in runs:  # launched together: the mini-clusters start side by side
             run.sessionizer.wait_ready()
-        return cls(options, stand_ins, runs, simulator)
+        return cls(options, stand_ins, runs, simulator, addresses)
 
     def part(self, region: str, name: str) -> Part:
         """A region's part by its name (region.py), for the actions."""
@@ -107,8 +114,25 @@ class LocalPipeline:
             regions=tuple(run.snapshot() for run in self.regions),
             stand_ins_healthy=tuple((part.name, part.healthy()) for part in self.stand_ins.parts()),
             errors=tuple(self.errors()),
-            faults=tuple(self.chaos.struck()) if self.chaos else (),
+            faults=tuple(self.faults(struck_only=True)),
         )
+
+    def _held_in_down_region(self) -> set[EventKey]:
+        """The events in the raw stream of a region the outage took down and that is not back."""
+        outage = self.outage
+        if outage is None or outage.times.struck_s is None or outage.times.back_s is not None:
+            return set()
+        down = next(run for run in self.regions if run.name == outage.outage.region)
+        return stream_events(self.stand_ins.kinesis.client(down.name), down.resources.streams["raw"])
+
+    def faults(self, struck_only: bool = False) -> list[str]:
+        """The chaos faults and the outage, described (only those that struck, if asked)."""
+        found: list[str] = []
+        if self.chaos is not None:
+            found += self.chaos.struck() if struck_only else [fault.describe() for fault in self.chaos.faults]
+        if self.outage is not None and (self.outage.times.struck_s is not None or not struck_only):
+            found.append(self.outage.describe())
+        return found
 
     def errors(self) -> list[str]:
         found = [problem for part in self.stand_ins.parts() for problem in part.problems()]
@@ -121,11 +145,12 @@ class LocalPipeline:
         """Traffic for the options' duration (or until stopped), then the drain, with the view on."""
         stand_ins, timeline, options = self.stand_ins, self.timeline, self.options
         verifier = Verifier(self.simulator, stand_ins.moto, stand_ins.store, [run.resources for run in self.regions])
+        verifier.held = self._held_in_down_region
         shown = asyncio.create_task(view.show(self.snapshot, options.view))
         try:
             timeline.traffic_started = time.monotonic()
             until = timeline.traffic_started + options.duration if options.duration else None
-            actions = [self.chaos.run()] if self.chaos else []
+            actions = [action.run() for action in (self.chaos, self.outage) if action is not None]
             await asyncio.gather(self.simulator.run(until), *actions)
             timeline.traffic_ended = time.monotonic()
             timeline.drained = await verifier.drain(options.drain_seconds, self.snapshot, timeline.drain_progress)
@@ -155,7 +180,7 @@ class LocalPipeline:
 
     def report(self, verifier: Verifier) -> Report:
         report = verifier.report(self.snapshot(), self.session_settings, self.timeline.drained)
-        report.faults = [fault.describe() for fault in self.chaos.faults] if self.chaos else []
+        report.faults = self.faults()
         return report
 
 
@@ -165,6 +190,10 @@ def run(options: Options) -> Report:
         settings = from_stack_file(stack_file(options.stack))
     except SettingsError as error:
         fail(f"--stack {options.stack}: {error}")
+    regions = [region.name for region in settings.regions]
+    if options.outage and options.outage.region not in regions:
+        fail(f"argument --outage: {options.outage.region} is not a region of stack {options.stack} "
+             f"({', '.join(regions)})")  # fmt: skip
     with ExitStack() as started:
         pipeline = LocalPipeline.start(options, settings, options.log_dir / time.strftime("%Y%m%d-%H%M%S"), started)
         # Ctrl-C ends the traffic: the sessions playing finish, the pipeline drains, the comparison runs.

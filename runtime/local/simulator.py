@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,9 @@ from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
 
 END_OF_TIME = 2**62
 RETRIED_STATUSES = (429, 503)
-RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0)  # about 6 s in all, then it gives up
+# A player keeps an event it could not send and tries again: long enough to outlast a region's
+# failover (the load balancer's health checks, runtime/stack/failover.py), about 66 s in all.
+RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8, *(1.0,) * 5, *(2.0,) * 30)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,13 @@ class SessionTruth:
     too_late: list[dict[str, Any]] = field(default_factory=list)  # acknowledged, sent late on purpose
     rejected: int = 0
     posted_at: dict[int, float] = field(default_factory=dict)  # event timestamp -> wall time acknowledged
+    served_by: dict[int, str] = field(default_factory=dict)  # event timestamp -> region that acknowledged it
     finished: bool = False
+
+    @property
+    def moved(self) -> bool:
+        """Its events were acknowledged by more than one region (its player moved mid-play)."""
+        return len(set(self.served_by.values())) > 1
 
     def expected_record(self, settings: SessionSettings) -> dict[str, Any]:
         """The final session record the pipeline must produce from the accepted events."""
@@ -133,8 +141,10 @@ class PlayerSimulator:
         timing: Timing = Timing(),
         out_of_order_share: float = 0.03,
         too_late_share: float = 0.01,
+        serving: Callable[[str], str] = lambda region: region,  # region -> the region its players reach now
     ) -> None:
         self.endpoints = endpoints
+        self.serving = serving
         self.viewers = viewers
         self.rng = random.Random(seed)
         self.timing = timing
@@ -227,6 +237,7 @@ class PlayerSimulator:
             if delay:
                 self.stats.retries += 1
                 await asyncio.sleep(delay)
+            serving = self.serving(truth.region)
             try:
                 response = await client.post(f"{self.endpoints[truth.region]}/events", json=document,
                                               headers={"User-Agent": "prism-sim/1.0 (local)"})  # fmt: skip
@@ -251,6 +262,7 @@ class PlayerSimulator:
         recorded = {**document, "server": {"userAgent": "prism-sim/1.0 (local)"}}
         (truth.accepted if on_time else truth.too_late).append(recorded)
         truth.posted_at[document["timestamp"]] = time.time()
+        truth.served_by[document["timestamp"]] = serving
 
     def finished_sessions(self) -> Iterator[SessionTruth]:
         return (t for t in self.sessions.values() if t.finished)

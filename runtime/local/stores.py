@@ -38,6 +38,7 @@ class StoredRow:
     session_id: str
     version: int
     measures: dict[str, tuple[str, str]]  # name -> (value, Timestream type), as timestream_row writes them
+    database: str = ""  # the region's database that holds it
 
     @property
     def final(self) -> bool:
@@ -86,7 +87,7 @@ class MotoTimestream:
             for row in table["records"]:
                 session_id = next(d["Value"] for d in row["Dimensions"] if d["Name"] == "session_id")
                 measures = {m["Name"]: (m["Value"], m["Type"]) for m in row["MeasureValues"]}
-                rows.append(StoredRow(session_id, row["Version"], measures))
+                rows.append(StoredRow(session_id, row["Version"], measures, table["db_name"]))
         return rows
 
     def newest_sessions(self) -> list[dict[str, Any]] | None:
@@ -112,24 +113,25 @@ class LocalInfluxDB:
         self.databases.append(resources.database)
         return InfluxStore(self.server.url, resources.database)
 
-    def _newest_rows(self) -> list[tuple[str, dict[str, Any]]]:
+    def _newest_rows(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(database, session id, row) of each session's newest row in each region's database."""
         now = int(time.time() * 1000)
         query = self.queries.query(SESSIONS_PANEL, now - QUERY_MARGIN_MS, now + QUERY_MARGIN_MS)
         rows = []
         for database in self.databases:
             for series in self.server.query(query, database):
                 for values in series["values"]:
-                    rows.append((series["tags"]["session_id"], dict(zip(series["columns"], values, strict=True))))
+                    row = dict(zip(series["columns"], values, strict=True))
+                    rows.append((database, series["tags"]["session_id"], row))
         return rows
 
     def stored_rows(self) -> list[StoredRow]:
-        """Each session's newest row, by the dashboards' sessions query."""
-        return [
-            StoredRow(sid, int(row[INFLUX_VERSION_FIELD]), stored_measures(row)) for sid, row in self._newest_rows()
-        ]
+        """Each session's newest row in each region's database, by the dashboards' sessions query."""
+        return [StoredRow(sid, int(row[INFLUX_VERSION_FIELD]), stored_measures(row), database)
+                for database, sid, row in self._newest_rows()]  # fmt: skip
 
     def newest_sessions(self) -> list[dict[str, Any]] | None:
-        return [{field: row.get(name) for name, (field, _) in MEASURES.items()} for _, row in self._newest_rows()]
+        return [{field: row.get(name) for name, (field, _) in MEASURES.items()} for _, _, row in self._newest_rows()]
 
     def parts(self) -> list[Part]:
         return [self.server.part]

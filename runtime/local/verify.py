@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.local.moto_server import MotoServer
+from runtime.local.moved import EventKey, MovedSession, RegionFigures, moved_sessions, region_figures
 from runtime.local.replaying import LocalReplay
 from runtime.local.resources import RegionResources
 from runtime.local.simulator import PlayerSimulator, SessionTruth
@@ -26,7 +27,6 @@ from runtime.session_writer.records import MEASURES, SessionRecord, timestream_r
 from runtime.sessionizer.session import SessionSettings
 
 COMPARED_TOLERANCE = 1e-9
-EventKey = tuple[str, str, int]  # (session id, event name, client timestamp)
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Report:
     sessions_matched: int
     mismatches: list[str]
     missing_raw_events: int
+    held_in_down_region: int  # not in a raw bucket yet: in the raw stream of a region still down (--outage)
     missing_examples: list[str]  # a few of the missing events, to look them up
     too_late_events: int
     missing_late_events: int
@@ -74,6 +75,9 @@ class Report:
     different_finals: list[str] = field(default_factory=list)
     final_not_newest: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # --chaos: each fault, when it struck, when the part was back
+    # Per region (with both): events acknowledged and missing; --outage: how the moved sessions were counted.
+    regions: list[RegionFigures] = field(default_factory=list)
+    moved: list[MovedSession] = field(default_factory=list)
 
     @property
     def events_per_second(self) -> float:
@@ -90,6 +94,7 @@ class Report:
             and not self.errors
             and not self.different_finals
             and not self.final_not_newest
+            and all(moved.exact for moved in self.moved)
         )
 
 
@@ -103,6 +108,9 @@ class Verifier:
         self.store = store
         self.regions = regions
         self.replays: list[LocalReplay] = []  # the run's raw buckets fired again, if asked
+        # --outage that does not end: the events still in the down region's raw stream, which keeps them
+        # for its retention (they reach the raw bucket when the region is back); none otherwise.
+        self.held: Callable[[], set[EventKey]] = set
 
     # -- what the simulator knows (and what a replay made of it) ---------------------------
 
@@ -143,7 +151,7 @@ class Verifier:
         wanted = {sid for sid, _ in self.expected_sessions()}
         return Pending(
             final_records=len(wanted - snapshot.final_sessions()),
-            raw_events=len(self.acknowledged() - self.objects("raw")),
+            raw_events=len(self.acknowledged() - self.objects("raw") - self.held()),
             late_events=len(self.too_late() - self.objects("late")),
         )
 
@@ -200,9 +208,15 @@ class Verifier:
                 matched += 1
         raw_seen, late_seen = self.objects("raw"), self.objects("late")
         acknowledged, too_late = self.acknowledged(), self.too_late()
-        missing_raw = sorted(key for key in acknowledged if key not in raw_seen)
+        held = self.held() - raw_seen
+        missing_raw = sorted(key for key in acknowledged if key not in raw_seen and key not in held)
         missing_late = sorted(key for key in too_late if key not in late_seen)
         on_time_late = sorted(key for key in acknowledged - too_late if key in late_seen)
+        truths = list(self.simulator.sessions.values())
+
+        def truth_measures(truth: SessionTruth) -> dict[str, tuple[str, str]]:
+            return timestream_row_measures(truth.expected_record(session_settings(truth.region)))
+
         examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
         first, final = snapshot.first_row_ms(), snapshot.final_row_ms()
         return Report(
@@ -213,6 +227,7 @@ class Verifier:
             sessions_matched=matched,
             mismatches=mismatches,
             missing_raw_events=len(missing_raw),
+            held_in_down_region=len(held & acknowledged),
             missing_examples=examples,
             too_late_events=len(too_late),
             missing_late_events=len(missing_late),
@@ -227,6 +242,8 @@ class Verifier:
             errors=list(snapshot.errors),
             different_finals=snapshot.different_finals(),
             final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
+            regions=region_figures(truths, set(missing_raw)) if len(self.regions) > 1 else [],
+            moved=moved_sessions(truths, rows, self.regions, truth_measures, compare),
         )
 
 
@@ -272,6 +289,9 @@ def print_report(report: Report) -> None:
     for mismatch in report.mismatches[:20]:
         print(f"  {mismatch}")
     print(f"acknowledged events missing from the raw bucket: {report.missing_raw_events}")
+    if report.held_in_down_region:
+        print(f"acknowledged events held in the raw stream of a region still down (kept for its retention, "
+              f"delivered when it is back): {report.held_in_down_region}")  # fmt: skip
     print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
     for example in report.missing_examples:
         print(f"  missing (session, event, client time): {example}")
@@ -288,6 +308,16 @@ def print_report(report: Report) -> None:
         print(f"  {problem}")
     for fault in report.faults:
         print(f"fault: {fault}")
+    for region in report.regions:
+        print(f"region {region.describe()}")
+    if report.moved:
+        exact = sum(1 for m in report.moved if m.exact)
+        twice = sum(1 for m in report.moved if m.counted > 1)
+        invented = sum(1 for m in report.moved if m.invented_failure)
+        print(f"sessions moved mid-play: {len(report.moved)}; exact {exact}, counted more than once {twice}, "
+              f"with an invented failure {invented}")  # fmt: skip
+        for moved in report.moved:
+            print(f"  {moved.describe()}")
     print(f"component errors: {len(report.errors)}")
     for error in report.errors[:20]:
         print(f"  {error}")
