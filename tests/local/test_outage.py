@@ -86,27 +86,6 @@ def test_an_outage_option_is_read_with_its_defaults() -> None:
     assert options.outage == Outage("us-east-1", 5.0, 40.0)
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--duration", "60", "--outage", "us-west-2"], "needs --regions both"),
-        (["--regions", "both", "--outage", "us-west-2"], "needs --duration"),
-        (["--regions", "both", "--duration", "60", "--outage", "west"], "must be REGION[@START_S[:DOWN_S]]"),
-        (["--regions", "both", "--duration", "60", "--outage", "us-west-2@soon"], "must be numbers of seconds"),
-        (["--regions", "both", "--duration", "60", "--outage", "us-west-2@60"], "below --duration (60), got 60"),
-        (["--regions", "both", "--duration", "60", "--outage", "us-west-2@10:0"], "DOWN_S must be > 0"),
-    ],
-)
-def test_a_bad_outage_stops_the_run_with_one_line(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        parse_options(argv)
-    assert stopped.value.code == 2
-    error = capsys.readouterr().err
-    assert error.startswith("local pipeline: argument --outage: ") and message in error
-
-
 @pytest.mark.integration
 def test_the_events_a_raw_stream_holds_are_read_from_its_oldest_record(kinesis_mock: KinesisMock) -> None:
     """What a region still down holds: the report counts these as kept, not missing."""
