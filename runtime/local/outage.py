@@ -23,11 +23,19 @@ from typing import Protocol
 from runtime.local.options import Outage
 from runtime.local.parts import Part
 from runtime.local.region import INGEST, SESSIONIZER
+from runtime.local.simulator import Timing
+from runtime.sessionizer.config import DEFAULT_ALLOWED_LATENESS_MS
 from runtime.stack.failover import failover_seconds, return_seconds
 
 # The processes die with the region; the consumers (Firehose, the event source mapping) pause.
 KILLED = (INGEST, SESSIONIZER)
 BACK_WITHIN_SECONDS = 300.0  # a region whose parts are not all healthy by then is reported as not back
+# The players resend what the failed region did not answer, and it is acknowledged about the
+# failover delay (20 s) after its time. On AWS that is on time: the job allows 30 s of lateness
+# by default. A drill allows the same (the local job's compressed 2 s would make them late)...
+OUTAGE_ALLOWED_LATENESS_MS = DEFAULT_ALLOWED_LATENESS_MS
+# ...and holds its too-late events well past it (the watermark's 1 s and the idle advance's 1 s too).
+OUTAGE_TIMING = Timing(too_late_hold_ms=45_000)
 
 
 class Router(Protocol):

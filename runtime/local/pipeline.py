@@ -27,7 +27,7 @@ from runtime.local.ingest_service import Addresses
 from runtime.local.job import FLINK_PYTHON
 from runtime.local.moved import EventKey, stream_events
 from runtime.local.options import Options, fail, parse_options, stack_file
-from runtime.local.outage import RegionOutage
+from runtime.local.outage import OUTAGE_ALLOWED_LATENESS_MS, OUTAGE_TIMING, RegionOutage
 from runtime.local.parts import Part
 from runtime.local.region import RegionRun, RegionStart, start_region
 from runtime.local.replaying import local_replay, replay_region, wall_ms
@@ -79,9 +79,8 @@ class LocalPipeline:
         started.callback(function_logs.uninstall)
         stand_ins = start_stand_ins(options, log_dir, started)
         addresses = Addresses()
-        simulator = PlayerSimulator(addresses, options.viewers, options.seed,
-                                    CHAOS_TIMING if options.chaos else Timing(), serving=addresses.serving)  # fmt: skip
-        lateness = CHAOS_ALLOWED_LATENESS_MS if options.chaos else None
+        timing, lateness = _timing(options)
+        simulator = PlayerSimulator(addresses, options.viewers, options.seed, timing, serving=addresses.serving)
         regions = list(settings.regions) if options.regions == "both" else [settings.primary]
         runs = []
         for region in regions:
@@ -182,6 +181,15 @@ class LocalPipeline:
         report = verifier.report(self.snapshot(), self.session_settings, self.timeline.drained)
         report.faults = self.faults()
         return report
+
+
+def _timing(options: Options) -> tuple[Timing, int | None]:
+    """The players' timing and the job's allowed lateness (None: the local job's) for the actions asked for."""
+    if options.outage:  # the longer of the two: it covers the chaos faults' holds too
+        return OUTAGE_TIMING, OUTAGE_ALLOWED_LATENESS_MS
+    if options.chaos:
+        return CHAOS_TIMING, CHAOS_ALLOWED_LATENESS_MS
+    return Timing(), None
 
 
 def run(options: Options) -> Report:

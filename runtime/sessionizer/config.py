@@ -114,6 +114,9 @@ KEYS: Mapping[str, str] = {
 }
 
 
+DEFAULT_ALLOWED_LATENESS_MS = 30_000
+
+
 def default_inactivity_gap_ms(heartbeat_interval_ms: int) -> int:
     """ "A small multiple of the heartbeat interval": three missed heartbeats end a session."""
     return 3 * heartbeat_interval_ms
@@ -133,7 +136,7 @@ def parse_config(values: Mapping[str, str]) -> SessionizerConfig:
     out_of_orderness = read.integer(KEYS["out_of_orderness_ms"], 5_000, 0)
     heartbeat = read.integer(KEYS["heartbeat_interval_ms"], 5_000, 1_000)
     gap = read.integer(KEYS["inactivity_gap_ms"], default_inactivity_gap_ms(heartbeat), heartbeat)
-    lateness = read.integer(KEYS["allowed_lateness_ms"], 30_000, 0)
+    lateness = read.integer(KEYS["allowed_lateness_ms"], DEFAULT_ALLOWED_LATENESS_MS, 0)
     return SessionizerConfig(
         environment=read.text(KEYS["environment"]),
         region=read.text(KEYS["region"]),

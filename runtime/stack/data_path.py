@@ -7,7 +7,11 @@ from typing import Literal
 
 from runtime.names import REGION_NAME, region_code
 from runtime.session_writer.settings import DEFAULT_ENGINE, ENGINES, Engine
-from runtime.sessionizer.config import default_idle_advance_after_ms, default_inactivity_gap_ms
+from runtime.sessionizer.config import (
+    DEFAULT_ALLOWED_LATENESS_MS,
+    default_idle_advance_after_ms,
+    default_inactivity_gap_ms,
+)
 from runtime.stack.model import (
     CAPACITY_MODES,
     LifecycleSettings,
@@ -78,7 +82,7 @@ def parse_sessionizer(section: Section) -> SessionizerSettings:
                             f"must be < checkpointIntervalMs ({checkpoint_interval})", min_pause)  # fmt: skip
     heartbeat = section.integer("heartbeatIntervalMs", 5_000, 1_000)
     out_of_orderness = section.integer("outOfOrdernessMs", 5_000, 0)
-    lateness = section.integer("allowedLatenessMs", 30_000, 0)
+    lateness = section.integer("allowedLatenessMs", DEFAULT_ALLOWED_LATENESS_MS, 0)
     settings = SessionizerSettings(
         artifact=artifact,
         # Managed Flink: parallelism 1-256 without a quota increase, 1-8 per KPU.

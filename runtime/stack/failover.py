@@ -52,6 +52,7 @@ class RecoveryFigures:
     raw_bucket_behind_s: int  # at most this much of the newest traffic was not in the raw bucket yet
     replicated: str  # how far the other region's copy of the raw bucket may be behind
     sessionizer_reread_s: float  # on return the job reads again up to this much since its checkpoint
+    resent_on_time_s: float  # the players' resent events still count if acknowledged within this of their time
 
 
 def recovery_figures(settings: Settings) -> RecoveryFigures:
@@ -64,6 +65,9 @@ def recovery_figures(settings: Settings) -> RecoveryFigures:
         # (most within seconds); without it, no time is promised (most within 15 minutes).
         replicated="99.99 % within 15 min (RTC)" if settings.replication.time_control else "no bound (no RTC)",
         sessionizer_reread_s=settings.sessionizer.checkpoint_interval_ms / 1000,
+        # The watermark trails the newest event by the out-of-orderness; an event up to the allowed
+        # lateness behind the watermark still counts.
+        resent_on_time_s=(settings.sessionizer.out_of_orderness_ms + settings.sessionizer.allowed_lateness_ms) / 1000,
     )
 
 
@@ -77,6 +81,7 @@ def recovery_table(stacks: dict[str, Settings]) -> str:
         ("newest traffic not yet in its raw bucket, at most", lambda f: f"{f.raw_bucket_behind_s} s"),
         ("the other region's copy of the raw bucket", lambda f: f.replicated),
         ("the sessionizer reads again, on return, at most", lambda f: f"{f.sessionizer_reread_s:g} s"),
+        ("a resent event still counts if acknowledged within", lambda f: f"{f.resent_on_time_s:g} s of its time"),
     ]
     lines = ["| | " + " | ".join(figures) + " |", "|---|" + "---|" * len(figures)]
     lines += [f"| {what} | " + " | ".join(show(f) for f in figures.values()) + " |" for what, show in rows]
