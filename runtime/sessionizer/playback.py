@@ -6,7 +6,9 @@ metric follows docs/qoe-metrics.md. Where the definitions leave a case
 open, this module decides, and the tests hold it to the decision:
 
 - Play attempt: the first ``loading``; without one, ``init``. A session seen only from
-  the middle (neither) has no startup time.
+  the middle (neither: its player moved from another region mid-play, or its first
+  events were lost) has no startup time, and whether its video started is unknown: it is
+  neither an exit before video start nor a video start failure.
 - Buffering before the first ``playing`` is part of startup, not a rebuffer.
 - A rebuffer is a ``buffering`` after the first ``playing`` while the player was playing
   (not paused, not seeking). It ends with ``buffered``, ``playing``/``resume``,
@@ -262,6 +264,7 @@ class Playback:
             else None
         )
         no_play = view.first_playing_ms is None
+        judged = view.attempt_ms is not None  # a start is judged only where its play attempt was seen
         meta = view.metadata
         return {
             "state": view.state,
@@ -274,8 +277,8 @@ class Playback:
             "rebufferMs": rebuffered,
             "rebufferRatio": rebuffered / (played + rebuffered) if played + rebuffered else 0.0,
             "seekCount": view.seek_count,
-            "ebvs": view.ended and no_play and not view.fatal_error,
-            "vsf": view.fatal_error and no_play,
+            "ebvs": judged and view.ended and no_play and not view.fatal_error,
+            "vsf": judged and view.fatal_error and no_play,
             "playbackFailure": view.fatal_error,
             "errorCount": view.error_count,
             "warningCount": view.warning_count,

@@ -140,6 +140,21 @@ CASES: list[tuple[str, list[Event], dict[str, Any]]] = [
         {"startupMs": 0, "playingMs": 2000, "ebvs": False},
     ),
     (
+        "seen only from its middle and ended without playing: its start is unknown, neither EBVS nor VSF",
+        [ev("heartbeat", 0), ev("heartbeat", 1), ev("stopped", 2, reason="ended")],
+        {"ebvs": False, "vsf": False, "playbackFailure": False, "startupMs": None, "endReason": "ended"},
+    ),
+    (
+        "seen only from its middle and timed out: not an exit before video start",
+        [ev("heartbeat", 0), ev("bitrate_changed", 0.5, bitrate=3000), ev("heartbeat", 1)],
+        {"ebvs": False, "vsf": False, "endReason": "timeout", "state": "ended"},
+    ),
+    (
+        "seen only from its middle, then a fatal error: a playback failure, not a start failure",
+        [ev("heartbeat", 0), ev("error", 1, code=3016)],
+        {"vsf": False, "ebvs": False, "playbackFailure": True, "state": "failed"},
+    ),
+    (
         "metadata and player are kept",
         [ev("init", 0), ev("metadata", 0.1, contentId="c-42", contentTitle="Big Buck Bunny", live=False,
                             deviceType="tv", deviceModel="Bravia"),
