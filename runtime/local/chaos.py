@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from runtime.local.parts import Part
+from runtime.local.parts import Part, until_healthy
 from runtime.local.region import INGEST, SESSION_WRITER, SESSIONIZER
 from runtime.local.simulator import Timing
 
@@ -104,13 +104,10 @@ class Chaos:
         await asyncio.gather(*back)
 
     async def _back(self, fault: Fault, part: Part | None) -> None:
-        """Marks the fault's part back once it is healthy again (a job: running all its tasks)."""
-        deadline = self.clock() + BACK_WITHIN_SECONDS
-        while part is not None and not await asyncio.to_thread(part.healthy):
-            if self.clock() > deadline:
-                return  # never back: its description says "being restored", and the run's errors say why
-            await asyncio.sleep(0.5)
-        fault.back_s = self.clock()
+        """Marks the fault's part back once it is healthy again (a job: running all its tasks). One never
+        back keeps "being restored" in its description, and the run's errors say why."""
+        if await until_healthy([part] if part is not None else [], BACK_WITHIN_SECONDS):
+            fault.back_s = self.clock()
 
     def _inject(self, fault: Fault) -> Part | None:
         """Strikes; returns the part that has to come back, if any."""

@@ -63,9 +63,13 @@ class FaultProxy:
                 self.wfile.write(payload)
 
         self._handler = Handler
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self._bind(0)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _bind(self, port: int) -> None:
+        """A server on the loopback port (0: a free one) and the thread that will serve it."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
+        self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def release(self) -> None:
@@ -91,9 +95,7 @@ class FaultProxy:
     def restart(self) -> None:
         """Serves again on the same address (the ingest service keeps its endpoint)."""
         self.stop()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.server.server_address[1]), self._handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._bind(self.server.server_address[1])
         self._thread.start()
 
     def problems(self) -> list[str]:

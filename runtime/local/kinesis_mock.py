@@ -12,6 +12,7 @@ import boto3
 
 from runtime.ingest.transport import KinesisClient, kinesis_client
 from runtime.local.processes import ProcessPart, free_port
+from runtime.retries import one_attempt_config
 
 KINESIS_LOCAL_VERSION = "0.6.2"
 _LOOPBACK_PRELOAD = Path(__file__).with_name("loopback.cjs")
@@ -66,9 +67,12 @@ def start_kinesis_mock(install_root: Path, log_dir: Path, region: str = "us-east
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
 
+    # One client for every probe (start-up and each health check), one attempt each: the caller polls.
+    probe = boto3.client("kinesis", endpoint_url=endpoint, region_name=region,
+                         config=one_attempt_config(1, read_timeout=2.0), **LOCAL_CREDENTIALS)  # fmt: skip
+
     def ready() -> bool:
-        client = boto3.client("kinesis", endpoint_url=endpoint, region_name=region, **LOCAL_CREDENTIALS)
-        return client.list_streams() is not None
+        return probe.list_streams() is not None
 
     part = ProcessPart(
         "kinesis-mock",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from runtime.local.options import Outage
-from runtime.local.parts import Part
+from runtime.local.parts import Part, until_healthy
 from runtime.local.region import INGEST, SESSIONIZER
 from runtime.local.simulator import Timing
 from runtime.sessionizer.config import DEFAULT_ALLOWED_LATENESS_MS
@@ -79,15 +79,20 @@ class RegionOutage:
             return
         await asyncio.sleep(max(0.0, times.struck_s + outage.down_s - self.clock()))
         await asyncio.to_thread(self._up)
-        deadline = self.clock() + BACK_WITHIN_SECONDS
-        while not await asyncio.to_thread(self._healthy):
-            if self.clock() > deadline:
-                return  # its players stay moved; the description says it never came back
-            await asyncio.sleep(0.5)
+        if not await until_healthy(list(self.parts().values()), BACK_WITHIN_SECONDS):
+            return  # its players stay moved; the description says it never came back
         times.back_s = self.clock()
         await asyncio.sleep(self.return_s)
         self.router.move(outage.region, None)
         times.returned_s = self.clock()
+
+    @property
+    def struck(self) -> bool:
+        return self.times.struck_s is not None
+
+    def down(self) -> str | None:
+        """The region, while the outage holds it down (struck and not back)."""
+        return self.outage.region if self.struck and self.times.back_s is None else None
 
     def _down(self) -> None:
         for name, part in self.parts().items():
@@ -99,9 +104,6 @@ class RegionOutage:
     def _up(self) -> None:
         for part in self.parts().values():
             part.restart()
-
-    def _healthy(self) -> bool:
-        return all(part.healthy() for part in self.parts().values())
 
     def describe(self) -> str:
         t, region = self.times, self.outage.region

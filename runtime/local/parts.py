@@ -9,9 +9,14 @@ part, they read a snapshot (snapshot.py).
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from runtime.local.relay import RelayStats
+
+HEALTH_POLL_SECONDS = 0.5
 
 
 class Part(Protocol):
@@ -84,3 +89,14 @@ class LoopPart:
 
     def problems(self) -> list[str]:
         return list(self.loop.stats.errors)
+
+
+async def until_healthy(parts: Sequence[Part], within_seconds: float) -> bool:
+    """Waits until every part is healthy (probed in a thread: a probe may wait on a socket);
+    False when they are not within the bound."""
+    deadline = time.monotonic() + within_seconds
+    while not await asyncio.to_thread(lambda: all(part.healthy() for part in parts)):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(HEALTH_POLL_SECONDS)
+    return True

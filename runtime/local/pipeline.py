@@ -65,7 +65,7 @@ class LocalPipeline:
                 run.observations.listeners.append(functools.partial(self.chaos.observe, run.name))
         self.outage: RegionOutage | None = None
         if options.outage:
-            down = next(run for run in regions if run.name == options.outage.region)
+            down = self.region(options.outage.region)
             other = next(run.name for run in regions if run is not down)
             self.outage = RegionOutage(options.outage, other, down.parts, addresses, self.timeline.traffic_seconds)
 
@@ -92,12 +92,15 @@ class LocalPipeline:
             run.sessionizer.wait_ready()
         return cls(options, stand_ins, runs, simulator, addresses)
 
+    def region(self, name: str) -> RegionRun:
+        return next(run for run in self.regions if run.name == name)
+
     def part(self, region: str, name: str) -> Part:
         """A region's part by its name (region.py), for the actions."""
-        return next(run for run in self.regions if run.name == region).parts()[name]
+        return self.region(region).parts()[name]
 
     def session_settings(self, region: str) -> SessionSettings:
-        return next(run for run in self.regions if run.name == region).session_settings
+        return self.region(region).session_settings
 
     # -- what readers see ---------------------------------------------------------------
 
@@ -118,18 +121,17 @@ class LocalPipeline:
 
     def _held_in_down_region(self) -> set[EventKey]:
         """The events in the raw stream of a region the outage took down and that is not back."""
-        outage = self.outage
-        if outage is None or outage.times.struck_s is None or outage.times.back_s is not None:
+        region = self.outage.down() if self.outage is not None else None
+        if region is None:
             return set()
-        down = next(run for run in self.regions if run.name == outage.outage.region)
-        return stream_events(self.stand_ins.kinesis.client(down.name), down.resources.streams["raw"])
+        return stream_events(self.stand_ins.kinesis.client(region), self.region(region).resources.streams["raw"])
 
     def faults(self, struck_only: bool = False) -> list[str]:
         """The chaos faults and the outage, described (only those that struck, if asked)."""
         found: list[str] = []
         if self.chaos is not None:
             found += self.chaos.struck() if struck_only else [fault.describe() for fault in self.chaos.faults]
-        if self.outage is not None and (self.outage.times.struck_s is not None or not struck_only):
+        if self.outage is not None and (self.outage.struck or not struck_only):
             found.append(self.outage.describe())
         return found
 
@@ -143,8 +145,8 @@ class LocalPipeline:
     async def simulate_and_drain(self) -> Verifier:
         """Traffic for the options' duration (or until stopped), then the drain, with the view on."""
         stand_ins, timeline, options = self.stand_ins, self.timeline, self.options
-        verifier = Verifier(self.simulator, stand_ins.moto, stand_ins.store, [run.resources for run in self.regions])
-        verifier.held = self._held_in_down_region
+        verifier = Verifier(self.simulator, stand_ins.moto, stand_ins.store, [run.resources for run in self.regions],
+                            held=self._held_in_down_region)  # fmt: skip
         shown = asyncio.create_task(view.show(self.snapshot, options.view))
         try:
             timeline.traffic_started = time.monotonic()

@@ -102,7 +102,7 @@ class Verifier:
     """Reads the ground truth (the simulator), what the stand-ins hold, and the run's snapshots."""
 
     def __init__(self, simulator: PlayerSimulator, moto: MotoServer, store: LocalStore,
-                 regions: list[RegionResources]) -> None:  # fmt: skip
+                 regions: list[RegionResources], held: Callable[[], set[EventKey]] = set) -> None:  # fmt: skip
         self.simulator = simulator
         self.moto = moto
         self.store = store
@@ -110,7 +110,7 @@ class Verifier:
         self.replays: list[LocalReplay] = []  # the run's raw buckets fired again, if asked
         # --outage that does not end: the events still in the down region's raw stream, which keeps them
         # for its retention (they reach the raw bucket when the region is back); none otherwise.
-        self.held: Callable[[], set[EventKey]] = set
+        self.held = held
 
     # -- what the simulator knows (and what a replay made of it) ---------------------------
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from runtime.stack.model import Settings
 from runtime.stack.parse import from_stack_file
+from runtime.stack.reference import ROOT, STACKS
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,9 @@ def recovery_table(stacks: dict[str, Settings]) -> str:
     return "\n".join(lines)
 
 
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def project_stacks(root: Path = PROJECT) -> dict[str, Settings]:
-    """Every stack file of the project, by stack name."""
-    return {path.name.removeprefix("Pulumi.").removesuffix(".yaml"): from_stack_file(path)
-            for path in sorted(root.glob("Pulumi.*.yaml"))}  # fmt: skip
+def project_stacks() -> dict[str, Settings]:
+    """The project's stacks (the settings reference's list), by name."""
+    return {stack: from_stack_file(ROOT / f"Pulumi.{stack}.yaml") for stack in STACKS}
 
 
 if __name__ == "__main__":  # the table of docs/failover.md

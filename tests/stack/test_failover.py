@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from runtime.stack.failover import PROJECT, project_stacks, recovery_figures, recovery_table
+from runtime.stack.failover import project_stacks, recovery_figures, recovery_table
+from runtime.stack.reference import ROOT
 
 
 def test_the_failover_page_holds_the_figures_the_stack_settings_give() -> None:
-    page = (PROJECT / "docs" / "failover.md").read_text()
+    page = (ROOT / "docs" / "failover.md").read_text()
     assert recovery_table(project_stacks()) in page, "run `python -m runtime.stack.failover` and paste its table"
 
 
@@ -25,4 +26,4 @@ def test_the_figures_follow_the_settings() -> None:
 
 
 def test_every_stack_is_a_column() -> None:
-    assert list(project_stacks()) == ["datamart", "dev", "loadtest", "slowprod"]
+    assert list(project_stacks()) == ["dev", "datamart", "slowprod", "loadtest"]
