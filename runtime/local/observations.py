@@ -29,7 +29,9 @@ class Observations:
         self._truth = truth  # session id -> what the simulator knows of it
         self._lock = threading.Lock()
         self._latest: dict[str, dict[str, Any]] = {}  # session id -> newest record
-        self._finals: dict[str, set[str]] = {}  # session id -> each distinct final record
+        # (session id, version) -> each distinct final record of that version: a final sent again is the
+        # same record; a reconciled one (runtime/reconciler) has a higher version.
+        self._finals: dict[tuple[str, int], set[str]] = {}
         self._freshness = Freshness()
         self.listeners: list[ArrivalListener] = []
 
@@ -46,7 +48,7 @@ class Observations:
     def _session(self, fields: dict[str, Any], session_id: str, now: float) -> None:
         if fields["final"]:
             final = json.dumps({k: v for k, v in fields.items() if k != "version"}, sort_keys=True)
-            self._finals.setdefault(session_id, set()).add(final)
+            self._finals.setdefault((session_id, fields["version"]), set()).add(final)
         known = self._latest.get(session_id)
         if known is None or known["version"] <= fields["version"]:
             self._latest[session_id] = fields
@@ -60,8 +62,8 @@ class Observations:
     def region_snapshot(self, region: str, healthy: Mapping[str, bool],
                         relayed: Mapping[StreamKind, int]) -> RegionSnapshot:  # fmt: skip
         with self._lock:
-            different = (f"{sid}: {len(finals)} different final records" for sid, finals in self._finals.items()
-                         if len(finals) > 1)  # fmt: skip
+            different = (f"{sid}: {len(finals)} different final records of version {version}"
+                         for (sid, version), finals in self._finals.items() if len(finals) > 1)  # fmt: skip
             return RegionSnapshot(
                 region=region,
                 healthy=tuple(healthy.items()),

@@ -29,7 +29,7 @@ from runtime.local.moved import EventKey, stream_events
 from runtime.local.options import Options, fail, parse_options, stack_file
 from runtime.local.outage import OUTAGE_ALLOWED_LATENESS_MS, OUTAGE_TIMING, RegionOutage
 from runtime.local.parts import Part
-from runtime.local.region import RegionRun, RegionStart, start_region
+from runtime.local.region import RegionRun, RegionStart, across_regions, start_region
 from runtime.local.replaying import local_replay, replay_region, wall_ms
 from runtime.local.simulator import PlayerSimulator, Timing
 from runtime.local.snapshot import Snapshot
@@ -90,6 +90,8 @@ class LocalPipeline:
             runs.append(run)
         for run in runs:  # launched together: the mini-clusters start side by side
             run.sessionizer.wait_ready()
+        if len(runs) > 1:
+            across_regions(runs, stand_ins, started)
         return cls(options, stand_ins, runs, simulator, addresses)
 
     def region(self, name: str) -> RegionRun:
@@ -146,7 +148,7 @@ class LocalPipeline:
         """Traffic for the options' duration (or until stopped), then the drain, with the view on."""
         stand_ins, timeline, options = self.stand_ins, self.timeline, self.options
         verifier = Verifier(self.simulator, stand_ins.moto, stand_ins.store, [run.resources for run in self.regions],
-                            held=self._held_in_down_region)  # fmt: skip
+                            self.session_settings, held=self._held_in_down_region)  # fmt: skip
         shown = asyncio.create_task(view.show(self.snapshot, options.view))
         try:
             timeline.traffic_started = time.monotonic()
@@ -180,7 +182,7 @@ class LocalPipeline:
                                                      self.timeline.drain_progress)  # fmt: skip
 
     def report(self, verifier: Verifier) -> Report:
-        report = verifier.report(self.snapshot(), self.session_settings, self.timeline.drained)
+        report = verifier.report(self.snapshot(), self.timeline.drained)
         report.faults = self.faults()
         return report
 

@@ -3,7 +3,9 @@
 raw stream -> ingest service (a process) writes it; the sessionizer (the PyFlink job, a
 process) reads it and writes the session and late streams; a Firehose relay per stream
 delivers to its bucket; the event source poller feeds the session writer's handler,
-called in-process, whose stored records the region's observations see.
+called in-process, whose stored records the region's observations see. With both
+regions, each region's buckets replicate to the other's and a reconciler per region makes
+the sessions whose players moved between them whole (runtime/reconciler).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +26,15 @@ from runtime.local.kinesis_mock import LOCAL_CREDENTIALS
 from runtime.local.observations import Observations
 from runtime.local.parts import LoopPart, Part
 from runtime.local.processes import ProcessPart, free_port
+from runtime.local.reconciling import ReconcilerLoop
 from runtime.local.relay import EventSourcePoller, FirehoseRelay
+from runtime.local.replication import Replicas, Replication
 from runtime.local.resources import RegionResources, create, names
 from runtime.local.simulator import SessionTruth
 from runtime.local.snapshot import RegionSnapshot
 from runtime.local.stand_ins import StandIns
 from runtime.names import STREAM_KINDS, StreamKind
+from runtime.reconciler.reconcile import Reconciler
 from runtime.session_writer.handler import handle
 from runtime.sessionizer.config import SessionizerConfig, session_settings
 from runtime.sessionizer.session import SessionSettings
@@ -39,6 +44,9 @@ from runtime.stack import RegionSettings, Settings
 INGEST = "ingest"
 SESSIONIZER = "sessionizer"
 SESSION_WRITER = "session-writer"
+# With both regions: the bucket replication out of the region, and its reconciler (across_regions).
+REPLICATION = "replication"
+RECONCILER = "reconciler"
 
 
 def relay_part(kind: StreamKind) -> str:
@@ -54,6 +62,7 @@ class RegionRun:
     writer: LoopPart
     relays: dict[StreamKind, LoopPart]  # stream -> its bucket, as Firehose
     observations: Observations  # what the session writer stored
+    across: dict[str, Part] = field(default_factory=dict)  # the parts that need the other region (across_regions)
 
     @property
     def name(self) -> str:
@@ -66,7 +75,13 @@ class RegionRun:
 
     def parts(self) -> dict[str, Part]:
         relays: dict[str, Part] = {relay_part(kind): relay for kind, relay in self.relays.items()}
-        return {INGEST: self.ingest, SESSIONIZER: self.sessionizer, SESSION_WRITER: self.writer, **relays}
+        return {
+            INGEST: self.ingest,
+            SESSIONIZER: self.sessionizer,
+            SESSION_WRITER: self.writer,
+            **relays,
+            **self.across,
+        }
 
     def snapshot(self) -> RegionSnapshot:
         healthy = {name: part.healthy() for name, part in self.parts().items()}
@@ -148,3 +163,19 @@ def start_region(start: RegionStart, started: ExitStack) -> RegionRun:
         started.callback(part.stop)
         part.start()
     return RegionRun(resources, job, ingest, sessionizer, writer, relays, observations)
+
+
+def across_regions(runs: list[RegionRun], stand_ins: StandIns, started: ExitStack) -> None:
+    """Both regions up: each gets its bucket replication to the other and its reconciler, as parts."""
+    replicas = Replicas()
+    settings = {run.name: run.session_settings for run in runs}
+    for run, other in zip(runs, reversed(runs), strict=True):
+        s3 = stand_ins.moto.client("s3", run.name)
+        resources = run.resources
+        reconciler = Reconciler(run.name, s3, resources.buckets, stand_ins.kinesis.client(run.name),
+                                resources.streams["session"], settings.__getitem__)  # fmt: skip
+        run.across.update({REPLICATION: LoopPart(Replication(s3, resources, other.resources, replicas)),
+                           RECONCILER: LoopPart(ReconcilerLoop(reconciler))})  # fmt: skip
+        for part in run.across.values():
+            started.callback(part.stop)
+            part.start()

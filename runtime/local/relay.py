@@ -80,11 +80,15 @@ class StreamTailer:
         return StreamTailer(self.kinesis, self.stream, self.read)
 
 
-class _Loop(threading.Thread):
-    def __init__(self, name: str, step: Callable[[], None], stats: RelayStats) -> None:
+class ThreadLoop(threading.Thread):
+    """A step, again and again, ``period_seconds`` apart, until stopped."""
+
+    def __init__(self, name: str, step: Callable[[], None], stats: RelayStats,
+                 period_seconds: float = POLL_SECONDS) -> None:  # fmt: skip
         super().__init__(name=name, daemon=True)
         self.step = step
         self.stats = stats
+        self.period_seconds = period_seconds
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -93,7 +97,7 @@ class _Loop(threading.Thread):
                 self.step()
             except Exception as error:  # a local stand-in reports and keeps going
                 self.stats.errors.append(f"{self.name}: {error!r}")
-            self.stopping.wait(POLL_SECONDS)
+            self.stopping.wait(self.period_seconds)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -105,7 +109,7 @@ class _Loop(threading.Thread):
         self.stop()
 
 
-class FirehoseRelay(_Loop):
+class FirehoseRelay(ThreadLoop):
     def __init__(self, kinesis: Any, firehose: Any, stream: str, delivery_stream: str,
                  tailer: StreamTailer | None = None, stats: RelayStats | None = None) -> None:  # fmt: skip
         self.tailer = tailer or StreamTailer(kinesis, stream)
@@ -163,7 +167,7 @@ class PollerKilled(Exception):
     """The poller died mid-batch (a local fault): the batch was not acknowledged."""
 
 
-class EventSourcePoller(_Loop):
+class EventSourcePoller(ThreadLoop):
     """Batches of the session stream into the session writer, retrying from the first failure."""
 
     def __init__(

@@ -23,6 +23,7 @@ from runtime.local.influxdb import InfluxServer, start_influxdb
 from runtime.local.moto_server import MotoServer
 from runtime.local.parts import Part
 from runtime.local.resources import RegionResources
+from runtime.reconciler.moves import MOVED_STATE
 from runtime.session_writer.influxdb import InfluxStore
 from runtime.session_writer.records import INFLUX_VERSION_FIELD, MEASURES, timestream_value, typed_measures
 from runtime.session_writer.settings import Engine
@@ -43,6 +44,11 @@ class StoredRow:
     @property
     def final(self) -> bool:
         return self.measures.get("final", ("false", ""))[0] == "true"
+
+    @property
+    def moved(self) -> bool:
+        """A region's part of a session whose whole record is another region's (runtime/reconciler)."""
+        return self.measures.get("state", ("", ""))[0] == MOVED_STATE
 
 
 class LocalStore(Protocol):
@@ -156,9 +162,10 @@ def newest_finals(rows: Sequence[StoredRow]) -> dict[str, dict[str, tuple[str, s
 
 
 def newest_not_final(rows: Sequence[StoredRow], sessions: set[str]) -> list[str]:
-    """Sessions whose newest row (highest version: what the store serves) is not their final."""
+    """Sessions whose newest row (highest version: what the store serves) is not their final; of a
+    session that moved between regions, the newest row that is not a moved row."""
     newest: dict[str, StoredRow] = {}
-    for row in rows:
+    for row in (r for r in rows if not r.moved):
         if row.session_id not in newest or row.version > newest[row.session_id].version:
             newest[row.session_id] = row
     return sorted(f"{sid}: the newest row (version {newest[sid].version}) is not final"

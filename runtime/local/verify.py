@@ -2,7 +2,8 @@
 
 Draining waits until everything the simulator sent has gone all the way through: every
 finished session's final record in the store, every acknowledged event in the raw
-bucket, every too-late event in the late bucket. It says what it still waits for, and
+bucket, every too-late event in the late bucket, and every session whose player moved
+between regions made whole by the reconcilers. It says what it still waits for, and
 gives up after the bound with a message naming what never came.
 """
 
@@ -21,7 +22,7 @@ from runtime.local.replaying import LocalReplay
 from runtime.local.resources import RegionResources
 from runtime.local.simulator import PlayerSimulator, SessionTruth
 from runtime.local.snapshot import Snapshot
-from runtime.local.stores import LocalStore, newest_finals, newest_not_final
+from runtime.local.stores import LocalStore, StoredRow, newest_finals, newest_not_final
 from runtime.names import data_prefix, literal_head
 from runtime.session_writer.records import MEASURES, SessionRecord, timestream_row
 from runtime.sessionizer.session import SessionSettings
@@ -36,15 +37,16 @@ class Pending:
     final_records: int
     raw_events: int
     late_events: int
+    moved_sessions: int = 0  # sessions whose player moved between regions, not yet whole in one store
 
     @property
     def done(self) -> bool:
-        return not (self.final_records or self.raw_events or self.late_events)
+        return not (self.final_records or self.raw_events or self.late_events or self.moved_sessions)
 
     def describe(self) -> str:
         """What is missing, e.g. '2 final records, 1 late event'."""
         counts = (("final record", self.final_records), ("raw event", self.raw_events),
-                  ("late event", self.late_events))  # fmt: skip
+                  ("late event", self.late_events), ("moved session", self.moved_sessions))  # fmt: skip
         return ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for what, n in counts if n) or "nothing"
 
 
@@ -101,9 +103,11 @@ class Report:
 class Verifier:
     """Reads the ground truth (the simulator), what the stand-ins hold, and the run's snapshots."""
 
-    def __init__(self, simulator: PlayerSimulator, moto: MotoServer, store: LocalStore,
-                 regions: list[RegionResources], held: Callable[[], set[EventKey]] = set) -> None:  # fmt: skip
+    def __init__(self, simulator: PlayerSimulator, moto: MotoServer, store: LocalStore, regions: list[RegionResources],
+                 session_settings: Callable[[str], SessionSettings],
+                 held: Callable[[], set[EventKey]] = set) -> None:  # fmt: skip
         self.simulator = simulator
+        self.session_settings = session_settings  # a region -> what its sessionizer runs with
         self.moto = moto
         self.store = store
         self.regions = regions
@@ -149,11 +153,19 @@ class Verifier:
 
     def pending(self, snapshot: Snapshot) -> Pending:
         wanted = {sid for sid, _ in self.expected_sessions()}
+        moved = [t for t in self.simulator.finished_sessions() if t.moved]
         return Pending(
             final_records=len(wanted - snapshot.final_sessions()),
             raw_events=len(self.acknowledged() - self.objects("raw") - self.held()),
             late_events=len(self.too_late() - self.objects("late")),
+            moved_sessions=sum(1 for m in self._moved(moved, self.store.stored_rows()) if not m.exact),
         )
+
+    def _truth_measures(self, truth: SessionTruth) -> dict[str, tuple[str, str]]:
+        return timestream_row_measures(truth.expected_record(self.session_settings(truth.region)))
+
+    def _moved(self, truths: Sequence[SessionTruth], rows: Sequence[StoredRow]) -> list[MovedSession]:
+        return moved_sessions(truths, rows, self.regions, self._truth_measures, compare) if truths else []
 
     async def drain(self, bound_seconds: float, snapshots: Callable[[], Snapshot],
                     progress: Callable[[Pending, float], None]) -> tuple[bool, float]:  # fmt: skip
@@ -189,15 +201,13 @@ class Verifier:
 
     # -- the verdict ---------------------------------------------------------------------
 
-    def report(
-        self, snapshot: Snapshot, session_settings: Callable[[str], SessionSettings], drained: tuple[bool, float]
-    ) -> Report:
+    def report(self, snapshot: Snapshot, drained: tuple[bool, float]) -> Report:
         expected_sessions = self.expected_sessions()
         rows = self.store.stored_rows()
         stored = newest_finals(rows)
         mismatches, matched = [], 0
         for session_id, truth in expected_sessions:
-            expected = timestream_row_measures(truth.expected_record(session_settings(truth.region)))
+            expected = self._truth_measures(truth)
             got = stored.get(session_id)
             replayed = "" if session_id == truth.session_id else f" (replay of {truth.session_id})"
             if got is None:
@@ -213,10 +223,6 @@ class Verifier:
         missing_late = sorted(key for key in too_late if key not in late_seen)
         on_time_late = sorted(key for key in acknowledged - too_late if key in late_seen)
         truths = list(self.simulator.sessions.values())
-
-        def truth_measures(truth: SessionTruth) -> dict[str, tuple[str, str]]:
-            return timestream_row_measures(truth.expected_record(session_settings(truth.region)))
-
         examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
         first, final = snapshot.first_row_ms(), snapshot.final_row_ms()
         return Report(
@@ -243,7 +249,7 @@ class Verifier:
             different_finals=snapshot.different_finals(),
             final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
             regions=region_figures(truths, set(missing_raw)) if len(self.regions) > 1 else [],
-            moved=moved_sessions(truths, rows, self.regions, truth_measures, compare),
+            moved=self._moved([t for t in truths if t.finished and t.moved], rows),
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from runtime.local.snapshot import Snapshot
 from runtime.local.verify import percentile, rounded
 from runtime.names import STREAM_KINDS
+from runtime.reconciler.moves import MOVED_STATE
 
 Snapshots = Callable[[], Snapshot]  # the run, now
 
@@ -81,7 +82,8 @@ class Status:
 def status(snapshot: Snapshot) -> Status:
     traffic_seconds = max(1e-9, snapshot.traffic_seconds)
     running = max(1e-9, snapshot.seconds_running)
-    latest = snapshot.sessions
+    # A moved row is a region's part of a session whose whole record another region's store holds.
+    latest = [r for r in snapshot.sessions if r["state"] != MOVED_STATE]
     active = [r for r in latest if not r["final"]]
     finals = [r for r in latest if r["final"]]
     played = sum(r["playingMs"] for r in latest)
@@ -100,8 +102,8 @@ def status(snapshot: Snapshot) -> Status:
         startup_p50_ms=percentile(startups, 0.5),
         startup_p95_ms=percentile(startups, 0.95),
         rebuffer_ratio=rebuffered / (played + rebuffered) if played + rebuffered else None,
-        ebvs=sum(r["ebvs"] for r in finals),
-        vsf=sum(r["vsf"] for r in finals),
+        ebvs=sum(1 for r in finals if r["ebvs"]),  # None: not judged (no start seen)
+        vsf=sum(1 for r in finals if r["vsf"]),
         late_events=snapshot.relayed("late"),
         first_row_ms=(percentile(first, 0.5), percentile(first, 0.95)),
         final_row_ms=(percentile(final, 0.5), percentile(final, 0.95)),

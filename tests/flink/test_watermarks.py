@@ -51,16 +51,30 @@ def test_a_live_reader_advances_with_the_clock_whatever_the_players_clocks(
 
 
 @pytest.mark.parametrize("player_clock_offset_ms", [-30 * SECOND, 30 * SECOND])
-def test_a_backlog_never_advances_with_the_clock(clock_class: Any, player_clock_offset_ms: int) -> None:
+def test_a_backlog_does_not_advance_with_the_clock_while_reading_pauses(
+    clock_class: Any, player_clock_offset_ms: int
+) -> None:
     """Arrivals ten minutes old: the reader is catching up, and a pause in reading it (a
-    stalled fetch) leaves the watermark where the events put it."""
+    stalled fetch) up to the caught-up lag leaves the watermark where the events put it."""
     clock = new_clock(clock_class)
     for second in range(5):
         arrived = NOW - 600 * SECOND + second * SECOND
         clock.observe(arrived + player_clock_offset_ms, arrived, NOW + second * 10)
     assert not clock.caughtUp()
     newest = NOW - 596 * SECOND + player_clock_offset_ms
-    assert clock.watermark(NOW + 3_600 * SECOND) == bounded(newest)
+    last_read = NOW + 40
+    assert clock.watermark(last_read + CAUGHT_UP_LAG) == bounded(newest)
+
+
+def test_a_backlog_read_out_with_nothing_after_it_advances_with_the_clock(clock_class: Any) -> None:
+    """A region back from an outage: its stream's backlog read, and no player sent there yet.
+    Once nothing at all has been read for longer than the caught-up lag, the clock takes over."""
+    clock = new_clock(clock_class)
+    clock.observe(NOW - 600 * SECOND, NOW - 600 * SECOND, NOW)
+    assert not clock.caughtUp(NOW + CAUGHT_UP_LAG)
+    assert clock.caughtUp(NOW + CAUGHT_UP_LAG + 1)
+    later = CAUGHT_UP_LAG + 10 * SECOND
+    assert clock.watermark(NOW + later) == bounded(NOW - 600 * SECOND) + later - IDLE_AFTER
 
 
 def test_a_reader_that_catches_up_advances_again(clock_class: Any) -> None:

@@ -14,10 +14,16 @@ package prism.sessionizer;
  * {@code server.receivedAt}) was read at most {@code caughtUpLagMs} after it arrived. Event
  * times come from players' clocks, which may be minutes off, so they never decide it: a
  * player whose clock runs behind or ahead changes nothing here. A reader working through a
- * backlog reads arrivals that are long past, is not caught up, and never advances by the
+ * backlog reads arrivals that are long past, is not caught up, and does not advance by the
  * clock, so a stalled fetch cannot turn the backlog late. An event without an arrival time
  * says nothing either way. Only the newest arrival decides: an old one read after it (a
  * slow shard) does not stop the clock for everyone else.
+ *
+ * <p>A reader that has read nothing at all for longer than {@code caughtUpLagMs} has read
+ * all there was: a reader with a backlog reads it without pause (a fetch retries within
+ * seconds, and a failing one restarts the job, and this clock with it). That is a region
+ * back from an outage with its backlog read and no player sent there yet: without it, the
+ * sessions it held would never end.
  *
  * <p>The watermark never goes backwards: an event after a silence raises it from where the
  * clock had taken it, never lowers it.
@@ -64,6 +70,11 @@ public final class IdleAdvancingClock {
         return maxArrival != Long.MIN_VALUE && maxArrivalReadAtMs - maxArrival <= caughtUpLagMs;
     }
 
+    /** Whether the reader is caught up at {@code nowMs}: live, or read out after a backlog. */
+    public boolean caughtUp(long nowMs) {
+        return caughtUp() || (maxArrival != Long.MIN_VALUE && nowMs - lastEventAtMs > caughtUpLagMs);
+    }
+
     /** The watermark at {@code nowMs}; {@link #NO_WATERMARK} until an event was seen. */
     public long watermark(long nowMs) {
         if (!seen) {
@@ -71,7 +82,7 @@ public final class IdleAdvancingClock {
         }
         long watermark = maxEventTime - outOfOrdernessMs - 1;
         long quietMs = nowMs - lastEventAtMs;
-        if (caughtUp() && quietMs > idleAfterMs) {
+        if (caughtUp(nowMs) && quietMs > idleAfterMs) {
             watermark += quietMs - idleAfterMs;
         }
         emitted = Math.max(emitted, watermark);
