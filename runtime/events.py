@@ -41,17 +41,23 @@ EVENT_ID_FIELD: Final = "eventId"
 # the session writer reads. Times are epoch milliseconds of the client clock (event
 # time); durations are milliseconds.
 
-SessionState = Literal["starting", "playing", "paused", "buffering", "seeking", "ended", "failed"]
+# "moved": a region's part of a session whose whole record another region holds (runtime/reconciler).
+SessionState = Literal["starting", "playing", "paused", "buffering", "seeking", "ended", "failed", "moved"]
+MOVED_STATE: Final = "moved"
 EndReason = Literal["ended", "aborted", "error", "unknown", "timeout"]
 
 SESSION_RECORD_FIELDS: Final = (
-    "sessionId", "environment", "region", "version", "final", "state", "endReason",
+    "sessionId", "environment", "region", "version", "final", "state", "endReason", "incomplete",
     "firstEventTime", "lastEventTime", "updateTime",
     "startupMs", "playingMs", "rebufferCount", "rebufferMs", "rebufferRatio", "seekCount",
     "ebvs", "vsf", "playbackFailure", "errorCount", "warningCount", "lastErrorCode",
     "averageBitrateKbps", "bitrateChanges",
     "contentId", "contentTitle", "live", "deviceType", "deviceModel", "player",
 )  # fmt: skip
+
+# Fields added to the contract in this release. A session writer accepts records without them until the
+# next one: a sessionizer deployed before the writer (or records already in the stream) still lacks them.
+RECENT_SESSION_RECORD_FIELDS: Final = frozenset({"incomplete"})
 
 # Why an event went to the late stream instead of a session.
 LateReason = Literal["behind_watermark", "session_finalised", "unparseable"]

@@ -40,9 +40,17 @@ class MovedSession:
     exact: bool  # one region's row holds the whole session's metrics
     invented_failure: bool  # a row says exit before start or start failure, though the truth does not
     rows: tuple[str, ...]  # per region: its row, against the truth
+    incomplete: bool = False  # a row counts it, marked incomplete (its start is in another region's part)
+    region_down: bool = False  # judged while a region it touched is still down (--outage that does not end)
+
+    @property
+    def settled(self) -> bool:
+        """Counted once: exact, or while a region it touched is down, marked incomplete; no invented failure."""
+        shown = self.exact or (self.region_down and self.counted == 1 and self.incomplete)
+        return shown and not self.invented_failure
 
     def describe(self) -> str:
-        verdict = "exact" if self.exact else "wrong"
+        verdict = "exact" if self.exact else "marked incomplete" if self.incomplete and self.counted == 1 else "wrong"
         invented = ", an invented failure" if self.invented_failure else ""
         moves = " -> ".join(self.regions)
         return f"{self.session_id} ({moves}): counted {self.counted} time(s), {verdict}{invented}; " + "; ".join(
@@ -79,7 +87,7 @@ def moved_sessions(
     for truth in (t for t in truths if t.finished and t.moved):
         want = expected(truth)
         order = list(dict.fromkeys(region for _, region in sorted(truth.served_by.items())))
-        described, exact, invented, counted = [], False, False, 0
+        described, exact, invented, counted, incomplete = [], False, False, 0, False
         for region in sorted({r.region.name for r in resources}):
             stored = newest.get((truth.session_id, region))
             if stored is None:
@@ -89,13 +97,14 @@ def moved_sessions(
                 described.append(f"{region}: moved (version {stored.version})")
                 continue
             counted += 1
+            incomplete = incomplete or _flag(stored.measures, "incomplete")
             differences = compare(want, stored.measures)
             exact = exact or not differences
             invented = invented or any(_flag(stored.measures, f) and not _flag(want, f) for f in FAILURE_FLAGS)
             state = "final" if stored.final else "not final"
             described.append(f"{region}: {state}, " + (differences or "as the truth"))
         found.append(MovedSession(truth.session_id, tuple(order), counted, exact and counted == 1, invented,
-                                  tuple(described)))  # fmt: skip
+                                  tuple(described), incomplete))  # fmt: skip
     return found
 
 

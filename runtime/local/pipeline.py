@@ -121,9 +121,12 @@ class LocalPipeline:
             faults=tuple(self.faults(struck_only=True)),
         )
 
+    def _down_region(self) -> str | None:
+        return self.outage.down() if self.outage is not None else None
+
     def _held_in_down_region(self) -> set[EventKey]:
         """The events in the raw stream of a region the outage took down and that is not back."""
-        region = self.outage.down() if self.outage is not None else None
+        region = self._down_region()
         if region is None:
             return set()
         return stream_events(self.stand_ins.kinesis.client(region), self.region(region).resources.streams["raw"])
@@ -148,7 +151,7 @@ class LocalPipeline:
         """Traffic for the options' duration (or until stopped), then the drain, with the view on."""
         stand_ins, timeline, options = self.stand_ins, self.timeline, self.options
         verifier = Verifier(self.simulator, stand_ins.moto, stand_ins.store, [run.resources for run in self.regions],
-                            self.session_settings, held=self._held_in_down_region)  # fmt: skip
+                            self.session_settings, held=self._held_in_down_region, down=self._down_region)  # fmt: skip
         shown = asyncio.create_task(view.show(self.snapshot, options.view))
         try:
             timeline.traffic_started = time.monotonic()

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from dashboards.build import SESSIONS_DASHBOARD, SESSIONS_PANEL
+from runtime.events import MOVED_STATE
 from runtime.local.dashboard_queries import DashboardQueries
 from runtime.local.influxdb import InfluxServer, start_influxdb
 from runtime.local.moto_server import MotoServer
 from runtime.local.parts import Part
 from runtime.local.resources import RegionResources
-from runtime.reconciler.moves import MOVED_STATE
 from runtime.session_writer.influxdb import InfluxStore
 from runtime.session_writer.records import INFLUX_VERSION_FIELD, MEASURES, timestream_value, typed_measures
 from runtime.session_writer.settings import Engine

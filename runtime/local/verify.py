@@ -10,6 +10,7 @@ gives up after the bound with a message naming what never came.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -60,6 +61,7 @@ class Report:
     mismatches: list[str]
     missing_raw_events: int
     held_in_down_region: int  # not in a raw bucket yet: in the raw stream of a region still down (--outage)
+    sessions_in_down_region: int  # finished, never moved: in the store of a region still down (--outage)
     missing_examples: list[str]  # a few of the missing events, to look them up
     too_late_events: int
     missing_late_events: int
@@ -96,7 +98,7 @@ class Report:
             and not self.errors
             and not self.different_finals
             and not self.final_not_newest
-            and all(moved.exact for moved in self.moved)
+            and all(moved.settled for moved in self.moved)
         )
 
 
@@ -104,8 +106,8 @@ class Verifier:
     """Reads the ground truth (the simulator), what the stand-ins hold, and the run's snapshots."""
 
     def __init__(self, simulator: PlayerSimulator, moto: MotoServer, store: LocalStore, regions: list[RegionResources],
-                 session_settings: Callable[[str], SessionSettings],
-                 held: Callable[[], set[EventKey]] = set) -> None:  # fmt: skip
+                 session_settings: Callable[[str], SessionSettings], held: Callable[[], set[EventKey]] = set,
+                 down: Callable[[], str | None] = lambda: None) -> None:  # fmt: skip
         self.simulator = simulator
         self.session_settings = session_settings  # a region -> what its sessionizer runs with
         self.moto = moto
@@ -115,6 +117,10 @@ class Verifier:
         # --outage that does not end: the events still in the down region's raw stream, which keeps them
         # for its retention (they reach the raw bucket when the region is back); none otherwise.
         self.held = held
+        # --outage that does not end: the region still down. Its store is down with it, as on AWS: the
+        # dashboards' data source of that region answers nothing, and the sessions that touched it are
+        # judged by what the other region's store shows of them.
+        self.down = down
 
     # -- what the simulator knows (and what a replay made of it) ---------------------------
 
@@ -151,21 +157,36 @@ class Verifier:
 
     # -- what arrived ---------------------------------------------------------------------
 
+    def _touched_down_region(self, truth: SessionTruth) -> bool:
+        down = self.down()
+        return down is not None and down in truth.served_by.values()
+
+    def readable_rows(self) -> list[StoredRow]:
+        """The rows of the stores whose region is up."""
+        down = self.down()
+        unreadable = {r.database for r in self.regions if r.region.name == down}
+        return [row for row in self.store.stored_rows() if row.database not in unreadable]
+
     def pending(self, snapshot: Snapshot) -> Pending:
-        wanted = {sid for sid, _ in self.expected_sessions()}
+        wanted = {sid for sid, t in self.expected_sessions() if not self._touched_down_region(t)}
         moved = [t for t in self.simulator.finished_sessions() if t.moved]
         return Pending(
             final_records=len(wanted - snapshot.final_sessions()),
             raw_events=len(self.acknowledged() - self.objects("raw") - self.held()),
             late_events=len(self.too_late() - self.objects("late")),
-            moved_sessions=sum(1 for m in self._moved(moved, self.store.stored_rows()) if not m.exact),
+            moved_sessions=sum(1 for m in self._moved(moved, self.readable_rows()) if not m.settled),
         )
 
     def _truth_measures(self, truth: SessionTruth) -> dict[str, tuple[str, str]]:
         return timestream_row_measures(truth.expected_record(self.session_settings(truth.region)))
 
     def _moved(self, truths: Sequence[SessionTruth], rows: Sequence[StoredRow]) -> list[MovedSession]:
-        return moved_sessions(truths, rows, self.regions, self._truth_measures, compare) if truths else []
+        """How each moved session is counted; while its region is down, it must be shown once, and
+        either exact or marked incomplete."""
+        if not truths:
+            return []
+        found = moved_sessions(truths, rows, self.regions, self._truth_measures, compare)
+        return [dataclasses.replace(m, region_down=self.down() is not None) for m in found]
 
     async def drain(self, bound_seconds: float, snapshots: Callable[[], Snapshot],
                     progress: Callable[[Pending, float], None]) -> tuple[bool, float]:  # fmt: skip
@@ -202,9 +223,14 @@ class Verifier:
     # -- the verdict ---------------------------------------------------------------------
 
     def report(self, snapshot: Snapshot, drained: tuple[bool, float]) -> Report:
-        expected_sessions = self.expected_sessions()
-        rows = self.store.stored_rows()
+        rows = self.readable_rows()
         stored = newest_finals(rows)
+        expected_sessions, in_down_region = [], 0
+        for session_id, truth in self.expected_sessions():
+            if not self._touched_down_region(truth):
+                expected_sessions.append((session_id, truth))
+            elif not truth.moved:
+                in_down_region += 1  # its rows are in the store of the region still down
         mismatches, matched = [], 0
         for session_id, truth in expected_sessions:
             expected = self._truth_measures(truth)
@@ -229,6 +255,7 @@ class Verifier:
             events_acknowledged=self.simulator.stats.events_acknowledged,
             traffic_seconds=snapshot.traffic_seconds,
             sessions_compared=len(expected_sessions),
+            sessions_in_down_region=in_down_region,
             sessions_replayed=len(expected_sessions) - len(list(self.simulator.finished_sessions())),
             sessions_matched=matched,
             mismatches=mismatches,
@@ -294,6 +321,9 @@ def print_report(report: Report) -> None:
           f"{report.sessions_compared}{replayed}")  # fmt: skip
     for mismatch in report.mismatches[:20]:
         print(f"  {mismatch}")
+    if report.sessions_in_down_region:
+        print(f"sessions in the store of the region still down (its data source answers nothing until it is "
+              f"back): {report.sessions_in_down_region}")  # fmt: skip
     print(f"acknowledged events missing from the raw bucket: {report.missing_raw_events}")
     if report.held_in_down_region:
         print(f"acknowledged events held in the raw stream of a region still down (kept for its retention, "
@@ -318,10 +348,11 @@ def print_report(report: Report) -> None:
         print(f"region {region.describe()}")
     if report.moved:
         exact = sum(1 for m in report.moved if m.exact)
+        incomplete = sum(1 for m in report.moved if m.counted == 1 and m.incomplete)
         twice = sum(1 for m in report.moved if m.counted > 1)
         invented = sum(1 for m in report.moved if m.invented_failure)
-        print(f"sessions moved mid-play: {len(report.moved)}; exact {exact}, counted more than once {twice}, "
-              f"with an invented failure {invented}")  # fmt: skip
+        print(f"sessions moved mid-play: {len(report.moved)}; exact {exact}, marked incomplete {incomplete}, "
+              f"counted more than once {twice}, with an invented failure {invented}")  # fmt: skip
         for moved in report.moved:
             print(f"  {moved.describe()}")
     print(f"component errors: {len(report.errors)}")

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.events import MOVED_STATE
 from runtime.local.snapshot import Snapshot
 from runtime.local.verify import percentile, rounded
 from runtime.names import STREAM_KINDS
-from runtime.reconciler.moves import MOVED_STATE
 
 Snapshots = Callable[[], Snapshot]  # the run, now
 

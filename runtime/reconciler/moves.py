@@ -30,10 +30,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from runtime.events import MOVED_STATE
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
 
-MOVED_STATE: Final = "moved"  # the state of a region's row that the whole session's record replaced
 _SEAL_ALL: Final = 2**62  # a watermark past every event: the union is complete when it is settled
 
 EventKey = tuple[str, int]  # (event name, client timestamp): what makes two copies one event

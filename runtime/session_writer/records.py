@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from runtime.events import SESSION_RECORD_FIELDS
+from runtime.events import RECENT_SESSION_RECORD_FIELDS, SESSION_RECORD_FIELDS
 from runtime.kpl import deaggregate
 
 MEASURE_NAME: Final = "session"
@@ -58,6 +58,7 @@ MEASURES: Final = {
     "vsf": ("vsf", "BOOLEAN"),
     "playback_failure": ("playbackFailure", "BOOLEAN"),
     "final": ("final", "BOOLEAN"),
+    "incomplete": ("incomplete", "BOOLEAN"),
 }
 _MAX_DIMENSION_VALUE = 2048  # Timestream's dimension value limit (bytes)
 
@@ -81,7 +82,9 @@ def parse_session_record(data: bytes) -> SessionRecord:
         raise MalformedRecord(f"not JSON: {error}") from None
     if not isinstance(document, dict):
         raise MalformedRecord(f"not a JSON object but {type(document).__name__}")
-    missing = [name for name in SESSION_RECORD_FIELDS if name not in document]
+    missing = [
+        name for name in SESSION_RECORD_FIELDS if name not in document and name not in RECENT_SESSION_RECORD_FIELDS
+    ]
     if missing:
         raise MalformedRecord(f"missing field(s) {', '.join(missing)}")
     session_id, version, update_time = document["sessionId"], document["version"], document["updateTime"]

@@ -269,6 +269,7 @@ class Playback:
         return {
             "state": view.state,
             "endReason": view.end_reason,
+            "incomplete": not judged,  # its start was not seen: metrics of what was
             "firstEventTime": view.first_event_ms,
             "lastEventTime": view.last_event_ms,
             "startupMs": max(0, startup) if startup is not None else None,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from runtime.events import MOVED_STATE
 from runtime.local.moved import moved_sessions, region_figures
 from runtime.local.options import stack_file
 from runtime.local.resources import names
@@ -58,3 +61,30 @@ def test_a_moved_session_stored_once_with_the_whole_sessions_metrics_is_exact() 
     assert (moved.counted, moved.exact, moved.invented_failure) == (1, True, False)
     assert moved_sessions([SessionTruth("s-2", "us-east-1", finished=True)], rows, [EAST, WEST],
                           lambda _: {}, compare) == []  # fmt: skip
+
+
+def test_a_part_replaced_by_a_moved_row_does_not_count_and_the_whole_record_elsewhere_is_exact() -> None:
+    moved_row = {**measures("900", "false", final="false"), "state": (MOVED_STATE, "VARCHAR")}
+    rows = [
+        StoredRow("s-1", 12, moved_row, WEST.database),
+        StoredRow("s-1", 11, measures("2000", "false"), EAST.database),
+    ]
+    [moved] = moved_sessions([moved_truth()], rows, [EAST, WEST], lambda _: measures("2000", "false"), compare)
+    assert (moved.counted, moved.exact, moved.settled) == (1, True, True)
+    assert moved.rows == ("us-east-1: final, as the truth", "us-west-2: moved (version 12)")
+
+
+def test_while_its_region_is_down_a_session_shown_once_and_marked_incomplete_is_settled_but_not_exact() -> None:
+    continuation = {**measures("1000", "false"), "incomplete": ("true", "BOOLEAN")}
+    rows = [StoredRow("s-1", 7, continuation, EAST.database)]
+    [moved] = moved_sessions([moved_truth()], rows, [EAST, WEST], lambda _: measures("2000", "false"), compare)
+    assert (moved.counted, moved.exact, moved.incomplete, moved.settled) == (1, False, True, False)
+    assert dataclasses.replace(moved, region_down=True).settled
+    # Not marked incomplete, or with a failure the truth does not have: wrong even while the region is down.
+    unmarked = moved_sessions([moved_truth()], [StoredRow("s-1", 7, measures("1000", "false"), EAST.database)],
+                              [EAST, WEST], lambda _: measures("2000", "false"), compare)  # fmt: skip
+    assert not dataclasses.replace(unmarked[0], region_down=True).settled
+    failing = {**continuation, "ebvs": ("true", "BOOLEAN")}
+    invented = moved_sessions([moved_truth()], [StoredRow("s-1", 7, failing, EAST.database)], [EAST, WEST],
+                              lambda _: measures("2000", "false"), compare)  # fmt: skip
+    assert not dataclasses.replace(invented[0], region_down=True).settled

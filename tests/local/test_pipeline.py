@@ -11,7 +11,7 @@ import pytest
 from dashboards.build import BUILDS
 from runtime.local.dashboard_queries import DashboardQueries
 from runtime.local.influxdb import start_influxdb
-from runtime.local.options import MAX_VIEWERS, Options, parse_options, stack_file
+from runtime.local.options import MAX_VIEWERS, Options, Outage, parse_options, stack_file
 from runtime.local.pipeline import main, run
 from runtime.local.resources import RegionResources, names
 from runtime.local.simulator import Timing, session_script
@@ -143,3 +143,22 @@ def test_a_status_line_stays_under_160_characters_in_every_phase() -> None:
     assert ("parts down", "sessionizer (us-east-1), ingest (us-west-2)") in busiest.rows()
     assert busiest.line().startswith("draining 88/90 s: 1234 final records, 56789 raw events, 1234 late events")
     assert Pending(1, 0, 2).describe() == "1 final record, 2 late events"
+
+
+@pytest.mark.timeout(900)
+def test_a_region_that_fails_and_comes_back_leaves_every_moved_session_counted_once_and_exact(tmp_path: Path) -> None:
+    """The outage drill, short: us-west-2 dies 10 s in, its players move to us-east-1 once its health
+    checks fail, it comes back 20 s later. Nothing acknowledged is lost, and each session whose player
+    moved is one session, with the whole session's metrics (the reconcilers, runtime/reconciler)."""
+    outage = Outage("us-west-2", start_s=10, down_s=20)
+    options = Options(stack="dev", regions="both", duration=40, viewers=8, seed=5, view=False, drain_seconds=150,
+                      log_dir=tmp_path, outage=outage)  # fmt: skip
+    report = run(options)
+    assert report.errors == []
+    assert report.missing_raw_events == 0 and report.held_in_down_region == 0
+    assert report.moved, "some sessions were playing in us-west-2 when it failed"
+    assert [m.describe() for m in report.moved if not m.exact] == []
+    assert all(m.counted == 1 and not m.invented_failure for m in report.moved)
+    assert report.mismatches == [] and report.sessions_matched == report.sessions_compared
+    assert report.different_finals == [] and report.final_not_newest == []
+    assert report.drained

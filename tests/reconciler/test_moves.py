@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from runtime.reconciler.moves import MOVED_STATE, SessionParts, reconciled, split_sessions, whole_session
+from runtime.events import MOVED_STATE
+from runtime.reconciler.moves import SessionParts, reconciled, split_sessions, whole_session
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
 from tests.sessionizer.sequences import SETTINGS, ev

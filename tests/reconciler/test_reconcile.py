@@ -11,13 +11,13 @@ from typing import Any, Literal
 
 import pytest
 
+from runtime.events import MOVED_STATE
 from runtime.local.kinesis_mock import KinesisMock
 from runtime.local.moto_server import MotoServer
 from runtime.local.relay import StreamTailer
 from runtime.local.replication import Replicas, Replication
 from runtime.local.resources import RegionResources
 from runtime.names import STREAM_KINDS
-from runtime.reconciler.moves import MOVED_STATE
 from runtime.reconciler.reconcile import Reconciler
 from runtime.sessionizer.session import NO_WATERMARK, late_record
 from runtime.stack import RegionSettings

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from runtime.events import RECENT_SESSION_RECORD_FIELDS, SESSION_RECORD_FIELDS
 from runtime.session_writer.handler import handle
 from runtime.session_writer.records import MEASURES, parse_session_record, timestream_row
 from runtime.session_writer.timestream import TimestreamStore
@@ -112,6 +113,19 @@ def test_malformed_records_are_reported_and_the_rest_written(caplog: pytest.LogC
     response = handle(kinesis_event(payloads), None, store(client))
     assert failures(response) == [sequence(0), sequence(2), sequence(3)]
     assert [row["Dimensions"][2]["Value"] for row in client.calls[0]] == ["s-ok"]
+
+
+def test_a_record_from_a_sessionizer_of_the_release_before_is_written_without_the_fields_added_since() -> None:
+    """During a deploy the writer may be new and the job old: a record without the recent fields is
+    written (they are left out of the row); without any other field it is malformed."""
+    client = FakeTimestream()
+    older = {k: v for k, v in session_record("s-older").items() if k not in RECENT_SESSION_RECORD_FIELDS}
+    assert set(SESSION_RECORD_FIELDS) >= RECENT_SESSION_RECORD_FIELDS and "incomplete" in RECENT_SESSION_RECORD_FIELDS
+    response = handle(kinesis_event(plain([older, session_record("s-now")])), None, store(client))
+    assert failures(response) == []
+    rows = {row["Dimensions"][2]["Value"]: {m["Name"]: m["Value"] for m in row["MeasureValues"]}
+            for row in client.calls[0]}  # fmt: skip
+    assert "incomplete" not in rows["s-older"] and rows["s-now"]["incomplete"] == "false"
 
 
 def test_a_batch_of_only_malformed_records_fails_whole_for_bisection() -> None:

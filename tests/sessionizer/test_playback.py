@@ -18,17 +18,17 @@ CASES: list[tuple[str, list[Event], dict[str, Any]]] = [
         [ev("init", 0), ev("loading", 1), ev("loaded", 2), ev("playing", 3.5), ev("heartbeat", 10),
          ev("stopped", 20, reason="ended")],
         {"startupMs": 2500, "playingMs": 16500, "rebufferCount": 0, "endReason": "ended", "state": "ended",
-         "ebvs": False, "vsf": False, "firstEventTime": T0, "lastEventTime": T0 + 20_000},
+         "ebvs": False, "vsf": False, "firstEventTime": T0, "lastEventTime": T0 + 20_000, "incomplete": False},
     ),
     (
         "startup from init when there is no loading",
         [ev("init", 0), ev("playing", 2), ev("stopped", 4, reason="ended")],
-        {"startupMs": 2000, "playingMs": 2000},
+        {"startupMs": 2000, "playingMs": 2000, "incomplete": False},
     ),
     (
         "a session seen from the middle has no startup",
         [ev("heartbeat", 0), ev("playing", 1), ev("stopped", 3, reason="ended")],
-        {"startupMs": None, "playingMs": 2000},
+        {"startupMs": None, "playingMs": 2000, "incomplete": True},
     ),
     (
         "buffering before the first playing is startup, not a rebuffer",
@@ -142,7 +142,8 @@ CASES: list[tuple[str, list[Event], dict[str, Any]]] = [
     (
         "seen only from its middle and ended without playing: its start is unknown, neither EBVS nor VSF",
         [ev("heartbeat", 0), ev("heartbeat", 1), ev("stopped", 2, reason="ended")],
-        {"ebvs": False, "vsf": False, "playbackFailure": False, "startupMs": None, "endReason": "ended"},
+        {"ebvs": False, "vsf": False, "playbackFailure": False, "startupMs": None, "endReason": "ended",
+         "incomplete": True},
     ),
     (
         "seen only from its middle and timed out: not an exit before video start",
