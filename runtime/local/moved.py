@@ -61,7 +61,7 @@ class MovedSession:
 def region_figures(truths: Sequence[SessionTruth], missing: set[EventKey]) -> list[RegionFigures]:
     served: dict[EventKey, str] = {}
     for truth in truths:
-        for document in [*truth.accepted, *truth.too_late]:
+        for document in [*truth.accepted, *truth.too_late, *truth.uncertain]:
             key = (truth.session_id, document["event"], document["timestamp"])
             served[key] = truth.served_by.get(document["timestamp"], truth.region)
     regions = sorted(set(served.values()))
@@ -86,7 +86,8 @@ def moved_sessions(
     found = []
     for truth in (t for t in truths if t.finished and t.moved):
         want = expected(truth)
-        order = list(dict.fromkeys(region for _, region in sorted(truth.served_by.items())))
+        stamps = sorted(document["timestamp"] for document in truth.accepted)
+        order = list(dict.fromkeys(truth.served_by[stamp] for stamp in stamps))
         described, exact, invented, counted, incomplete = [], False, False, 0, False
         for region in sorted({r.region.name for r in resources}):
             stored = newest.get((truth.session_id, region))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,20 +102,31 @@ class SessionTruth:
     region: str
     accepted: list[dict[str, Any]] = field(default_factory=list)  # on time and acknowledged
     too_late: list[dict[str, Any]] = field(default_factory=list)  # acknowledged, sent late on purpose
+    # Sent late on purpose, but acknowledged by another region than the one serving the player when it
+    # happened (the player was moved meanwhile). That region may have no watermark past it and take it
+    # on time: either outcome is right, and the late bucket says which it was.
+    uncertain: list[dict[str, Any]] = field(default_factory=list)
     rejected: int = 0
     posted_at: dict[int, float] = field(default_factory=dict)  # event timestamp -> wall time acknowledged
     served_by: dict[int, str] = field(default_factory=dict)  # event timestamp -> region that acknowledged it
     finished: bool = False
 
     @property
-    def moved(self) -> bool:
-        """Its events were acknowledged by more than one region (its player moved mid-play)."""
-        return len(set(self.served_by.values())) > 1
+    def regions(self) -> set[str]:
+        """The regions that acknowledged its on-time events: where it has a part to sessionize."""
+        return {self.served_by[document["timestamp"]] for document in self.accepted}
 
-    def expected_record(self, settings: SessionSettings) -> dict[str, Any]:
-        """The final session record the pipeline must produce from the accepted events."""
+    @property
+    def moved(self) -> bool:
+        """It has a part in more than one region (its player moved mid-play). An event sent late that
+        reached another region does not make a part there: it is late."""
+        return len(self.regions) > 1
+
+    def expected_record(self, settings: SessionSettings, taken: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+        """The final session record the pipeline must produce from the accepted events (and the uncertain
+        ones it took on time)."""
         tracker = Tracker(self.session_id)
-        for document in self.accepted:
+        for document in [*self.accepted, *taken]:
             tracker.accept(Event.from_raw(document), NO_WATERMARK, settings)
         tracker.advance(END_OF_TIME, settings)
         return tracker.record(settings)
@@ -221,16 +232,18 @@ class PlayerSimulator:
 
     def _hold(self, client: httpx.AsyncClient, truth: SessionTruth, document: dict[str, Any], hold_ms: int,
               on_time: bool) -> None:  # fmt: skip
+        produced_in = self.serving(truth.region)
+
         async def later() -> None:
             await asyncio.sleep(hold_ms / 1000)
-            await self._post(client, truth, document, on_time)
+            await self._post(client, truth, document, on_time, produced_in)
 
         task = asyncio.create_task(later())
         self._held.add(task)
         task.add_done_callback(self._held.discard)
 
     async def _post(self, client: httpx.AsyncClient, truth: SessionTruth, document: dict[str, Any],
-                    on_time: bool) -> None:  # fmt: skip
+                    on_time: bool, produced_in: str | None = None) -> None:  # fmt: skip
         self.stats.events_sent += 1
         failure = ""
         for delay in (0.0, *RETRY_DELAYS_S):
@@ -260,7 +273,12 @@ class PlayerSimulator:
         # What the raw stream holds: the ingest service adds its `server` part; the state
         # machine reads the user agent from it.
         recorded = {**document, "server": {"userAgent": "prism-sim/1.0 (local)"}}
-        (truth.accepted if on_time else truth.too_late).append(recorded)
+        if on_time:
+            truth.accepted.append(recorded)
+        elif produced_in is not None and serving != produced_in:
+            truth.uncertain.append(recorded)
+        else:
+            truth.too_late.append(recorded)
         truth.posted_at[document["timestamp"]] = time.time()
         truth.served_by[document["timestamp"]] = serving
 

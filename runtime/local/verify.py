@@ -64,6 +64,7 @@ class Report:
     sessions_in_down_region: int  # finished, never moved: in the store of a region still down (--outage)
     missing_examples: list[str]  # a few of the missing events, to look them up
     too_late_events: int
+    uncertain_late_events: tuple[int, int]  # (sent late to a region the player was moved to, of them taken late)
     missing_late_events: int
     on_time_events_late: int  # sent on time, yet in the late bucket: what the sessions then miss
     on_time_late_examples: list[str]  # with how long after its own time each was acknowledged
@@ -142,10 +143,14 @@ class Verifier:
                 for sid, shift in self._copies(t) for d in documents(t)}  # fmt: skip
 
     def acknowledged(self) -> set[EventKey]:
-        return self._keys(lambda t: [*t.accepted, *t.too_late])
+        return self._keys(lambda t: [*t.accepted, *t.too_late, *t.uncertain])
 
     def too_late(self) -> set[EventKey]:
         return self._keys(lambda t: t.too_late)
+
+    def uncertain(self) -> set[EventKey]:
+        """Sent late, to a region that may take them on time (SessionTruth.uncertain)."""
+        return self._keys(lambda t: t.uncertain)
 
     def _acknowledged_after(self, key: EventKey) -> str:
         """An event and how long after its own (client) time the ingest service acknowledged it."""
@@ -159,7 +164,7 @@ class Verifier:
 
     def _touched_down_region(self, truth: SessionTruth) -> bool:
         down = self.down()
-        return down is not None and down in truth.served_by.values()
+        return down is not None and down in truth.regions
 
     def readable_rows(self) -> list[StoredRow]:
         """The rows of the stores whose region is up."""
@@ -170,22 +175,26 @@ class Verifier:
     def pending(self, snapshot: Snapshot) -> Pending:
         wanted = {sid for sid, t in self.expected_sessions() if not self._touched_down_region(t)}
         moved = [t for t in self.simulator.finished_sessions() if t.moved]
+        late_seen = self.objects("late")
         return Pending(
             final_records=len(wanted - snapshot.final_sessions()),
             raw_events=len(self.acknowledged() - self.objects("raw") - self.held()),
-            late_events=len(self.too_late() - self.objects("late")),
-            moved_sessions=sum(1 for m in self._moved(moved, self.readable_rows()) if not m.settled),
+            late_events=len(self.too_late() - late_seen),
+            moved_sessions=sum(1 for m in self._moved(moved, self.readable_rows(), late_seen) if not m.settled),
         )
 
-    def _truth_measures(self, truth: SessionTruth) -> dict[str, tuple[str, str]]:
-        return timestream_row_measures(truth.expected_record(self.session_settings(truth.region)))
+    def _truth_measures(self, truth: SessionTruth, late_seen: set[EventKey]) -> dict[str, tuple[str, str]]:
+        """The truth's final row; its uncertain events count when they are not in the late bucket."""
+        taken = [d for d in truth.uncertain if (truth.session_id, d["event"], d["timestamp"]) not in late_seen]
+        return timestream_row_measures(truth.expected_record(self.session_settings(truth.region), taken))
 
-    def _moved(self, truths: Sequence[SessionTruth], rows: Sequence[StoredRow]) -> list[MovedSession]:
+    def _moved(self, truths: Sequence[SessionTruth], rows: Sequence[StoredRow],
+               late_seen: set[EventKey]) -> list[MovedSession]:  # fmt: skip
         """How each moved session is counted; while its region is down, it must be shown once, and
         either exact or marked incomplete."""
         if not truths:
             return []
-        found = moved_sessions(truths, rows, self.regions, self._truth_measures, compare)
+        found = moved_sessions(truths, rows, self.regions, lambda t: self._truth_measures(t, late_seen), compare)
         return [dataclasses.replace(m, region_down=self.down() is not None) for m in found]
 
     async def drain(self, bound_seconds: float, snapshots: Callable[[], Snapshot],
@@ -223,6 +232,7 @@ class Verifier:
     # -- the verdict ---------------------------------------------------------------------
 
     def report(self, snapshot: Snapshot, drained: tuple[bool, float]) -> Report:
+        raw_seen, late_seen = self.objects("raw"), self.objects("late")
         rows = self.readable_rows()
         stored = newest_finals(rows)
         expected_sessions, in_down_region = [], 0
@@ -233,7 +243,7 @@ class Verifier:
                 in_down_region += 1  # its rows are in the store of the region still down
         mismatches, matched = [], 0
         for session_id, truth in expected_sessions:
-            expected = self._truth_measures(truth)
+            expected = self._truth_measures(truth, late_seen)
             got = stored.get(session_id)
             replayed = "" if session_id == truth.session_id else f" (replay of {truth.session_id})"
             if got is None:
@@ -242,12 +252,11 @@ class Verifier:
                 mismatches.append(f"{session_id}{replayed}: {differences}")
             else:
                 matched += 1
-        raw_seen, late_seen = self.objects("raw"), self.objects("late")
         acknowledged, too_late = self.acknowledged(), self.too_late()
         held = self.held() - raw_seen
         missing_raw = sorted(key for key in acknowledged if key not in raw_seen and key not in held)
         missing_late = sorted(key for key in too_late if key not in late_seen)
-        on_time_late = sorted(key for key in acknowledged - too_late if key in late_seen)
+        on_time_late = sorted(key for key in acknowledged - too_late - self.uncertain() if key in late_seen)
         truths = list(self.simulator.sessions.values())
         examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
         first, final = snapshot.first_row_ms(), snapshot.final_row_ms()
@@ -256,13 +265,14 @@ class Verifier:
             traffic_seconds=snapshot.traffic_seconds,
             sessions_compared=len(expected_sessions),
             sessions_in_down_region=in_down_region,
-            sessions_replayed=len(expected_sessions) - len(list(self.simulator.finished_sessions())),
+            sessions_replayed=sum(1 for sid, truth in expected_sessions if sid != truth.session_id),
             sessions_matched=matched,
             mismatches=mismatches,
             missing_raw_events=len(missing_raw),
             held_in_down_region=len(held & acknowledged),
             missing_examples=examples,
             too_late_events=len(too_late),
+            uncertain_late_events=(len(self.uncertain()), len(self.uncertain() & late_seen)),
             missing_late_events=len(missing_late),
             on_time_events_late=len(on_time_late),
             on_time_late_examples=[self._acknowledged_after(key) for key in on_time_late[:5]],
@@ -276,7 +286,7 @@ class Verifier:
             different_finals=snapshot.different_finals(),
             final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
             regions=region_figures(truths, set(missing_raw)) if len(self.regions) > 1 else [],
-            moved=self._moved([t for t in truths if t.finished and t.moved], rows),
+            moved=self._moved([t for t in truths if t.finished and t.moved], rows, late_seen),
         )
 
 
@@ -329,6 +339,10 @@ def print_report(report: Report) -> None:
         print(f"acknowledged events held in the raw stream of a region still down (kept for its retention, "
               f"delivered when it is back): {report.held_in_down_region}")  # fmt: skip
     print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
+    sent, taken_late = report.uncertain_late_events
+    if sent:
+        print(f"events sent late to the region their player was moved to (late there, or on time if its "
+              f"watermark was not past them): {sent}, of them in the late bucket: {taken_late}")  # fmt: skip
     for example in report.missing_examples:
         print(f"  missing (session, event, client time): {example}")
     print(f"events sent on time but in the late bucket: {report.on_time_events_late}")

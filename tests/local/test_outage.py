@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from runtime.local.ingest_service import Addresses, IngestService
@@ -14,6 +15,7 @@ from runtime.local.kinesis_mock import KinesisMock
 from runtime.local.moved import stream_events
 from runtime.local.options import Outage, parse_options
 from runtime.local.outage import RegionOutage
+from runtime.local.simulator import PlayerSimulator, SessionTruth
 from runtime.stack.failover import TARGET_HEALTH_CHECK, failover_seconds, return_seconds
 from tests.local.test_chaos import FakePart
 
@@ -97,3 +99,26 @@ def test_the_events_a_raw_stream_holds_are_read_from_its_oldest_record(kinesis_m
                           PartitionKey=event["sessionId"])  # fmt: skip
     held = stream_events(client, "prism-test-held-raw")
     assert held == {(event["sessionId"], "heartbeat", event["timestamp"]) for event in events}
+
+
+def test_an_event_sent_late_to_the_region_its_player_was_moved_to_is_uncertain_not_late() -> None:
+    """That region may have no watermark past it and take it on time; the verifier then lets the late
+    bucket say which it was. Sent late to the region that served it when it happened, it is late."""
+    serving = {"us-west-2": "us-west-2"}
+    simulator = PlayerSimulator({"us-west-2": "http://west", "us-east-1": "http://east"}, 1, 1,
+                                serving=serving.__getitem__)  # fmt: skip
+    ok = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+
+    async def send_late(timestamp: int, moved_meanwhile: bool) -> None:
+        async with httpx.AsyncClient(transport=ok) as client:
+            document = {"event": "heartbeat", "sessionId": "s-1", "timestamp": timestamp}
+            simulator._hold(client, truth, document, 10, on_time=False)
+            serving["us-west-2"] = "us-east-1" if moved_meanwhile else "us-west-2"
+            await asyncio.gather(*simulator._held)
+
+    truth = simulator.sessions["s-1"] = SessionTruth("s-1", "us-west-2")
+    asyncio.run(send_late(1, moved_meanwhile=False))
+    asyncio.run(send_late(2, moved_meanwhile=True))
+    assert [d["timestamp"] for d in truth.too_late] == [1]
+    assert [d["timestamp"] for d in truth.uncertain] == [2]
+    assert truth.served_by == {1: "us-west-2", 2: "us-east-1"}
