@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from runtime.local.job import late_after_ms
 from runtime.local.parts import Part, until_healthy
 from runtime.local.region import INGEST, SESSION_WRITER, SESSIONIZER
 from runtime.local.simulator import Timing
@@ -45,7 +46,7 @@ CHAOS_ALLOWED_LATENESS_MS = 8_000
 # ...and holds its too-late events this long, well past that lateness: a shard's newest event
 # read before a held one can be seconds older than the moment it was sent (a quiet shard, a
 # throttle), and 3 s of margin (the usual 12 s hold) let one be taken as on time in CI.
-CHAOS_TIMING = Timing(too_late_hold_ms=20_000)
+CHAOS_TIMING = Timing(too_late_hold_ms=20_000, late_after_ms=late_after_ms(CHAOS_ALLOWED_LATENESS_MS))
 # Faults strike within this share of the traffic: the last restart still has traffic to show it works.
 WINDOW = (0.15, 0.55)
 

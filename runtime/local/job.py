@@ -19,6 +19,19 @@ FLINK_PYTHON = ROOT / ".venv-sessionizer" / "bin" / "python"
 JOB_START_SECONDS = 300.0
 
 
+LOCAL_OUT_OF_ORDERNESS_MS = 1_000
+LOCAL_ALLOWED_LATENESS_MS = 2_000
+# How far the job's reading of one shard may trail another's: its one reader fetches every shard
+# each round (200 ms apart), so a newer event on one shard is read within a round or two of it.
+READING_MARGIN_MS = 2_000
+
+
+def late_after_ms(allowed_lateness_ms: int) -> int:
+    """For the ground truth: an event is surely too late once its region has acknowledged an event
+    this much newer (the watermark is then past it by the lateness, whatever order shards are read in)."""
+    return LOCAL_OUT_OF_ORDERNESS_MS + allowed_lateness_ms + READING_MARGIN_MS
+
+
 def local_job(config: SessionizerConfig, kinesis_endpoint: str, checkpoint_dir: Path) -> SessionizerConfig:
     """A job on this machine: its streams from their start at the local stand-in, local timing
     (seconds-long sessions need a watermark and timeouts on that scale), and checkpoints
@@ -29,9 +42,9 @@ def local_job(config: SessionizerConfig, kinesis_endpoint: str, checkpoint_dir: 
         initial_position="TRIM_HORIZON",
         parallelism=1,
         heartbeat_interval_ms=1_000,
-        out_of_orderness_ms=1_000,
+        out_of_orderness_ms=LOCAL_OUT_OF_ORDERNESS_MS,
         idle_advance_after_ms=1_000,
-        allowed_lateness_ms=2_000,
+        allowed_lateness_ms=LOCAL_ALLOWED_LATENESS_MS,
         # Locally the job shares two cores with everything else: with two regions beside a
         # test run, events were read 13 s after they arrived (p95). Within 30 s of the newest
         # arrival the reader counts as live, not as working through a backlog.

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from runtime.local.job import late_after_ms
 from runtime.local.options import Outage
 from runtime.local.parts import Part, until_healthy
 from runtime.local.region import INGEST, SESSIONIZER
@@ -35,7 +36,7 @@ BACK_WITHIN_SECONDS = 300.0  # a region whose parts are not all healthy by then 
 # by default. A drill allows the same (the local job's compressed 2 s would make them late)...
 OUTAGE_ALLOWED_LATENESS_MS = DEFAULT_ALLOWED_LATENESS_MS
 # ...and holds its too-late events well past it (the watermark's 1 s and the idle advance's 1 s too).
-OUTAGE_TIMING = Timing(too_late_hold_ms=45_000)
+OUTAGE_TIMING = Timing(too_late_hold_ms=45_000, late_after_ms=late_after_ms(OUTAGE_ALLOWED_LATENESS_MS))
 
 
 class Router(Protocol):

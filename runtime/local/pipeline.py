@@ -24,7 +24,7 @@ from runtime.local import view
 from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, plan
 from runtime.local.function_logs import FunctionLogs
 from runtime.local.ingest_service import Addresses
-from runtime.local.job import FLINK_PYTHON
+from runtime.local.job import FLINK_PYTHON, LOCAL_ALLOWED_LATENESS_MS, late_after_ms
 from runtime.local.moved import EventKey, stream_events
 from runtime.local.options import Options, fail, parse_options, stack_file
 from runtime.local.outage import OUTAGE_ALLOWED_LATENESS_MS, OUTAGE_TIMING, RegionOutage
@@ -196,7 +196,7 @@ def _timing(options: Options) -> tuple[Timing, int | None]:
         return OUTAGE_TIMING, OUTAGE_ALLOWED_LATENESS_MS
     if options.chaos:
         return CHAOS_TIMING, CHAOS_ALLOWED_LATENESS_MS
-    return Timing(), None
+    return Timing(late_after_ms=late_after_ms(LOCAL_ALLOWED_LATENESS_MS)), None
 
 
 def run(options: Options) -> Report:

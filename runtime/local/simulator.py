@@ -41,6 +41,10 @@ class Timing:
     startup_ms: tuple[int, int] = (200, 2_500)
     out_of_order_hold_ms: int = 400  # within the allowed lateness
     too_late_hold_ms: int = 12_000  # beyond out-of-orderness + lateness (+ idle advance)
+    # An event held back is surely too late only once its region has acknowledged an event this much
+    # newer (job.late_after_ms): sent when the region's traffic has stopped, the watermark may not
+    # have moved past it, and it is uncertain. None: held back is too late.
+    late_after_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,10 @@ class SessionTruth:
     region: str
     accepted: list[dict[str, Any]] = field(default_factory=list)  # on time and acknowledged
     too_late: list[dict[str, Any]] = field(default_factory=list)  # acknowledged, sent late on purpose
-    # Sent late on purpose, but acknowledged by another region than the one serving the player when it
-    # happened (the player was moved meanwhile). That region may have no watermark past it and take it
-    # on time: either outcome is right, and the late bucket says which it was.
+    # Sent late on purpose, but acknowledged when its region's watermark may not be past it: by another
+    # region than the one serving the player when it happened (the player was moved meanwhile), or
+    # when the region had acknowledged nothing newer by Timing.late_after_ms (its traffic had stopped).
+    # Either outcome is then right, and the late bucket says which it was.
     uncertain: list[dict[str, Any]] = field(default_factory=list)
     rejected: int = 0
     posted_at: dict[int, float] = field(default_factory=dict)  # event timestamp -> wall time acknowledged
@@ -165,6 +170,7 @@ class PlayerSimulator:
         self.stats = SimulatorStats()
         self._stop = asyncio.Event()
         self._held: set[asyncio.Task[None]] = set()
+        self._newest: dict[str, int] = {}  # region -> the newest event time it acknowledged
 
     def stop(self) -> None:
         self._stop.set()
@@ -273,12 +279,16 @@ class PlayerSimulator:
         # What the raw stream holds: the ingest service adds its `server` part; the state
         # machine reads the user agent from it.
         recorded = {**document, "server": {"userAgent": "prism-sim/1.0 (local)"}}
+        timestamp, newest = document["timestamp"], self._newest.get(serving)
+        behind = self.timing.late_after_ms is None or (newest is not None and
+                                                       newest - timestamp > self.timing.late_after_ms)  # fmt: skip
         if on_time:
             truth.accepted.append(recorded)
-        elif produced_in is not None and serving != produced_in:
+        elif (produced_in is not None and serving != produced_in) or not behind:
             truth.uncertain.append(recorded)
         else:
             truth.too_late.append(recorded)
+        self._newest[serving] = max(timestamp, newest if newest is not None else timestamp)
         truth.posted_at[document["timestamp"]] = time.time()
         truth.served_by[document["timestamp"]] = serving
 

@@ -15,7 +15,7 @@ from runtime.local.kinesis_mock import KinesisMock
 from runtime.local.moved import stream_events
 from runtime.local.options import Outage, parse_options
 from runtime.local.outage import RegionOutage
-from runtime.local.simulator import PlayerSimulator, SessionTruth
+from runtime.local.simulator import PlayerSimulator, SessionTruth, Timing
 from runtime.stack.failover import TARGET_HEALTH_CHECK, failover_seconds, return_seconds
 from tests.local.test_chaos import FakePart
 
@@ -122,3 +122,20 @@ def test_an_event_sent_late_to_the_region_its_player_was_moved_to_is_uncertain_n
     assert [d["timestamp"] for d in truth.too_late] == [1]
     assert [d["timestamp"] for d in truth.uncertain] == [2]
     assert truth.served_by == {1: "us-west-2", 2: "us-east-1"}
+
+
+def test_an_event_sent_late_when_its_region_has_acknowledged_nothing_much_newer_is_uncertain() -> None:
+    """The region's traffic had stopped: its watermark may not be past the event, which may count."""
+    simulator = PlayerSimulator({"us-east-1": "http://east"}, 1, 1, Timing(late_after_ms=5_000))
+    ok = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    truth = simulator.sessions["s-1"] = SessionTruth("s-1", "us-east-1")
+
+    async def send(timestamp: int, on_time: bool) -> None:
+        async with httpx.AsyncClient(transport=ok) as client:
+            document = {"event": "heartbeat", "sessionId": "s-1", "timestamp": timestamp}
+            await simulator._post(client, truth, document, on_time, "us-east-1")
+
+    for timestamp, on_time in ((10_000, True), (8_000, False), (20_000, True), (9_000, False)):
+        asyncio.run(send(timestamp, on_time))
+    assert [d["timestamp"] for d in truth.uncertain] == [8_000]  # 2 s behind the newest: may count
+    assert [d["timestamp"] for d in truth.too_late] == [9_000]  # 11 s behind it: surely late
