@@ -64,7 +64,7 @@ class Report:
     sessions_in_down_region: int  # finished, never moved: in the store of a region still down (--outage)
     missing_examples: list[str]  # a few of the missing events, to look them up
     too_late_events: int
-    uncertain_late_events: tuple[int, int]  # (sent late to a region the player was moved to, of them taken late)
+    uncertain_late_events: tuple[int, int]  # (sent late, maybe taken on time: SessionTruth.uncertain; of them late)
     missing_late_events: int
     on_time_events_late: int  # sent on time, yet in the late bucket: what the sessions then miss
     on_time_late_examples: list[str]  # with how long after its own time each was acknowledged
@@ -341,8 +341,8 @@ def print_report(report: Report) -> None:
     print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
     sent, taken_late = report.uncertain_late_events
     if sent:
-        print(f"events sent late to the region their player was moved to (late there, or on time if its "
-              f"watermark was not past them): {sent}, of them in the late bucket: {taken_late}")  # fmt: skip
+        print(f"events sent late when the region's watermark may not have been past them (its player had moved, "
+              f"or its traffic had stopped): {sent}, of them in the late bucket: {taken_late}")  # fmt: skip
     for example in report.missing_examples:
         print(f"  missing (session, event, client time): {example}")
     print(f"events sent on time but in the late bucket: {report.on_time_events_late}")
