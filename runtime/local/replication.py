@@ -12,11 +12,11 @@ both regions' objects.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from runtime.local.relay import RelayStats, ThreadLoop
 from runtime.local.resources import RegionResources
+from runtime.reconciler.buckets import object_keys
 
 REPLICATION_POLL_SECONDS = 1.0
 
@@ -48,15 +48,11 @@ class Replication(ThreadLoop):
             f"replication-{source.region.code}", self.copy_new, stats or RelayStats(), REPLICATION_POLL_SECONDS
         )
 
-    def _objects(self, bucket: str) -> Iterator[str]:
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            yield from (item["Key"] for item in page.get("Contents", []))
-
     def copy_new(self) -> None:
         """Copies what the source region's buckets have that the other region's do not."""
         for kind, bucket in self.source.buckets.items():
             target = self.destination.buckets[kind]
-            for key in self._objects(bucket):
+            for key in object_keys(self.s3, bucket):
                 if (bucket, key) in self.replicas or (target, key) in self.replicas:
                     continue  # a replica, or already copied
                 self.s3.copy_object(Bucket=target, Key=key, CopySource={"Bucket": bucket, "Key": key})

@@ -288,7 +288,7 @@ class PlayerSimulator:
             truth.uncertain.append(recorded)
         else:
             truth.too_late.append(recorded)
-        self._newest[serving] = max(timestamp, newest if newest is not None else timestamp)
+        self._newest[serving] = timestamp if newest is None else max(newest, timestamp)
         truth.posted_at[document["timestamp"]] = time.time()
         truth.served_by[document["timestamp"]] = serving
 

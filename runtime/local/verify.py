@@ -25,6 +25,7 @@ from runtime.local.simulator import PlayerSimulator, SessionTruth
 from runtime.local.snapshot import Snapshot
 from runtime.local.stores import LocalStore, StoredRow, newest_finals, newest_not_final
 from runtime.names import data_prefix, literal_head
+from runtime.reconciler.buckets import object_keys
 from runtime.session_writer.records import MEASURES, SessionRecord, timestream_row
 from runtime.sessionizer.session import SessionSettings
 
@@ -122,6 +123,7 @@ class Verifier:
         # dashboards' data source of that region answers nothing, and the sessions that touched it are
         # judged by what the other region's store shows of them.
         self.down = down
+        self._objects_read: dict[str, dict[str, list[EventKey]]] = {}  # kind -> object key -> its events
 
     # -- what the simulator knows (and what a replay made of it) ---------------------------
 
@@ -174,13 +176,12 @@ class Verifier:
 
     def pending(self, snapshot: Snapshot) -> Pending:
         wanted = {sid for sid, t in self.expected_sessions() if not self._touched_down_region(t)}
-        moved = [t for t in self.simulator.finished_sessions() if t.moved]
         late_seen = self.objects("late")
         return Pending(
             final_records=len(wanted - snapshot.final_sessions()),
             raw_events=len(self.acknowledged() - self.objects("raw") - self.held()),
             late_events=len(self.too_late() - late_seen),
-            moved_sessions=sum(1 for m in self._moved(moved, self.readable_rows(), late_seen) if not m.settled),
+            moved_sessions=sum(1 for m in self._moved(self.readable_rows, late_seen) if not m.settled),
         )
 
     def _truth_measures(self, truth: SessionTruth, late_seen: set[EventKey]) -> dict[str, tuple[str, str]]:
@@ -188,14 +189,15 @@ class Verifier:
         taken = [d for d in truth.uncertain if (truth.session_id, d["event"], d["timestamp"]) not in late_seen]
         return timestream_row_measures(truth.expected_record(self.session_settings(truth.region), taken))
 
-    def _moved(self, truths: Sequence[SessionTruth], rows: Sequence[StoredRow],
-               late_seen: set[EventKey]) -> list[MovedSession]:  # fmt: skip
-        """How each moved session is counted; while its region is down, it must be shown once, and
-        either exact or marked incomplete."""
+    def _moved(self, rows: Callable[[], Sequence[StoredRow]], late_seen: set[EventKey]) -> list[MovedSession]:
+        """How each finished moved session is counted (the store is read only if there is one); while
+        its region is down, it must be shown once, and either exact or marked incomplete."""
+        truths = [t for t in self.simulator.finished_sessions() if t.moved]
         if not truths:
             return []
-        found = moved_sessions(truths, rows, self.regions, lambda t: self._truth_measures(t, late_seen), compare)
-        return [dataclasses.replace(m, region_down=self.down() is not None) for m in found]
+        found = moved_sessions(truths, rows(), self.regions, lambda t: self._truth_measures(t, late_seen), compare)
+        region_down = self.down() is not None
+        return [dataclasses.replace(m, region_down=region_down) for m in found]
 
     async def drain(self, bound_seconds: float, snapshots: Callable[[], Snapshot],
                     progress: Callable[[Pending, float], None]) -> tuple[bool, float]:  # fmt: skip
@@ -212,22 +214,18 @@ class Verifier:
             await asyncio.sleep(1)
 
     def objects(self, kind: str) -> set[EventKey]:
-        """(session, event, timestamp) of every event line under the kind's prefix in its buckets."""
-        seen: set[EventKey] = set()
+        """(session, event, timestamp) of every event line under the kind's prefix in its buckets.
+
+        An object never changes once written, and its replica in the other region's bucket has the
+        same key: each key is read once, on the first call that finds it."""
+        read = self._objects_read.setdefault(kind, {})
         for resources in self.regions:
             s3 = self.moto.client("s3", resources.region.name)
             bucket = resources.buckets[kind]  # type: ignore[index]
-            prefix = literal_head(data_prefix(kind))  # type: ignore[arg-type]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                    for line in body.splitlines():
-                        document = json.loads(line)
-                        # A late record wraps the event; a raw line is the event.
-                        event = document["event"] if isinstance(document.get("event"), dict) else document
-                        if "sessionId" in event:
-                            seen.add((event["sessionId"], event["event"], event["timestamp"]))
-        return seen
+            for key in object_keys(s3, bucket, literal_head(data_prefix(kind))):  # type: ignore[arg-type]
+                if key not in read:
+                    read[key] = _event_keys(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return {event for events in read.values() for event in events}
 
     # -- the verdict ---------------------------------------------------------------------
 
@@ -256,7 +254,8 @@ class Verifier:
         held = self.held() - raw_seen
         missing_raw = sorted(key for key in acknowledged if key not in raw_seen and key not in held)
         missing_late = sorted(key for key in too_late if key not in late_seen)
-        on_time_late = sorted(key for key in acknowledged - too_late - self.uncertain() if key in late_seen)
+        uncertain = self.uncertain()
+        on_time_late = sorted(key for key in acknowledged - too_late - uncertain if key in late_seen)
         truths = list(self.simulator.sessions.values())
         examples = [f"raw {key}" for key in missing_raw[:5]] + [f"late {key}" for key in missing_late[:5]]
         first, final = snapshot.first_row_ms(), snapshot.final_row_ms()
@@ -272,7 +271,7 @@ class Verifier:
             held_in_down_region=len(held & acknowledged),
             missing_examples=examples,
             too_late_events=len(too_late),
-            uncertain_late_events=(len(self.uncertain()), len(self.uncertain() & late_seen)),
+            uncertain_late_events=(len(uncertain), len(uncertain & late_seen)),
             missing_late_events=len(missing_late),
             on_time_events_late=len(on_time_late),
             on_time_late_examples=[self._acknowledged_after(key) for key in on_time_late[:5]],
@@ -286,8 +285,20 @@ class Verifier:
             different_finals=snapshot.different_finals(),
             final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
             regions=region_figures(truths, set(missing_raw)) if len(self.regions) > 1 else [],
-            moved=self._moved([t for t in truths if t.finished and t.moved], rows, late_seen),
+            moved=self._moved(lambda: rows, late_seen),
         )
+
+
+def _event_keys(body: bytes) -> list[EventKey]:
+    """(session, event, timestamp) of each event line of a raw or late object."""
+    found = []
+    for line in body.splitlines():
+        document = json.loads(line)
+        # A late record wraps the event; a raw line is the event.
+        event = document["event"] if isinstance(document.get("event"), dict) else document
+        if "sessionId" in event:
+            found.append((event["sessionId"], event["event"], event["timestamp"]))
+    return found
 
 
 def timestream_row_measures(record: dict[str, Any]) -> dict[str, tuple[str, str]]:

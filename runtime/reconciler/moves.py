@@ -37,6 +37,7 @@ from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
 _SEAL_ALL: Final = 2**62  # a watermark past every event: the union is complete when it is settled
 
 EventKey = tuple[str, int]  # (event name, client timestamp): what makes two copies one event
+PartKey = tuple[str, str]  # (session id, region): one region's part of a session
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,23 @@ class SessionParts:
         return min(self.newest, key=lambda region: (-int(self.newest[region]["lastEventTime"] or 0), region))
 
 
-def split_sessions(records: Iterable[Mapping[str, Any]]) -> list[SessionParts]:
-    """The sessions that have records from two or more regions, in session id order."""
-    newest: dict[str, dict[str, Mapping[str, Any]]] = {}
+def keep_newest(newest: dict[PartKey, Mapping[str, Any]],
+                records: Iterable[Mapping[str, Any]]) -> dict[PartKey, Mapping[str, Any]]:  # fmt: skip
+    """Folds records into each part's newest record (highest version); returns ``newest``."""
     for record in records:
-        regions = newest.setdefault(record["sessionId"], {})
-        known = regions.get(record["region"])
+        key = (record["sessionId"], record["region"])
+        known = newest.get(key)
         if known is None or known["version"] < record["version"]:
-            regions[record["region"]] = record
-    return [SessionParts(sid, regions) for sid, regions in sorted(newest.items()) if len(regions) > 1]
+            newest[key] = record
+    return newest
+
+
+def split_sessions(newest: Mapping[PartKey, Mapping[str, Any]]) -> list[SessionParts]:
+    """Of each part's newest record, the sessions with parts in two or more regions, in session id order."""
+    regions: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for (session_id, region), record in newest.items():
+        regions.setdefault(session_id, {})[region] = record
+    return [SessionParts(sid, parts) for sid, parts in sorted(regions.items()) if len(parts) > 1]
 
 
 def whole_session(session_id: str, events: Iterable[Event], late: set[EventKey],

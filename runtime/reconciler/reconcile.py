@@ -18,7 +18,8 @@ from typing import Any, Final
 
 from runtime.names import StreamKind
 from runtime.reconciler.buckets import BucketLines
-from runtime.reconciler.moves import EventKey, reconciled, split_sessions
+from runtime.reconciler.moves import EventKey, PartKey, keep_newest, reconciled, split_sessions
+from runtime.retries import KINESIS_PUTS, RetryLater, is_retry_later, retrying
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import SessionSettings
 
@@ -36,28 +37,25 @@ class Reconciler:
         self.raw = BucketLines(s3, buckets["raw"], "raw")
         self.late = BucketLines(s3, buckets["late"], "late")
         self.moved_sessions = 0  # sessions with parts in more than one region, as of the last pass
-        self._newest: dict[tuple[str, str], Mapping[str, Any]] = {}  # (session, region) -> newest record
+        # What the buckets held so far, each object read once: each part's newest record, and per
+        # session its raw events and the keys of those that went late.
+        self._newest: dict[PartKey, Mapping[str, Any]] = {}
+        self._events: dict[str, list[Event]] = {}
+        self._late: dict[str, set[EventKey]] = {}
 
     def run_once(self) -> int:
         """One pass; the number of records written."""
-        for record in self.records.refresh():
-            key = (record["sessionId"], record["region"])
-            known = self._newest.get(key)
-            if known is None or known["version"] < record["version"]:
-                self._newest[key] = record
-        split = split_sessions(self._newest.values())
+        split = split_sessions(keep_newest(self._newest, self.records.refresh()))
         self.moved_sessions = len(split)
         due = [parts for parts in split if parts.settled and self.region in parts.newest]
         if not due:
-            return 0
-        self.raw.refresh()
-        self.late.refresh()
-        wanted = {parts.session_id for parts in due}
-        events = _events(self.raw.documents(), wanted)
-        late = _late_keys(self.late.documents(), wanted)
+            return 0  # the raw and late buckets are read only once a moved session is due
+        _index_events(self.raw.refresh(), self._events)
+        _index_late(self.late.refresh(), self._late)
         out = []
         for parts in due:
-            mine = reconciled(parts, events.get(parts.session_id, []), late.get(parts.session_id, set()),
+            sid = parts.session_id
+            mine = reconciled(parts, self._events.get(sid, []), self._late.get(sid, set()),
                               self.settings).get(self.region)  # fmt: skip
             if mine is not None:
                 out.append(mine)
@@ -68,31 +66,30 @@ class Reconciler:
         for start in range(0, len(records), MAX_RECORDS_PER_PUT):
             chunk = records[start : start + MAX_RECORDS_PER_PUT]
             entries = [{"Data": json.dumps(r).encode(), "PartitionKey": r["sessionId"]} for r in chunk]
-            while entries:
-                answer = self.kinesis.put_records(StreamName=self.session_stream, Records=entries)
-                # Throttled entries are put again; the rest are in, in order per shard.
-                entries = [e for e, result in zip(entries, answer["Records"], strict=True) if "ErrorCode" in result]
+            # Refused (throttled) entries are put again after a backoff until taken; the rest are in,
+            # in order per shard.
+            for attempt in retrying(KINESIS_PUTS, is_retry_later):
+                with attempt:
+                    answer = self.kinesis.put_records(StreamName=self.session_stream, Records=entries)
+                    entries = [e for e, result in zip(entries, answer["Records"], strict=True) if "ErrorCode" in result]
+                    if entries:
+                        raise RetryLater(f"{self.session_stream} refused {len(entries)} records")
 
 
-def _events(documents: Iterable[Mapping[str, Any]], sessions: set[str]) -> dict[str, list[Event]]:
-    found: dict[str, list[Event]] = {}
+def _index_events(documents: Iterable[Mapping[str, Any]], into: dict[str, list[Event]]) -> None:
     for document in documents:
-        if document.get("sessionId") in sessions:
-            try:
-                event = Event.from_raw(document)
-            except (KeyError, TypeError, ValueError):
-                continue  # unparseable: the sessionizer sent it to the late stream
-            found.setdefault(event.session_id, []).append(event)
-    return found
+        try:
+            event = Event.from_raw(document)
+        except (KeyError, TypeError, ValueError):
+            continue  # unparseable: the sessionizer sent it to the late stream
+        into.setdefault(event.session_id, []).append(event)
 
 
-def _late_keys(documents: Iterable[Mapping[str, Any]], sessions: set[str]) -> dict[str, set[EventKey]]:
-    found: dict[str, set[EventKey]] = {}
+def _index_late(documents: Iterable[Mapping[str, Any]], into: dict[str, set[EventKey]]) -> None:
     for document in documents:
         event = document.get("event")
-        if isinstance(event, dict) and document.get("sessionId") in sessions:
+        if isinstance(event, dict) and isinstance(document.get("sessionId"), str):
             try:
-                found.setdefault(document["sessionId"], set()).add((str(event["event"]), int(event["timestamp"])))
+                into.setdefault(document["sessionId"], set()).add((str(event["event"]), int(event["timestamp"])))
             except (KeyError, TypeError, ValueError):
                 continue
-    return found

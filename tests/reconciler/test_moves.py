@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from runtime.events import MOVED_STATE
-from runtime.reconciler.moves import SessionParts, reconciled, split_sessions, whole_session
+from runtime.reconciler.moves import SessionParts, keep_newest, reconciled, split_sessions, whole_session
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
 from tests.sessionizer.sequences import SETTINGS, ev
@@ -37,7 +37,7 @@ def test_only_sessions_with_records_from_two_regions_are_split_and_each_region_k
     west_old = {**streamed(SESSION[:3], WEST), "final": False}
     west, east = streamed(SESSION, WEST), streamed(CONTINUATION, EAST)
     alone = {**streamed(SESSION, EAST), "sessionId": "s2"}
-    [parts] = split_sessions([west, east, west_old, alone])
+    [parts] = split_sessions(keep_newest({}, [west, east, west_old, alone]))
     assert parts.session_id == "s1"
     assert parts.newest == {WEST: west, EAST: east}
 

@@ -42,6 +42,14 @@ def region_resources(region: str, code: str, run: int) -> RegionResources:
     )
 
 
+def create_buckets(moto_server: MotoServer, *regions: RegionResources) -> None:
+    for resources in regions:
+        region = resources.region.name
+        location = {} if region == EAST else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        for bucket in resources.buckets.values():
+            moto_server.client("s3", region).create_bucket(Bucket=bucket, **location)
+
+
 def land(s3: Any, bucket: str, key: str, documents: list[dict[str, Any]]) -> None:
     """An object as Firehose writes it: newline-delimited JSON."""
     s3.put_object(Bucket=bucket, Key=key, Body="".join(json.dumps(d) + "\n" for d in documents).encode())
@@ -58,11 +66,8 @@ def test_a_moved_session_is_made_whole_where_it_ended_and_replaced_where_it_bega
     run = next(_runs)
     west, east = region_resources(WEST, "usw2", run), region_resources(EAST, "use1", run)
     s3 = moto_server.client("s3", EAST)
+    create_buckets(moto_server, west, east)
     for resources in (west, east):
-        for bucket in resources.buckets.values():
-            location = {} if resources.region.name == EAST else {"CreateBucketConfiguration": {
-                "LocationConstraint": resources.region.name}}  # fmt: skip
-            moto_server.client("s3", resources.region.name).create_bucket(Bucket=bucket, **location)
         kinesis_mock.create_streams(resources.region.name, {resources.streams["session"]: 1})
     # What each region's Firehose landed: its part's raw events and final record; us-east-1 also sent a
     # straggler of the session to its late bucket, and that stays out of the whole session.
@@ -107,11 +112,7 @@ def test_replication_copies_each_object_once_and_never_a_replica_back(moto_serve
     run = next(_runs)
     west, east = region_resources(WEST, "usw2", run), region_resources(EAST, "use1", run)
     s3 = moto_server.client("s3", EAST)
-    for resources in (west, east):
-        for bucket in resources.buckets.values():
-            location = {} if resources.region.name == EAST else {"CreateBucketConfiguration": {
-                "LocationConstraint": resources.region.name}}  # fmt: skip
-            moto_server.client("s3", resources.region.name).create_bucket(Bucket=bucket, **location)
+    create_buckets(moto_server, west, east)
     land(s3, west.buckets["raw"], "raw/a", [{"n": 1}])
     land(s3, east.buckets["raw"], "raw/b", [{"n": 2}])
     replicas = Replicas()
