@@ -14,7 +14,7 @@ SESSIONIZER_ZIP := build/sessionizer/prism-sessionizer.zip
 SESSIONIZER_SOURCES := runtime/__init__.py runtime/events.py runtime/text_settings.py \
 	$(wildcard runtime/sessionizer/*.py)
 
-.PHONY: setup lint typecheck test check clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip run \
+.PHONY: setup lint typecheck test check clean sessionizer-connector sessionizer-zip session-writer-zip replay-zip reconciler-zip run \
 	tools system-tools local-tools diagram ingest-constraints lambda-constraints docs docs-check
 
 # A Debian package a target needs, installed once when its command is missing: as root, or
@@ -68,6 +68,15 @@ $(REPLAY_ZIP): $(STAMP) pyproject.toml $(REPLAY_SOURCES)
 
 replay-zip: $(REPLAY_ZIP)
 
+# The reconciler's Lambda zip: its modules and runtime/sessionizer's plain Python ones.
+RECONCILER_ZIP := build/reconciler/prism-reconciler.zip
+RECONCILER_SOURCES := $(wildcard runtime/*.py runtime/sessionizer/*.py runtime/reconciler/*.py) \
+	runtime/reconciler/constraints.txt
+$(RECONCILER_ZIP): $(STAMP) pyproject.toml $(RECONCILER_SOURCES)
+	$(BIN)/python -m runtime.reconciler.package --output $@
+
+reconciler-zip: $(RECONCILER_ZIP)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -104,6 +113,7 @@ tools: $(ACTIONLINT) system-tools
 lambda-constraints: setup
 	$(BIN)/python -m runtime.session_writer.package --constraints
 	$(BIN)/python -m runtime.replay.package --constraints
+	$(BIN)/python -m runtime.reconciler.package --constraints
 
 # The ingest image's pinned dependencies (runtime/ingest/constraints.txt), resolved anew.
 ingest-constraints:
@@ -125,7 +135,7 @@ run: setup local-tools $(CONNECTOR_JAR)
 	$(BIN)/python -m runtime.local $(RUN_ARGS)
 
 # The Pulumi tests read the application zips, so they are built first.
-test: lint typecheck docs-check tools $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP)
+test: lint typecheck docs-check tools $(SESSIONIZER_ZIP) $(SESSION_WRITER_ZIP) $(REPLAY_ZIP) $(RECONCILER_ZIP)
 	$(BIN)/pytest
 	$(FLINK_BIN)/python -m pytest --noconftest -p no:cacheprovider tests/flink
 

@@ -34,6 +34,7 @@ from components.operations.signals import Signal, region_signals, replay_signals
 from components.operations.stack_health import RegionHealth, StackHealth, StackHealthArgs
 from components.operations.watch import region_watch
 from components.peering import VpcPeering, VpcPeeringArgs
+from components.reconciler import Reconciler, ReconcilerArgs
 from components.regional_pipeline import (
     RegionalPipeline,
     grafana_args,
@@ -60,6 +61,7 @@ sessionizer_zip = resolve_artifact(settings.sessionizer.artifact, "sessionizer.a
 session_writer_zip = resolve_artifact(
     settings.session_store.artifact, "sessionStore.artifact", "make session-writer-zip"
 )
+reconciler_zip = resolve_artifact(settings.reconciler.artifact, "reconciler.artifact", "make reconciler-zip")
 
 
 def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
@@ -182,6 +184,25 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         ),
         region.opts,
     )
+
+    # A player the accelerator moved mid-session leaves part of its session in each region: the
+    # session buckets (both regions' records, by replication) -> the region's share of the whole
+    # session, from the raw and late buckets -> the session stream again.
+    reconciler = Reconciler(
+        f"{code}-reconciler",
+        ReconcilerArgs(
+            environment=env,
+            region=region,
+            settings=settings.reconciler,
+            sessionizer=settings.sessionizer,
+            artifact=reconciler_zip,
+            buckets={kind: archive.ref(kind) for kind in BUCKET_KINDS},
+            session_stream=streams.ref("session"),
+            key_arn=key.arn,
+            log_retention_days=settings.log_retention_days,
+        ),
+        region.opts,
+    )
     return RegionalPipeline(
         region,
         key,
@@ -194,6 +215,7 @@ def regional_pipeline(region_settings: RegionSettings) -> RegionalPipeline:
         deliveries,
         sessionizer,
         session_store,
+        reconciler,
     )
 
 
@@ -348,6 +370,11 @@ def region_outputs(pipeline: RegionalPipeline) -> dict[str, object]:
             "cluster": pipeline.ingest.cluster.name,
             "service": pipeline.ingest.service.name,
             "failed_events_delivery": pipeline.failed_events.firehose.name,
+        },
+        "reconciler": {
+            "function": pipeline.reconciler.function.name,
+            "parts_table": pipeline.reconciler.parts.name,
+            "failed_objects_queue": pipeline.reconciler.failed_objects.name,
         },
         "key_arn": pipeline.key.arn,
         "alerts_topic": alerting[pipeline.region.settings.role].topic.arn,

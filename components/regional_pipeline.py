@@ -14,6 +14,7 @@ from components.ingest import IngestService
 from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.peering import PeeringSide
+from components.reconciler import Reconciler
 from components.session_store import SessionStore
 from components.sessionizer import Sessionizer
 from components.streams import Streams
@@ -35,6 +36,7 @@ class RegionalPipeline:
     deliveries: dict[StreamKind, Delivery]
     sessionizer: Sessionizer
     session_store: SessionStore
+    reconciler: Reconciler
 
 
 def _created_cidr(network: Network) -> str:

@@ -140,6 +140,9 @@ def computed_attributes(typ: str, name: str, inputs: dict[str, Any], region: str
         "aws:grafana/workspace:Workspace": ("grafana", f"/workspaces/{name}-id"),
         "aws:ecs/cluster:Cluster": ("ecs", f"cluster/{physical}"),
         "aws:wafv2/webAcl:WebAcl": ("wafv2", f"regional/webacl/{physical}/{name}-id"),
+        "aws:dynamodb/table:Table": ("dynamodb", f"table/{physical}"),
+        "aws:athena/workgroup:Workgroup": ("athena", f"workgroup/{physical}"),
+        "aws:glue/catalogDatabase:CatalogDatabase": ("glue", f"database/{physical}"),
     }
     if typ in arns:
         service, resource = arns[typ]

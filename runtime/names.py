@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 StreamKind = Literal["raw", "session", "late"]
@@ -46,13 +47,18 @@ MAX_EVENT_RULE: Final = 64
 MAX_STATE_MACHINE: Final = 80
 MAX_INFLUX_INSTANCE: Final = 40
 MAX_SECRET: Final = 512
+MAX_DYNAMODB_TABLE: Final = 255
+MAX_GLUE_NAME: Final = 255
+MAX_ATHENA_WORKGROUP: Final = 128
 
 SESSIONS_TABLE: Final = "sessions"
 # Timestream for InfluxDB: the organization the sessions bucket belongs to.
 INFLUX_ORGANIZATION: Final = "prism"
 
 # A data bucket's name: prism-<environment>-<region code>-<kind>-<account id>.
-ENVIRONMENT_OF_BUCKET: Final = re.compile(r"^prism-(?P<environment>[a-z][a-z0-9]{1,11})-[a-z0-9]+-[a-z]+-\d{12}$")
+ENVIRONMENT_OF_BUCKET: Final = re.compile(
+    r"^prism-(?P<environment>[a-z][a-z0-9]{1,11})-[a-z0-9]+-(?P<kind>[a-z]+)-\d{12}$"
+)
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _GENERIC = re.compile(r"^[A-Za-z0-9_.-]+$")
 REGION_NAME: Final = re.compile(r"^(?P<area>[a-z]{2})(?:-gov)?-(?P<direction>[a-z]+)-(?P<number>[1-9])$")
@@ -88,9 +94,33 @@ def data_key_alias(environment: str) -> str:
     return f"alias/prism-{environment}-data"
 
 
+def data_folder(kind: DeliveryKind) -> str:
+    """The folder of a kind's objects in its bucket; the arrival hours' folders are under it."""
+    return f"{kind}/"
+
+
 def data_prefix(kind: DeliveryKind) -> str:
     """Where a delivery writes in its bucket: the kind, then the arrival hour."""
-    return f"{kind}/{_HOUR_PARTITIONS}"
+    return f"{data_folder(kind)}{_HOUR_PARTITIONS}"
+
+
+# Firehose's timestamp namespace in strftime's terms; Firehose evaluates it in UTC.
+_STRFTIME = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H"}
+_HOUR_FOLDER = re.sub(r"!\{timestamp:(\w+)\}", lambda m: _STRFTIME[m[1]], _HOUR_PARTITIONS).rstrip("/")
+
+# The archive as Athena tables (components/reconciler.py): a kind's events, one JSON line per row,
+# partitioned by the arrival hour's folder, which a query names (partition projection, injected).
+ARCHIVE_LINE_COLUMN: Final = "line"
+ARCHIVE_HOUR_COLUMN: Final = "hour_folder"
+
+
+def hour_folder(epoch_ms: int) -> str:
+    """The folder a delivery writes an object of this arrival time into, under its kind: year=2026/month=12/..."""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime(_HOUR_FOLDER)
+
+
+def archive_table(kind: DeliveryKind) -> str:
+    return f"{kind}_events"
 
 
 def literal_head(prefix: str) -> str:
@@ -207,6 +237,43 @@ class RegionNames:
     @property
     def replayer_log_group(self) -> str:
         return f"/aws/lambda/{self.replayer_function}"
+
+    # -- the reconciler of sessions split between regions (runtime/reconciler) --------
+
+    @property
+    def reconciler_function(self) -> str:
+        return self.regional("reconciler", MAX_LAMBDA)
+
+    @property
+    def reconciler_log_group(self) -> str:
+        return f"/aws/lambda/{self.reconciler_function}"
+
+    @property
+    def reconciler_queue(self) -> str:
+        """The session bucket's new objects, each held back until the other region's have replicated."""
+        return self.regional("reconciler-objects", MAX_SQS_QUEUE)
+
+    @property
+    def reconciler_failed_queue(self) -> str:
+        return self.regional("reconciler-failed", MAX_SQS_QUEUE)
+
+    @property
+    def reconciler_rule(self) -> str:
+        return self.regional("reconciler-objects", MAX_EVENT_RULE)
+
+    @property
+    def session_parts_table(self) -> str:
+        """DynamoDB: each region's newest final (or moved) record of every session, for a while."""
+        return self.regional("session-parts", MAX_DYNAMODB_TABLE)
+
+    @property
+    def archive_database(self) -> str:
+        """The Glue database over the region's raw and late buckets (Athena: lower case, underscores)."""
+        return checked(f"prism_{self.environment}_{self.code}_archive", MAX_GLUE_NAME)
+
+    @property
+    def reconciler_workgroup(self) -> str:
+        return self.regional("reconciler", MAX_ATHENA_WORKGROUP)
 
     # -- operations: alerts, alarms, the alarm relay -----------------------------------
 

@@ -20,6 +20,7 @@ from components.operations.watch import RegionWatch
 from components.support.region import GLOBAL_ACCELERATOR_API_REGION
 from runtime.ingest import metrics as ingest_metrics
 from runtime.names import StackNames
+from runtime.reconciler import metrics as reconciler_metrics
 
 GRID_WIDTH = 24  # CloudWatch dashboards are 24 units wide
 HALF = GRID_WIDTH // 2
@@ -36,6 +37,7 @@ STAGES: tuple[str, ...] = (
     "Session writer",
     "Session store",
     "Replication",
+    "Reconciler",
     "Live replay",
 )
 
@@ -56,6 +58,8 @@ def stage_of(signal: Signal) -> str:
         return "Session store"
     if kind.startswith("replication-"):
         return "Replication"
+    if kind.startswith("reconciler-"):
+        return "Reconciler"
     if kind.startswith("replay-"):
         return "Live replay"
     raise ValueError(f"no dashboard stage for alarm kind {kind}")
@@ -106,6 +110,20 @@ def _traffic(panel: RegionPanel, stage: str) -> list[dict[str, Any]]:
         ]
     if stage == "Session writer":
         return [graph("Writer invocations", [[LAMBDA, "Invocations", "FunctionName", w.function]])]
+    if stage == "Reconciler":
+        written = [
+            reconciler_metrics.NAMESPACE,
+            reconciler_metrics.RECORDS_WRITTEN,
+            "service",
+            reconciler_metrics.SERVICE,
+        ]
+        due = [
+            reconciler_metrics.NAMESPACE,
+            reconciler_metrics.MOVED_SESSIONS_DUE,
+            "service",
+            reconciler_metrics.SERVICE,
+        ]
+        return [graph("Moved sessions due, records written", [due, written])]
     if stage == "Session store" and w.database is not None:
         latency = [
             TIMESTREAM,

@@ -327,6 +327,18 @@ def replication_signals(watch: RegionWatch) -> list[Signal]:
     return signals
 
 
+def reconciler_signals(watch: RegionWatch) -> list[Signal]:
+    return [
+        Signal("reconciler-errors", None, "reconciler invocations that failed (their objects are read again)",
+               _one(LAMBDA, "Errors", {"FunctionName": watch.reconciler_function}, "Sum")),
+        Signal("reconciler-failed-objects", None, "session objects the reconciler gave up on, in its failed queue",
+               _one(SQS, "ApproximateNumberOfMessagesVisible", {"QueueName": watch.reconciler_failed_queue},
+                    "Maximum")),
+        Signal("reconciler-undelivered", None, "session-object notifications the rule could not put on the queue",
+               _one(EVENTS, "FailedInvocations", {"RuleName": watch.reconciler_rule}, "Sum")),
+    ]  # fmt: skip
+
+
 def region_signals(watch: RegionWatch) -> list[Signal]:
     """Every stage's signals, in data-path order."""
     return [
@@ -336,6 +348,7 @@ def region_signals(watch: RegionWatch) -> list[Signal]:
         *sessionizer_signals(watch),
         *session_store_signals(watch),
         *replication_signals(watch),
+        *reconciler_signals(watch),
     ]
 
 

@@ -45,6 +45,9 @@ class RegionWatch:
     table: pulumi.Input[str] | None
     # The Timestream for InfluxDB instance's name (engine influxdb); None with LiveAnalytics.
     influxdb_instance: pulumi.Input[str] | None
+    reconciler_function: pulumi.Input[str]
+    reconciler_failed_queue: pulumi.Input[str]
+    reconciler_rule: pulumi.Input[str]
     replication: Sequence[WatchedReplication] = field(default_factory=tuple)
 
 
@@ -68,6 +71,9 @@ def region_watch(pipeline: RegionalPipeline, replication_rules: Sequence[Replica
         database=timestream.database.database_name if timestream else None,
         table=timestream.table.table_name if timestream else None,
         influxdb_instance=influxdb.instance.name if influxdb else None,
+        reconciler_function=pipeline.reconciler.function.name,
+        reconciler_failed_queue=pipeline.reconciler.failed_objects.name,
+        reconciler_rule=pipeline.reconciler.rule.name,
         # S3 publishes a rule's replication metrics in the rule's source region.
         replication=[
             WatchedReplication(

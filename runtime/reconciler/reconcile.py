@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from runtime.names import StreamKind
 from runtime.reconciler.buckets import BucketLines
-from runtime.reconciler.moves import EventKey, PartKey, keep_newest, reconciled, split_sessions
+from runtime.reconciler.moves import EventKey, PartKey, SessionParts, keep_newest, reconciled, split_sessions
 from runtime.retries import KINESIS_PUTS, RetryLater, is_retry_later, retrying
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import SessionSettings
@@ -47,36 +47,50 @@ class Reconciler:
         """One pass; the number of records written."""
         split = split_sessions(keep_newest(self._newest, self.records.refresh()))
         self.moved_sessions = len(split)
-        due = [parts for parts in split if parts.settled and self.region in parts.newest]
+        due = due_here(self.region, split)
         if not due:
             return 0  # the raw and late buckets are read only once a moved session is due
-        _index_events(self.raw.refresh(), self._events)
-        _index_late(self.late.refresh(), self._late)
-        out = []
-        for parts in due:
-            sid = parts.session_id
-            mine = reconciled(parts, self._events.get(sid, []), self._late.get(sid, set()),
-                              self.settings).get(self.region)  # fmt: skip
-            if mine is not None:
-                out.append(mine)
-        self._put(out)
+        index_events(self.raw.refresh(), self._events)
+        index_late(self.late.refresh(), self._late)
+        out = region_share(self.region, due, self._events, self._late, self.settings)
+        put_records(self.kinesis, self.session_stream, out)
         return len(out)
 
-    def _put(self, records: list[dict[str, Any]]) -> None:
-        for start in range(0, len(records), MAX_RECORDS_PER_PUT):
-            chunk = records[start : start + MAX_RECORDS_PER_PUT]
-            entries = [{"Data": json.dumps(r).encode(), "PartitionKey": r["sessionId"]} for r in chunk]
-            # Refused (throttled) entries are put again after a backoff until taken; the rest are in,
-            # in order per shard.
-            for attempt in retrying(KINESIS_PUTS, is_retry_later):
-                with attempt:
-                    answer = self.kinesis.put_records(StreamName=self.session_stream, Records=entries)
-                    entries = [e for e, result in zip(entries, answer["Records"], strict=True) if "ErrorCode" in result]
-                    if entries:
-                        raise RetryLater(f"{self.session_stream} refused {len(entries)} records")
+
+def due_here(region: str, split: Iterable[SessionParts]) -> list[SessionParts]:
+    """The moved sessions whose parts have all ended, and of which this region holds one."""
+    return [parts for parts in split if parts.settled and region in parts.newest]
 
 
-def _index_events(documents: Iterable[Mapping[str, Any]], into: dict[str, list[Event]]) -> None:
+def region_share(region: str, due: Iterable[SessionParts], events: Mapping[str, list[Event]],
+                 late: Mapping[str, set[EventKey]],
+                 settings: Callable[[str], SessionSettings]) -> list[dict[str, Any]]:  # fmt: skip
+    """The records this region writes for the due sessions: those its store does not hold yet."""
+    out = []
+    for parts in due:
+        sid = parts.session_id
+        mine = reconciled(parts, events.get(sid, []), late.get(sid, set()), settings).get(region)
+        if mine is not None:
+            out.append(mine)
+    return out
+
+
+def put_records(kinesis: Any, stream: str, records: list[dict[str, Any]]) -> None:
+    """Into the session stream, keyed by session id like the sessionizer's records (one shard, in order)."""
+    for start in range(0, len(records), MAX_RECORDS_PER_PUT):
+        chunk = records[start : start + MAX_RECORDS_PER_PUT]
+        entries = [{"Data": json.dumps(r).encode(), "PartitionKey": r["sessionId"]} for r in chunk]
+        # Refused (throttled) entries are put again after a backoff until taken; the rest are in,
+        # in order per shard.
+        for attempt in retrying(KINESIS_PUTS, is_retry_later):
+            with attempt:
+                answer = kinesis.put_records(StreamName=stream, Records=entries)
+                entries = [e for e, result in zip(entries, answer["Records"], strict=True) if "ErrorCode" in result]
+                if entries:
+                    raise RetryLater(f"{stream} refused {len(entries)} records")
+
+
+def index_events(documents: Iterable[Mapping[str, Any]], into: dict[str, list[Event]]) -> None:
     for document in documents:
         try:
             event = Event.from_raw(document)
@@ -85,7 +99,7 @@ def _index_events(documents: Iterable[Mapping[str, Any]], into: dict[str, list[E
         into.setdefault(event.session_id, []).append(event)
 
 
-def _index_late(documents: Iterable[Mapping[str, Any]], into: dict[str, set[EventKey]]) -> None:
+def index_late(documents: Iterable[Mapping[str, Any]], into: dict[str, set[EventKey]]) -> None:
     for document in documents:
         event = document.get("event")
         if isinstance(event, dict) and isinstance(document.get("sessionId"), str):

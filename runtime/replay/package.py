@@ -13,6 +13,7 @@ PACKAGE = LambdaPackage(
     modules=(
         "runtime/__init__.py",
         "runtime/events.py",
+        "runtime/firehose_objects.py",
         "runtime/retries.py",
         "runtime/text_settings.py",
         "runtime/ingest/__init__.py",

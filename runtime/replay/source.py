@@ -8,8 +8,6 @@ as one more malformed line and ends the object. Neither stops a replay.
 
 from __future__ import annotations
 
-import gzip
-import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +16,8 @@ from typing import Any, BinaryIO
 import msgspec
 
 from runtime.events import PARTITION_KEY_FIELD
+from runtime.firehose_objects import open_lines
 
-GZIP_MAGIC = b"\x1f\x8b"
-_READ_BYTES = 1 << 16
 _decode = msgspec.json.Decoder().decode
 
 
@@ -29,35 +26,6 @@ class ReadStats:
     lines: int = 0
     events: int = 0
     malformed: int = 0
-
-
-class _Prefixed(io.RawIOBase):
-    """A stream with bytes already read from it put back in front."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._head:
-            count = min(len(self._head), len(view))
-            view[:count] = self._head[:count]
-            self._head = self._head[count:]
-            return count
-        data = self._rest.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-
-def open_lines(body: BinaryIO) -> BinaryIO:
-    """The object's bytes, inflated when it is gzip, as a buffered stream of lines."""
-    head = body.read(len(GZIP_MAGIC))
-    raw = io.BufferedReader(_Prefixed(head, body), _READ_BYTES)
-    return gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw  # type: ignore[return-value]
 
 
 def parse_event(line: bytes) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ commands use it without Pulumi.
     ingest.py     parsers of how players reach the service (network, ALB, WAF, accelerator)
     operations.py parsers of what watches it: alarm subscribers and tuning, the budget
     replay.py     parser of the live replayer's source, targets and function
+    reconciler.py parser of the reconciler's function, queue and archive search
     parse.py      the whole object
 """
 
@@ -38,6 +39,7 @@ from runtime.stack.model import (
     IngestServiceSettings,
     LifecycleSettings,
     NewVpc,
+    ReconcilerSettings,
     RegionRole,
     RegionSettings,
     ReplaySettings,
@@ -56,7 +58,7 @@ __all__ = [
     "ALARM_KINDS", "BUCKET_KINDS", "PROJECT", "AlarmKind", "AlarmTuning", "AlertingSettings", "ArchiveSettings",
     "BudgetSettings", "DeliverySettings", "EdgeSettings", "Egress", "ExistingVpc",
     "InfluxDbSettings", "IngestServiceSettings", "LifecycleSettings", "LiveAnalyticsSettings",
-    "NewVpc", "RegionRole", "RegionSettings", "ReplaySettings",
+    "NewVpc", "ReconcilerSettings", "RegionRole", "RegionSettings", "ReplaySettings",
     "ReplaySource", "ReplayTarget", "SessionStoreSettings",
     "SessionizerSettings", "Settings", "SettingsError", "StreamSettings", "WafSettings", "from_stack_file",
     "parse_settings", "stack_file_values", "task_stop_timeout_seconds",

@@ -22,7 +22,7 @@ CapacityMode = Literal["on-demand", "provisioned"]
 CAPACITY_MODES: tuple[CapacityMode, ...] = get_args(CapacityMode)
 
 
-Compression = Literal["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"]
+Compression = Literal["GZIP", "UNCOMPRESSED"]
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,7 @@ AlarmKind = Literal[
     "writer-errors", "writer-throttles", "writer-iterator-age", "writer-failed-batches",
     "timestream-user-errors", "timestream-system-errors", "influxdb-disk",
     "replication-failures", "replication-latency",
+    "reconciler-errors", "reconciler-failed-objects", "reconciler-undelivered",
     "alarm-relay-failures", "alarm-relay-undelivered",
     "replay-errors", "replay-failed-objects",
 ]  # fmt: skip
@@ -321,6 +322,23 @@ class ReplaySettings:
 
 
 @dataclass(frozen=True)
+class ReconcilerSettings:
+    """Each region's reconciler of the sessions whose player moved between regions mid-play."""
+
+    artifact: Path  # the Lambda zip (make reconciler-zip), relative to the project
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    batch_size: int
+    batching_window_seconds: int
+    settle_delay_seconds: int  # the queue's delivery delay: the other region's objects replicate meanwhile
+    search_margin_minutes: int  # archive hours searched before a session's first and after its last event
+    parts_retention_days: int
+    maximum_receives: int
+    failed_message_retention_days: int
+
+
+@dataclass(frozen=True)
 class Tags:
     owner: str
     cost_center: str
@@ -346,6 +364,7 @@ class Settings:
     alerting: AlertingSettings
     budget: BudgetSettings
     replay: ReplaySettings
+    reconciler: ReconcilerSettings
     log_retention_days: int
     kms_deletion_window_days: int
 

@@ -42,6 +42,9 @@ ALARM_DEFAULTS: Mapping[AlarmKind, AlarmTuning] = {
     "influxdb-disk": AlarmTuning(80, 300, 3, 3),  # % of the instance's storage in use
     "replication-failures": AlarmTuning(1, 300, 1, 1),  # operations per period
     "replication-latency": AlarmTuning(900, 300, 3, 3),  # seconds
+    "reconciler-errors": AlarmTuning(1, 300, 1, 1),  # failed invocations per period
+    "reconciler-failed-objects": AlarmTuning(1, 60, 1, 1),  # objects waiting
+    "reconciler-undelivered": AlarmTuning(1, 300, 1, 1),  # notifications per period
     "alarm-relay-failures": AlarmTuning(1, 300, 1, 1),  # failures per period
     "alarm-relay-undelivered": AlarmTuning(1, 300, 1, 1),  # events per period
     "replay-errors": AlarmTuning(1, 300, 1, 1),  # failed invocations per period

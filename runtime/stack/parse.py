@@ -13,6 +13,7 @@ from runtime.stack.limits import ENVIRONMENT_NAME, LOG_RETENTION_DAYS
 from runtime.stack.model import ArchiveSettings, DeliverySettings, GrafanaSettings, ReplicationSettings, Settings, Tags
 from runtime.stack.operations import parse_alerting, parse_budget
 from runtime.stack.reader import KeyRules, Section, SettingsError, stack_file_values
+from runtime.stack.reconciler import parse_reconciler
 from runtime.stack.replay import parse_replay
 
 
@@ -38,9 +39,8 @@ def parse_settings(values: Mapping[str, Any], rules: KeyRules | None = None) -> 
     delivery = DeliverySettings(
         buffer_size_mb=delivery_section.integer("bufferSizeMb", 5, 1, 128),
         buffer_interval_seconds=delivery_section.integer("bufferIntervalSeconds", 300, 0, 900),
-        compression=delivery_section.choice(
-            "compression", ("UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"), "GZIP"
-        ),
+        # The reconciler reads the session objects, and Athena the raw and late ones: both read these two.
+        compression=delivery_section.choice("compression", ("GZIP", "UNCOMPRESSED"), "GZIP"),
     )
     delivery_section.finish()
 
@@ -82,6 +82,7 @@ def parse_settings(values: Mapping[str, Any], rules: KeyRules | None = None) -> 
     alerting = parse_alerting(root.section("alerting"), delivery)
     budget = parse_budget(root.section("budget"))
     replay = parse_replay(root.section("replay"), environment, (primary, secondary))
+    reconciler = parse_reconciler(root.section("reconciler"))
 
     log_retention = root.integer("logRetentionDays", 30, 1)
     if log_retention not in LOG_RETENTION_DAYS:
@@ -109,6 +110,7 @@ def parse_settings(values: Mapping[str, Any], rules: KeyRules | None = None) -> 
         alerting=alerting,
         budget=budget,
         replay=replay,
+        reconciler=reconciler,
         log_retention_days=log_retention,
         kms_deletion_window_days=kms_window,
     )

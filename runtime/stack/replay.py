@@ -33,6 +33,10 @@ def parse_replay(section: Section, environment: str, regions: tuple[RegionSettin
         targets = tuple(_target(section, index, item) for index, item in enumerate(entries))
         assert source is not None
         source_environment = ENVIRONMENT_OF_BUCKET.match(source.bucket)
+        if source_environment and source_environment["kind"] == "session":
+            # A bucket has one notification configuration: the source stack's reconciler holds that one.
+            raise SettingsError(section.key("source.bucket"), "must not be a session bucket: its stack's "
+                                "reconciler owns its notifications (replay a raw bucket)", source.bucket)  # fmt: skip
         for index, target in enumerate(targets):
             if source_environment and target.environment == source_environment["environment"] and not allow_same:
                 raise SettingsError(section.key(f"targets[{index}].environment"), "must differ from the source "

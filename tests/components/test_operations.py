@@ -306,7 +306,7 @@ def test_resource_dashboard_follows_the_data_path(graph: Graph, settings: Settin
     headings = [w["properties"]["markdown"] for w in widgets(dashboard) if w["type"] == "text"][1:]
     assert headings == [
         "## Accelerator and ALB", "## Ingest service", "## Raw stream", "## Firehose and Flink",
-        "## Session and late streams", "## Session writer", "## Session store", "## Replication",
+        "## Session and late streams", "## Session writer", "## Session store", "## Replication", "## Reconciler",
         *(["## Live replay"] if settings.replay.enabled else []),
     ]  # fmt: skip
 

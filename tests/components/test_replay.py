@@ -87,7 +87,7 @@ def test_objects_created_under_the_prefix_invoke_the_replayer_and_failures_keep_
         pytest.skip("no replayer in this stack")
     source = settings.replay.source
     assert source is not None
-    (notification,) = graph.of_type(BUCKET_NOTIFICATION)
+    (notification,) = [n for n in graph.of_type(BUCKET_NOTIFICATION) if n.inputs["bucket"] == source.bucket]
     assert notification.inputs == {"bucket": source.bucket, "eventbridge": True}
     (rule,) = [r for r in graph.of_type(EVENT_RULE) if r.inputs["name"].endswith("-replay-objects")]
     pattern = json.loads(rule.inputs["eventPattern"])

@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 
 from runtime.packaging import ROOT, LambdaPackage, canonical_name
+from runtime.reconciler.package import PACKAGE as RECONCILER
 from runtime.replay.package import PACKAGE as REPLAYER
 from runtime.session_writer.package import PACKAGE as SESSION_WRITER
+
+FUNCTIONS = [REPLAYER, SESSION_WRITER, RECONCILER]
+FUNCTION_IDS = ["replayer", "session-writer", "reconciler"]
 
 
 def imported_project_modules(file: Path) -> set[str]:
@@ -25,7 +29,7 @@ def imported_project_modules(file: Path) -> set[str]:
     return modules
 
 
-@pytest.mark.parametrize("package", [REPLAYER, SESSION_WRITER], ids=["replayer", "session-writer"])
+@pytest.mark.parametrize("package", FUNCTIONS, ids=FUNCTION_IDS)
 def test_every_project_import_of_a_packaged_module_is_packaged(package: LambdaPackage) -> None:
     packaged = {name for name, _ in package.sources()}
     assert f"{package.handler.rsplit('.', 1)[0].replace('.', '/')}.py" in packaged
@@ -46,7 +50,7 @@ def _requirement_name(requirement: str) -> str:
     return canonical_name(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0])
 
 
-@pytest.mark.parametrize("package", [REPLAYER, SESSION_WRITER], ids=["replayer", "session-writer"])
+@pytest.mark.parametrize("package", FUNCTIONS, ids=FUNCTION_IDS)
 def test_every_dependency_of_a_function_is_pinned(package: LambdaPackage) -> None:
     """The zip installs with its constraints file: nothing the extra names floats with the index."""
     pinned = package.pinned()
@@ -55,7 +59,7 @@ def test_every_dependency_of_a_function_is_pinned(package: LambdaPackage) -> Non
 
 
 @pytest.mark.built
-@pytest.mark.parametrize("package", [REPLAYER, SESSION_WRITER], ids=["replayer", "session-writer"])
+@pytest.mark.parametrize("package", FUNCTIONS, ids=FUNCTION_IDS)
 def test_the_built_zip_holds_exactly_the_pinned_versions(package: LambdaPackage) -> None:
     installed = {}
     with zipfile.ZipFile(package.default_output) as archive:

@@ -55,6 +55,8 @@ BAD_REPLAY = [
      "prism-pipeline:replay.targets[0].speed is not a known setting"),
     ("targets not objects", {"targets": ["dev"]}, "prism-pipeline:replay.targets must be a list of objects"),
     ("source while disabled", {"enabled": False}, "prism-pipeline:replay.enabled must be true for source and targets"),
+    ("a session bucket as the source", {"source.bucket": "prism-slowprod-use1-session-123456789012"},
+     "prism-pipeline:replay.source.bucket must not be a session bucket: its stack's reconciler owns"),
     ("retries past Lambda's two", {"maximumRetryAttempts": 3},
      "prism-pipeline:replay.maximumRetryAttempts must be <= 2"),
 ]  # fmt: skip
