@@ -33,12 +33,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 
 from runtime.firehose_objects import open_lines
 from runtime.reconciler import metrics as names
 from runtime.reconciler.archive_search import ArchiveSearch
 from runtime.reconciler.moves import SessionParts
-from runtime.reconciler.parts_table import PartsTable, ended
+from runtime.reconciler.parts_table import PARALLEL_CALLS, PartsTable, ended
 from runtime.reconciler.reconcile import due_here, put_records, region_share
 from runtime.reconciler.settings import ReconcilerSettings, load_settings
 
@@ -59,8 +60,11 @@ class Clients:
     def of(cls, settings: ReconcilerSettings) -> Clients:
         """The region's clients (an endpoint only for local stand-ins)."""
 
+        # As many connections as the parts table has calls in flight.
+        config = Config(max_pool_connections=PARALLEL_CALLS)
+
         def client(service: str) -> Any:
-            return boto3.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint)
+            return boto3.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint, config=config)
 
         return cls(client("s3"), client("dynamodb"), client("athena"), client("kinesis"))
 
@@ -101,8 +105,7 @@ class ReconcileBatch(BatchProcessor):
     def read_object(self, record: SQSRecord) -> int:
         bucket, key = object_of(record.body)
         records = ended_records(self.clients.s3, bucket, key)
-        for ended_record in records:
-            self.sessions[str(ended_record["sessionId"])] = self.table.keep(ended_record)
+        self.sessions.update(self.table.keep_all(records))
         return len(records)
 
     def process(self) -> list[tuple[Any, ...]]:

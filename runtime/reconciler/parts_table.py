@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 from runtime.events import MOVED_STATE
 
+# Calls in flight at once: an object holds thousands of final records, a call takes milliseconds.
+PARALLEL_CALLS: Final = 32
 SESSION_KEY: Final = "sessionId"  # the table's partition key
 EXPIRES_AT: Final = "expiresAt"  # the table's TTL attribute: epoch seconds
 _PART, _VERSION = "part:", "version:"
@@ -59,6 +62,13 @@ class PartsTable:
             # kept it may have stopped before it reconciled.
             item = self.dynamodb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {})
         return parts_of(item)
+
+    def keep_all(self, records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Mapping[str, Any]]]:
+        """keep() for many records at once; session id -> its parts after the last of its records."""
+        records = list(records)
+        with ThreadPoolExecutor(PARALLEL_CALLS) as pool:
+            answers = list(pool.map(self.keep, records))
+        return {str(record["sessionId"]): parts for record, parts in zip(records, answers, strict=True)}
 
 
 def parts_of(item: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
