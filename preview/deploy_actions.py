@@ -26,6 +26,7 @@ ACTIONS_FILE = ROOT / "runtime" / "deploy_actions.txt"
 CREATE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:appautoscaling/policy:Policy": ("application-autoscaling:PutScalingPolicy",),
     "aws:appautoscaling/target:Target": ("application-autoscaling:RegisterScalableTarget",),
+    "aws:athena/workgroup:Workgroup": ("athena:CreateWorkGroup",),
     "aws:budgets/budget:Budget": ("budgets:ModifyBudget",),
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("cloudwatch:PutCompositeAlarm",),
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch:PutDashboard",),
@@ -36,6 +37,13 @@ CREATE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm",),
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor": ("ce:CreateAnomalyMonitor",),
     "aws:costexplorer/anomalySubscription:AnomalySubscription": ("ce:CreateAnomalySubscription",),
+    # A table encrypted with a customer-managed key: DynamoDB creates its grant with the caller's permissions.
+    "aws:dynamodb/table:Table": (
+        "dynamodb:CreateTable",
+        "dynamodb:UpdateTimeToLive",
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+    ),
     "aws:ec2/eip:Eip": ("ec2:AllocateAddress",),
     "aws:ec2/internetGateway:InternetGateway": ("ec2:CreateInternetGateway", "ec2:AttachInternetGateway"),
     "aws:ec2/natGateway:NatGateway": ("ec2:CreateNatGateway",),
@@ -56,6 +64,8 @@ CREATE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:globalaccelerator/accelerator:Accelerator": ("globalaccelerator:CreateAccelerator",),
     "aws:globalaccelerator/endpointGroup:EndpointGroup": ("globalaccelerator:CreateEndpointGroup",),
     "aws:globalaccelerator/listener:Listener": ("globalaccelerator:CreateListener",),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("glue:CreateDatabase",),
+    "aws:glue/catalogTable:CatalogTable": ("glue:CreateTable",),
     "aws:grafana/workspace:Workspace": ("grafana:CreateWorkspace",),
     "aws:iam/role:Role": ("iam:CreateRole", "iam:PassRole"),
     "aws:iam/rolePolicy:RolePolicy": ("iam:PutRolePolicy",),
@@ -92,6 +102,7 @@ CREATE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:sns/topicPolicy:TopicPolicy": ("sns:SetTopicAttributes",),
     "aws:sns/topicSubscription:TopicSubscription": ("sns:Subscribe",),
     "aws:sqs/queue:Queue": ("sqs:CreateQueue",),
+    "aws:sqs/queuePolicy:QueuePolicy": ("sqs:SetQueueAttributes",),
     "aws:timestreaminfluxdb/dbInstance:DbInstance": ("timestream-influxdb:CreateDbInstance",),
     "aws:timestreamwrite/database:Database": ("timestream:CreateDatabase",),
     "aws:timestreamwrite/table:Table": ("timestream:CreateTable",),

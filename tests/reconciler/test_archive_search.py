@@ -4,7 +4,6 @@ what it makes of Athena's answer (or of no answer)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from runtime.reconciler.archive_search import (
 )
 from runtime.reconciler.moves import SessionParts
 from runtime.reconciler.settings import ReconcilerSettings, environment, load_settings
+from tests.reconciler.fake_athena import FakeAthena
 from tests.reconciler.test_moves import CONTINUATION, EAST, SESSION, WEST, streamed
 from tests.sessionizer.sequences import raw
 
@@ -50,37 +50,6 @@ def test_the_query_reads_both_tables_in_the_named_hours_only_and_quotes_what_it_
     assert '"prism_dev_use1_archive"."raw_events"' in query and '"prism_dev_use1_archive"."late_events"' in query
     assert query.count("hour_folder IN ('year=2026/month=12/day=05/hour=03')") == 2
     assert "'it''s'" in query and "json_extract_scalar(line, '$.sessionId') IN ('it''s', 's1')" in query
-
-
-class FakeAthena:
-    """Athena's three calls: each query answers the rows given (after a header), in the state given."""
-
-    def __init__(self, rows: list[tuple[str, str]], state: str = "SUCCEEDED", running_polls: int = 2) -> None:
-        self.rows, self.state, self.running_polls = rows, state, running_polls
-        self.queries: list[str] = []
-
-    def start_query_execution(self, QueryString: str, WorkGroup: str, QueryExecutionContext: Any) -> dict[str, str]:
-        assert WorkGroup == "wg" and QueryExecutionContext == {"Database": "db"}
-        self.queries.append(QueryString)
-        return {"QueryExecutionId": f"q{len(self.queries)}"}
-
-    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
-        self.running_polls -= 1
-        state = "RUNNING" if self.running_polls > 0 else self.state
-        return {"QueryExecution": {"Status": {"State": state, "StateChangeReason": "no such table"}}}
-
-    def get_paginator(self, name: str) -> Any:
-        assert name == "get_query_results"
-        rows = [("kind", "line"), *self.rows]
-        pages = [rows[:2], rows[2:]]  # the header comes once, on the first page
-
-        class Pages:
-            def paginate(self, QueryExecutionId: str) -> Any:
-                for page in pages:
-                    yield {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": k}, {"VarCharValue": v}]}
-                                                  for k, v in page]}}  # fmt: skip
-
-        return Pages()
 
 
 def test_the_answer_is_indexed_by_session_with_late_events_apart_and_unreadable_lines_skipped() -> None:

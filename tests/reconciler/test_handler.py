@@ -1,14 +1,13 @@
 """The reconciler Lambda against the stand-ins: session objects (gzip, as Firehose writes them) in
-through SQS messages, the parts table in DynamoDB, the archive search through Athena (moto answers a
-query with the rows it is given, as Athena would for the SQL the search sends), and the region's
-share out to its session stream."""
+through SQS messages, the parts table in moto's DynamoDB, the archive search answered with the rows
+Athena would give for the SQL it sends (fake_athena.py), and the region's share out to its session
+stream in kinesis-mock."""
 
 from __future__ import annotations
 
 import gzip
 import itertools
 import json
-import urllib.request
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from runtime.reconciler.handler import Clients, handle
 from runtime.reconciler.parts_table import EXPIRES_AT, SESSION_KEY
 from runtime.reconciler.settings import ReconcilerSettings
 from runtime.sessionizer.session import NO_WATERMARK, late_record
+from tests.reconciler.fake_athena import FakeAthena
 from tests.reconciler.test_moves import CONTINUATION, EAST, SESSION, WEST, streamed
 from tests.reconciler.test_reconcile import written
 from tests.sessionizer.sequences import SETTINGS, ev, raw
@@ -45,11 +45,12 @@ def settings_for(run: int, region: str) -> ReconcilerSettings:
     )
 
 
-def clients(moto_server: MotoServer, kinesis_mock: KinesisMock, region: str) -> Clients:
+def clients(moto_server: MotoServer, kinesis_mock: KinesisMock, region: str,
+            athena: FakeAthena | None = None) -> Clients:  # fmt: skip
     return Clients(
         s3=moto_server.client("s3", region),
         dynamodb=moto_server.client("dynamodb", region),
-        athena=moto_server.client("athena", region),
+        athena=athena or FakeAthena([], workgroup="primary", database="archive"),
         kinesis=kinesis_mock.client(region),
     )
 
@@ -80,23 +81,16 @@ def notified(bucket: str, *keys: str) -> dict[str, Any]:
     return {"Records": records}
 
 
-def athena_answers(moto_server: MotoServer, region: str, rows: list[tuple[str, str]]) -> None:
-    """What Athena answers the next search: a header row, then (kind, line) rows."""
-    data = [{"Data": [{"VarCharValue": "kind"}, {"VarCharValue": "line"}]}]
-    data += [{"Data": [{"VarCharValue": kind}, {"VarCharValue": line}]} for kind, line in rows]
-    body = json.dumps({"region": region, "results": [{"rows": data}]}).encode()
-    request = urllib.request.Request(f"{moto_server.endpoint}/moto-api/static/athena/query-results", body,
-                                     {"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        assert answer.status == 201
-
-
 def test_a_batch_that_ends_a_moved_session_writes_the_whole_session_where_it_ended(
     moto_server: MotoServer, kinesis_mock: KinesisMock
 ) -> None:
     run = next(_runs)
     settings = settings_for(run, EAST)
-    aws = clients(moto_server, kinesis_mock, EAST)
+    straggler = ev("buffering", 45.0)
+    late = late_record("behind_watermark", NO_WATERMARK, 0, "s1", raw(straggler))
+    rows = [*(("raw", json.dumps(raw(e))) for e in [*SESSION, *CONTINUATION, straggler]), ("late", json.dumps(late))]
+    athena = FakeAthena(rows, workgroup="primary", database="archive")
+    aws = clients(moto_server, kinesis_mock, EAST, athena)
     bucket = f"handler-{run}-session"
     aws.s3.create_bucket(Bucket=bucket)
     create_table(aws.dynamodb, settings.parts_table)
@@ -105,10 +99,6 @@ def test_a_batch_that_ends_a_moved_session_writes_the_whole_session_where_it_end
     # us-east-1's own object and us-west-2's replica, each with a record that is not final beside it.
     land_gzip(aws.s3, bucket, f"session/{HOUR}/east", [{**east_final, "final": False, "version": 1}, east_final])
     land_gzip(aws.s3, bucket, f"session/{HOUR}/west", [west_final])
-    straggler = ev("buffering", 45.0)
-    late = late_record("behind_watermark", NO_WATERMARK, 0, "s1", raw(straggler))
-    athena_answers(moto_server, EAST, [*(("raw", json.dumps(raw(e))) for e in [*SESSION, *CONTINUATION, straggler]),
-                                       ("late", json.dumps(late))])  # fmt: skip
 
     answer = handle(notified(bucket, f"session/{HOUR}/east", f"session/{HOUR}/west"), None, settings, aws)
 
@@ -119,9 +109,8 @@ def test_a_batch_that_ends_a_moved_session_writes_the_whole_session_where_it_end
     assert {name for name in item if name.startswith("part:")} == {f"part:{EAST}", f"part:{WEST}"}
     assert int(item[EXPIRES_AT]["N"]) > 0
     # The search asked for this session's lines, in both tables, over the hours around its events.
-    ids = aws.athena.list_query_executions(WorkGroup="primary")["QueryExecutionIds"]
-    queries = [aws.athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
-    [query] = [q for q in queries if "'s1'" in q and f"'{HOUR}'" in q]
+    [query] = athena.queries
+    assert "'s1'" in query and f"'{HOUR}'" in query
     assert '"archive"."raw_events"' in query and '"archive"."late_events"' in query
 
 
@@ -130,7 +119,9 @@ def test_the_region_where_the_session_began_writes_a_moved_row_and_an_unreadable
 ) -> None:
     run = next(_runs)
     settings = settings_for(run, WEST)
-    aws = clients(moto_server, kinesis_mock, WEST)
+    athena = FakeAthena([("raw", json.dumps(raw(e))) for e in [*SESSION, *CONTINUATION]], workgroup="primary",
+                        database="archive")  # fmt: skip
+    aws = clients(moto_server, kinesis_mock, WEST, athena)
     bucket = f"handler-{run}-session"
     aws.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": WEST})
     create_table(aws.dynamodb, settings.parts_table)
@@ -138,7 +129,6 @@ def test_the_region_where_the_session_began_writes_a_moved_row_and_an_unreadable
     west_final, east_final = streamed(SESSION, WEST), streamed(CONTINUATION, EAST)
     land_gzip(aws.s3, bucket, f"session/{HOUR}/west", [west_final])
     land_gzip(aws.s3, bucket, f"session/{HOUR}/east", [east_final])
-    athena_answers(moto_server, WEST, [("raw", json.dumps(raw(e))) for e in [*SESSION, *CONTINUATION]])
 
     batch = notified(bucket, f"session/{HOUR}/west", f"session/{HOUR}/gone", f"session/{HOUR}/east")
     answer = handle(batch, None, settings, aws)
@@ -161,9 +151,8 @@ def test_a_session_with_parts_in_one_region_only_is_not_searched(
     create_table(aws.dynamodb, settings.parts_table)
     kinesis_mock.create_streams(EAST, {settings.session_stream: 1})
     land_gzip(aws.s3, bucket, f"session/{HOUR}/east", [streamed(SESSION, EAST)])
-    before = len(aws.athena.list_query_executions(WorkGroup="primary")["QueryExecutionIds"])
 
     assert handle(notified(bucket, f"session/{HOUR}/east"), None, settings, aws) == {"batchItemFailures": []}
 
-    assert len(aws.athena.list_query_executions(WorkGroup="primary")["QueryExecutionIds"]) == before
+    assert aws.athena.queries == []
     assert written(kinesis_mock, EAST, settings.session_stream) == []
