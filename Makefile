@@ -97,9 +97,12 @@ $(ACTIONLINT):
 	$(call debian,go,golang-go)
 	GOBIN=$(CURDIR)/$(TOOLS) go install $(ACTIONLINT_MODULE)
 
+# graphviz draws the preview diagram, shellcheck checks .ci/run, and the tests open the dashboard
+# page and the run's report in headless Chromium.
 system-tools: local-tools
 	$(call debian,dot,graphviz)
 	$(call debian,shellcheck,shellcheck)
+	$(call debian,chromium,chromium)
 
 # What `make run` needs beyond the image's Python and Java: InfluxDB 1.x (the local session
 # store) and npm (kinesis-mock installs itself from the npm registry on first use).

@@ -20,7 +20,7 @@ from tests.graph import ROOT
 # Every target that installs from Debian, and the packages each installs.
 INSTALLS = {
     "local-tools": {"influxdb", "npm"},
-    "system-tools": {"influxdb", "npm", "graphviz", "shellcheck"},
+    "system-tools": {"influxdb", "npm", "graphviz", "shellcheck", "chromium"},
 }
 
 

@@ -59,8 +59,8 @@ class Observations:
         with self._lock:
             return list(self._latest.values())
 
-    def region_snapshot(self, region: str, healthy: Mapping[str, bool],
-                        relayed: Mapping[StreamKind, int]) -> RegionSnapshot:  # fmt: skip
+    def region_snapshot(self, region: str, healthy: Mapping[str, bool], relayed: Mapping[StreamKind, int],
+                        consumer_lag_ms: Mapping[str, int | None] | None = None) -> RegionSnapshot:  # fmt: skip
         with self._lock:
             different = (f"{sid}: {len(finals)} different final records of version {version}"
                          for (sid, version), finals in self._finals.items() if len(finals) > 1)  # fmt: skip
@@ -72,4 +72,5 @@ class Observations:
                 different_finals=tuple(sorted(different)),
                 first_row_ms=tuple(self._freshness.first_row_ms),
                 final_row_ms=tuple(self._freshness.final_row_ms),
+                consumer_lag_ms=tuple((consumer_lag_ms or {}).items()),
             )

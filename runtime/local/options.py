@@ -61,6 +61,7 @@ class Options:
     # or Timestream in moto (stores rows, answers no query).
     store: Engine = "influxdb"
     outage: Outage | None = None  # --outage: a region goes down mid-stream
+    dashboard_port: int = 0  # the dashboard page's port on 127.0.0.1 (0: any free one)
 
 
 def stacks(root: Path = ROOT) -> list[str]:
@@ -155,6 +156,8 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--store", choices=ENGINES, default="influxdb",
                        help="the session store: influxdb (a real InfluxDB, read back by the dashboards' queries; "
                        "the default) or liveanalytics (Timestream in moto)")  # fmt: skip
+    parse.add_argument("--dashboard-port", type=_whole(0, 65_535), default=0,
+                       help="the port of the dashboard page on 127.0.0.1 (default: any free port)")  # fmt: skip
     return parse
 
 
@@ -170,7 +173,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
     outage = _outage(parse, args.outage, args.regions, args.duration) if args.outage else None
     return Options(args.stack, args.regions, args.duration, args.viewers, args.seed, not args.no_view,
                    args.drain_seconds, args.replay_multiplier, chaos=args.chaos,
-                   chaos_seed=args.chaos_seed, store=args.store, outage=outage)  # fmt: skip
+                   chaos_seed=args.chaos_seed, store=args.store, outage=outage,
+                   dashboard_port=args.dashboard_port)  # fmt: skip
 
 
 def _outage(parse: argparse.ArgumentParser, text: str, regions: str, duration: float) -> Outage:

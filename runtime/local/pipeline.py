@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import signal
 import sys
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from runtime.local import view
 from runtime.local.chaos import CHAOS_ALLOWED_LATENESS_MS, CHAOS_TIMING, Chaos, plan
+from runtime.local.dashboard.pipeline import PIPELINE_FILE, PipelineHistory
+from runtime.local.dashboard.server import PAGE_QUERY, DashboardServer, SessionsStore
 from runtime.local.function_logs import FunctionLogs
 from runtime.local.ingest_service import Addresses
 from runtime.local.job import FLINK_PYTHON, LOCAL_ALLOWED_LATENESS_MS, late_after_ms
@@ -31,12 +34,14 @@ from runtime.local.outage import OUTAGE_ALLOWED_LATENESS_MS, OUTAGE_TIMING, Regi
 from runtime.local.parts import Part
 from runtime.local.region import RegionRun, RegionStart, across_regions, start_region
 from runtime.local.replaying import local_replay, replay_region, wall_ms
+from runtime.local.report_page import write_report
+from runtime.local.report_text import print_report
 from runtime.local.simulator import PlayerSimulator, Timing
 from runtime.local.snapshot import Snapshot
 from runtime.local.stand_ins import StandIns, start_stand_ins
-from runtime.local.stores import NewestSessions
+from runtime.local.stores import LocalInfluxDB, LocalStore, NewestSessions
 from runtime.local.timeline import Timeline
-from runtime.local.verify import Report, Verifier, print_report
+from runtime.local.verify import Report, Verifier
 from runtime.replay.history import Progress
 from runtime.replay.replay import now_ms
 from runtime.session_writer.handler import logger as writer_logger
@@ -63,6 +68,7 @@ class LocalPipeline:
             self.chaos = Chaos(faults, self.part, stand_ins.kinesis_faults, self.timeline.traffic_seconds)
             for run in regions:
                 run.observations.listeners.append(functools.partial(self.chaos.observe, run.name))
+        self.dashboard_url = ""  # the dashboard page, once served
         self.outage: RegionOutage | None = None
         if options.outage:
             down = self.region(options.outage.region)
@@ -119,6 +125,7 @@ class LocalPipeline:
             stand_ins_healthy=tuple((part.name, part.healthy()) for part in self.stand_ins.parts()),
             errors=tuple(self.errors()),
             faults=tuple(self.faults(struck_only=True)),
+            dashboard_url=self.dashboard_url,
         )
 
     def _down_region(self) -> str | None:
@@ -210,7 +217,13 @@ def run(options: Options) -> Report:
         fail(f"argument --outage: {options.outage.region} is not a region of stack {options.stack} "
              f"({', '.join(regions)})")  # fmt: skip
     with ExitStack() as started:
-        pipeline = LocalPipeline.start(options, settings, options.log_dir / time.strftime("%Y%m%d-%H%M%S"), started)
+        folder = options.log_dir / time.strftime("%Y%m%d-%H%M%S")
+        pipeline = LocalPipeline.start(options, settings, folder, started)
+        history = PipelineHistory(pipeline.snapshot)
+        page = DashboardServer(history, sessions_store(pipeline.stand_ins.store), options.dashboard_port)
+        started.callback(page.stop)
+        pipeline.dashboard_url = page.start().url + PAGE_QUERY
+        print(f"dashboards: {pipeline.dashboard_url}", flush=True)
         # Ctrl-C ends the traffic: the sessions playing finish, the pipeline drains, the comparison runs.
         previous = signal.signal(signal.SIGINT, lambda *_: pipeline.simulator.stop())
         started.callback(signal.signal, signal.SIGINT, previous)
@@ -219,7 +232,27 @@ def run(options: Options) -> Report:
                   f"{Timing().session_ms[1] // 1000} s) and the pipeline drains (up to {options.drain_seconds:g} s)",
                   flush=True)  # fmt: skip
         verifier = asyncio.run(pipeline.simulate_and_drain())
-        return pipeline.report(verifier)
+        report = pipeline.report(verifier)
+        report.page = write_run_page(folder, options, report, page.history, pipeline.snapshot())
+        return report
+
+
+def sessions_store(store: LocalStore) -> SessionsStore | None:
+    """What the dashboard page queries: the run's InfluxDB (moto's Timestream answers no query)."""
+    if isinstance(store, LocalInfluxDB):
+        return SessionsStore(store.server.query, store.databases)
+    return None
+
+
+def write_run_page(folder: Path, options: Options, report: Report, history: PipelineHistory,
+                   snapshot: Snapshot) -> Path:  # fmt: skip
+    """The pipeline view's samples (pipeline.json, for the page served again later) and the report page."""
+    history.sample()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / PIPELINE_FILE).write_text(json.dumps(history.saved()))
+    title = f"prism-pipeline local run: {options.stack}, {options.viewers} viewers, seed {options.seed}"
+    return write_report(folder, title, report, history.view(), history.marks, snapshot.first_row_ms(),
+                        snapshot.final_row_ms())  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

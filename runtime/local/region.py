@@ -86,7 +86,10 @@ class RegionRun:
     def snapshot(self) -> RegionSnapshot:
         healthy = {name: part.healthy() for name, part in self.parts().items()}
         relayed = {kind: relay.stats.user_records for kind, relay in self.relays.items()}
-        return self.observations.region_snapshot(self.name, healthy, relayed)
+        consumers: dict[str, LoopPart] = {SESSION_WRITER: self.writer}
+        consumers |= {relay_part(kind): relay for kind, relay in self.relays.items()}
+        lag = {name: part.stats.behind_ms for name, part in consumers.items()}
+        return self.observations.region_snapshot(self.name, healthy, relayed, lag)
 
     def problems(self) -> list[str]:
         return [problem for part in self.parts().values() for problem in part.problems()]

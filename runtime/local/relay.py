@@ -36,6 +36,7 @@ class RelayStats:
     batches: int = 0
     retried_batches: int = 0
     errors: list[str] = field(default_factory=list)
+    behind_ms: int | None = None  # how far behind the stream's newest record its last read was (Kinesis says)
 
 
 class StreamTailer:
@@ -48,6 +49,7 @@ class StreamTailer:
         self.start_after = dict(start_after or {})
         self.iterators: dict[str, str] = {}
         self.read: dict[str, str] = dict(self.start_after)  # shard id -> sequence number of the last record read
+        self.behind_ms: int | None = None  # the last poll's MillisBehindLatest, the most of its shards
 
     def _discover(self) -> None:
         for shard in self.kinesis.list_shards(StreamName=self.stream)["Shards"]:
@@ -66,13 +68,16 @@ class StreamTailer:
         """(shard id, record) of what arrived since the last poll."""
         if not self.iterators:
             self._discover()
-        arrived = []
+        arrived, behind = [], []
         for shard_id, iterator in list(self.iterators.items()):
             response = self.kinesis.get_records(ShardIterator=iterator, Limit=1_000)
             self.iterators[shard_id] = response["NextShardIterator"]
+            if "MillisBehindLatest" in response:
+                behind.append(int(response["MillisBehindLatest"]))
             arrived += [(shard_id, record) for record in response["Records"]]
             if response["Records"]:
                 self.read[shard_id] = response["Records"][-1]["SequenceNumber"]
+        self.behind_ms = max(behind) if behind else self.behind_ms
         return arrived
 
     def restarted(self) -> StreamTailer:
@@ -128,7 +133,9 @@ class FirehoseRelay(ThreadLoop):
                              StreamTailer(self.kinesis, self.stream, self.delivered), self.stats)  # fmt: skip
 
     def _step(self) -> None:
-        for _, record in self.tailer.poll():
+        arrived = self.tailer.poll()
+        self.stats.behind_ms = self.tailer.behind_ms
+        for _, record in arrived:
             self.stats.records += 1
             self.pending += [data + b"\n" for _, data in deaggregate(record["Data"], record["PartitionKey"])]
         while self.pending:
@@ -197,9 +204,9 @@ class EventSourcePoller(ThreadLoop):
         super().__init__(f"event-source-{stream}", self._step, stats or RelayStats())
 
     def _step(self) -> None:
-        self.pending += [
-            lambda_kinesis_record(shard, r, self.stream_arn, self.region) for shard, r in self.tailer.poll()
-        ]
+        arrived = self.tailer.poll()
+        self.stats.behind_ms = self.tailer.behind_ms
+        self.pending += [lambda_kinesis_record(shard, r, self.stream_arn, self.region) for shard, r in arrived]
         while self.pending:
             batch = self.pending[: self.batch_size]
             try:

@@ -19,6 +19,8 @@ class RegionSnapshot:
     different_finals: tuple[str, ...]  # sessions with two different final records, described
     first_row_ms: tuple[float, ...]  # post -> first row reflecting the event (freshness.py)
     final_row_ms: tuple[float, ...]  # post of a session's last event -> its final row
+    # (consumer part, ms behind its stream's newest record at its last read; None before one)
+    consumer_lag_ms: tuple[tuple[str, int | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Snapshot:
     stand_ins_healthy: tuple[tuple[str, bool], ...]
     errors: tuple[str, ...]
     faults: tuple[str, ...] = ()  # --chaos: each fault that struck, and whether its part is back
+    dashboard_url: str = ""  # the run's dashboard page
 
     def relayed(self, kind: StreamKind) -> int:
         return sum(count for region in self.regions for stream, count in region.relayed if stream == kind)

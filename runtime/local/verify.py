@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from runtime.local.moto_server import MotoServer
@@ -52,6 +53,16 @@ class Pending:
         return ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for what, n in counts if n) or "nothing"
 
 
+@dataclass(frozen=True)
+class ComparedSession:
+    """A session the run compared: the ground truth's final record, and the measures the store gave."""
+
+    session_id: str
+    expected: dict[str, Any]  # the truth's final record (session record fields)
+    stored: dict[str, tuple[str, str]] | None  # measure -> (value, Timestream type); None: no final row
+    events: tuple[dict[str, Any], ...] = ()  # the events it was made of, in time order (none for a replay's copy)
+
+
 @dataclass
 class Report:
     events_acknowledged: int
@@ -84,6 +95,10 @@ class Report:
     # Per region (with both): events acknowledged and missing; --outage: how the moved sessions were counted.
     regions: list[RegionFigures] = field(default_factory=list)
     moved: list[MovedSession] = field(default_factory=list)
+    # For the run's HTML report (report_page.py): every compared session, and the late bucket's records.
+    compared: list[ComparedSession] = field(default_factory=list)
+    late_events: list[tuple[int, str]] = field(default_factory=list)  # (processing time ms, reason)
+    page: Path | None = None  # the report page in the run's folder (report_page.py), once written
 
     @property
     def events_per_second(self) -> float:
@@ -124,6 +139,7 @@ class Verifier:
         # judged by what the other region's store shows of them.
         self.down = down
         self._objects_read: dict[str, dict[str, list[EventKey]]] = {}  # kind -> object key -> its events
+        self._late_read: dict[str, list[tuple[int, str]]] = {}  # late object key -> (processing time, reason)
 
     # -- what the simulator knows (and what a replay made of it) ---------------------------
 
@@ -184,10 +200,13 @@ class Verifier:
             moved_sessions=sum(1 for m in self._moved(self.readable_rows, late_seen) if not m.settled),
         )
 
-    def _truth_measures(self, truth: SessionTruth, late_seen: set[EventKey]) -> dict[str, tuple[str, str]]:
-        """The truth's final row; its uncertain events count when they are not in the late bucket."""
+    def _truth_record(self, truth: SessionTruth, late_seen: set[EventKey]) -> dict[str, Any]:
+        """The truth's final record; its uncertain events count when they are not in the late bucket."""
         taken = [d for d in truth.uncertain if (truth.session_id, d["event"], d["timestamp"]) not in late_seen]
-        return timestream_row_measures(truth.expected_record(self.session_settings(truth.region), taken))
+        return truth.expected_record(self.session_settings(truth.region), taken)
+
+    def _truth_measures(self, truth: SessionTruth, late_seen: set[EventKey]) -> dict[str, tuple[str, str]]:
+        return timestream_row_measures(self._truth_record(truth, late_seen))
 
     def _moved(self, rows: Callable[[], Sequence[StoredRow]], late_seen: set[EventKey]) -> list[MovedSession]:
         """How each finished moved session is counted (the store is read only if there is one); while
@@ -227,6 +246,19 @@ class Verifier:
                     read[key] = _event_keys(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         return {event for events in read.values() for event in events}
 
+    def late_events(self) -> list[tuple[int, str]]:
+        """(processing time in epoch ms, reason) of every record in the late buckets, each object read once."""
+        read = self._late_read
+        for resources in self.regions:
+            s3 = self.moto.client("s3", resources.region.name)
+            bucket = resources.buckets["late"]
+            for key in object_keys(s3, bucket, literal_head(data_prefix("late"))):
+                if key not in read:
+                    lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()
+                    documents = [json.loads(line) for line in lines if line.strip()]
+                    read[key] = [(int(d.get("processingTime") or 0), str(d.get("reason"))) for d in documents]
+        return sorted(event for events in read.values() for event in events)
+
     # -- the verdict ---------------------------------------------------------------------
 
     def report(self, snapshot: Snapshot, drained: tuple[bool, float]) -> Report:
@@ -239,10 +271,13 @@ class Verifier:
                 expected_sessions.append((session_id, truth))
             elif not truth.moved:
                 in_down_region += 1  # its rows are in the store of the region still down
-        mismatches, matched = [], 0
+        mismatches, matched, compared = [], 0, []
         for session_id, truth in expected_sessions:
-            expected = self._truth_measures(truth, late_seen)
+            record = self._truth_record(truth, late_seen)
+            expected = timestream_row_measures(record)
             got = stored.get(session_id)
+            events = sorted(truth.accepted, key=lambda d: d["timestamp"]) if session_id == truth.session_id else []
+            compared.append(ComparedSession(session_id, record, got, tuple(events)))
             replayed = "" if session_id == truth.session_id else f" (replay of {truth.session_id})"
             if got is None:
                 mismatches.append(f"{session_id}{replayed}: no final record in the store")
@@ -286,6 +321,8 @@ class Verifier:
             final_not_newest=newest_not_final(rows, {sid for sid, _ in expected_sessions}),
             regions=region_figures(truths, set(missing_raw)) if len(self.regions) > 1 else [],
             moved=self._moved(lambda: rows, late_seen),
+            compared=compared,
+            late_events=self.late_events(),
         )
 
 
@@ -330,62 +367,3 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
 
 def rounded(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
-
-
-def print_report(report: Report) -> None:
-    print(f"events acknowledged: {report.events_acknowledged:,} in {report.traffic_seconds:,.0f} s of traffic "
-          f"({report.events_per_second:,.1f}/s, as 'events in' in the live view)")  # fmt: skip
-    if not report.drained:
-        print(f"drain: gave up after {report.drain_seconds:,.0f} s (--drain-seconds); what never came is below")
-    replayed = f" ({report.sessions_replayed} of them replayed)" if report.sessions_replayed else ""
-    print(f"sessions matching the simulator's ground truth: {report.sessions_matched} of "
-          f"{report.sessions_compared}{replayed}")  # fmt: skip
-    for mismatch in report.mismatches[:20]:
-        print(f"  {mismatch}")
-    if report.sessions_in_down_region:
-        print(f"sessions in the store of the region still down (its data source answers nothing until it is "
-              f"back): {report.sessions_in_down_region}")  # fmt: skip
-    print(f"acknowledged events missing from the raw bucket: {report.missing_raw_events}")
-    if report.held_in_down_region:
-        print(f"acknowledged events held in the raw stream of a region still down (kept for its retention, "
-              f"delivered when it is back): {report.held_in_down_region}")  # fmt: skip
-    print(f"too-late events: {report.too_late_events}, missing from the late bucket: {report.missing_late_events}")
-    sent, taken_late = report.uncertain_late_events
-    if sent:
-        print(f"events sent late when the region's watermark may not have been past them (its player had moved, "
-              f"or its traffic had stopped): {sent}, of them in the late bucket: {taken_late}")  # fmt: skip
-    for example in report.missing_examples:
-        print(f"  missing (session, event, client time): {example}")
-    print(f"events sent on time but in the late bucket: {report.on_time_events_late}")
-    for example in report.on_time_late_examples:
-        print(f"  {example}")
-    print(f"post -> first session row in the store reflecting the event p50 / p95: "
-          f"{rounded(report.first_row_p50_ms)} / {rounded(report.first_row_p95_ms)} ms")  # fmt: skip
-    print(f"post of a session's last event -> its final row p50 / p95: {rounded(report.final_row_p50_ms)} / "
-          f"{rounded(report.final_row_p95_ms)} ms")  # fmt: skip
-    print(f"sessions with two different final records: {len(report.different_finals)}; "
-          f"whose newest stored row is not the final: {len(report.final_not_newest)}")  # fmt: skip
-    for problem in [*report.different_finals, *report.final_not_newest][:20]:
-        print(f"  {problem}")
-    for fault in report.faults:
-        print(f"fault: {fault}")
-    for region in report.regions:
-        print(f"region {region.describe()}")
-    if report.moved:
-        exact = sum(1 for m in report.moved if m.exact)
-        incomplete = sum(1 for m in report.moved if m.counted == 1 and m.incomplete)
-        twice = sum(1 for m in report.moved if m.counted > 1)
-        invented = sum(1 for m in report.moved if m.invented_failure)
-        print(f"sessions moved mid-play: {len(report.moved)}; exact {exact}, marked incomplete {incomplete}, "
-              f"counted more than once {twice}, with an invented failure {invented}")  # fmt: skip
-        for moved in report.moved:
-            print(f"  {moved.describe()}")
-    print(f"component errors: {len(report.errors)}")
-    for error in report.errors[:20]:
-        print(f"  {error}")
-    if report.ok:
-        print("the pipeline agrees with the ground truth")
-    elif report.sessions_compared == 0:
-        print("the pipeline does NOT agree: no session finished, so nothing was compared")
-    else:
-        print("the pipeline does NOT agree (see above)")

@@ -43,6 +43,7 @@ class Status:
     errors: int
     fault: str | None = None  # --chaos: the latest fault and whether its part is back
     down: tuple[str, ...] = ()  # the parts not healthy now
+    dashboard_url: str = ""
 
     def rows(self) -> list[tuple[str, str]]:
         raw, session, late = self.stream_rates
@@ -61,6 +62,7 @@ class Status:
             ("errors", str(self.errors)),
             ("parts down", ", ".join(self.down) or "none"),
             *([("fault", self.fault)] if self.fault else []),
+            *([("dashboards", self.dashboard_url)] if self.dashboard_url else []),
         ]
 
     def line(self) -> str:
@@ -110,6 +112,7 @@ def status(snapshot: Snapshot) -> Status:
         errors=len(snapshot.errors),
         fault=snapshot.faults[-1] if snapshot.faults else None,
         down=tuple(snapshot.down()),
+        dashboard_url=snapshot.dashboard_url,
     )
 
 
