@@ -62,12 +62,12 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FinishedR
         influx.stop()
 
 
-def compute(run_: FinishedRun, dashboard: Dashboard, title: str) -> PanelData:
+def compute(run_: FinishedRun, dashboard: Dashboard, title: str, choice: Choice | None = None) -> PanelData:
     panel = next(p for p in dashboard.panels if p.title == title)
     options = variable_options(dashboard, run_.influx.query, DATABASE)
     now = int(time.time() * 1000)
-    return compute_panel(panel, dashboard, run_.influx.query, Choice(DATABASE), options, run_.started_ms - 120_000,
-                         now)  # fmt: skip
+    return compute_panel(panel, dashboard, run_.influx.query, choice or Choice(DATABASE), options,
+                         run_.started_ms - 120_000, now)  # fmt: skip
 
 
 PLAYING = ("playing", "buffering")
@@ -151,6 +151,16 @@ def test_each_panel_shows_what_the_ground_truth_says(finished_run: FinishedRun) 
     columns = by_region.table.columns
     assert row[columns.index("sessions")] == len(truth)
     assert row[columns.index("startup_p50_ms")] == influx_percentile(started, 50)
+
+    # A filter narrows every panel to what it names: one device's sessions, as the truth counts them.
+    device = Counter(r["deviceType"] for r in truth).most_common(1)[0][0]
+    only = compute(
+        finished_run, breakdown, "Startup and rebuffering by device", Choice(DATABASE, {"device_type": [device]})
+    )
+    assert only.table is not None
+    [row] = only.table.rows
+    assert row[only.table.columns.index("device_type")] == device
+    assert row[only.table.columns.index("sessions")] == sum(1 for r in truth if r["deviceType"] == device)
 
 
 def chromium(*arguments: str) -> str:
