@@ -205,11 +205,11 @@ class Sessionizer(pulumi.ComponentResource):
                             if s.snapshots
                             else "SKIP_RESTORE_FROM_SNAPSHOT"
                         ),
-                        # The job's session state moved from operator "sessions" (a value per session)
-                        # to "sessions-by-bucket" (runtime/sessionizer/job.py): a snapshot of the
-                        # older job still restores its shard positions, and its sessions are left out.
+                        # Off but for the one deploy that changes the state's layout (stateMigration):
+                        # a snapshot whose state the job cannot read fails the update instead of
+                        # dropping the open sessions (runtime/sessionizer/state_layout.py).
                         flink_run_configuration=aws.kinesisanalyticsv2.ApplicationApplicationConfigurationRunConfigurationFlinkRunConfigurationArgs(
-                            allow_non_restored_state=True
+                            allow_non_restored_state=s.allow_non_restored_state
                         ),
                     ),
                 ),

@@ -52,6 +52,7 @@ from pyflink.datastream.connectors.kinesis import FlinkKinesisConsumer, KinesisS
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
+from runtime.sessionizer import state_layout as layout
 from runtime.sessionizer.checkpoints import checkpoint_options
 from runtime.sessionizer.config import (
     JAR_VARIABLE,
@@ -76,12 +77,9 @@ UNPARSEABLE = ""
 # SessionBatches' batch: the session ids, shard watermarks and raw texts of its events; its Java type.
 _BATCH = Types.TUPLE([Types.LIST(Types.STRING()), Types.PRIMITIVE_ARRAY(Types.LONG()), Types.LIST(Types.STRING())])
 Batch = tuple[list[str], list[int], list[str]]
-# Sessions are kept and batched in this many buckets (SessionBatches in the connector jar). It is
-# part of the state's layout: a job restored with another number would look for sessions in the
-# wrong bucket. More buckets than Flink's 128 key groups, so subtasks get similar shares; few
-# enough that a batch holds several events per watermark interval (bench/sessionizer.py over
-# 128, 256 and 512 buckets: within the machine's noise; docs/performance.md, "Sessionizer").
-SESSION_BUCKETS = 256
+# layout.SESSION_BUCKETS: more buckets than Flink's 128 key groups, so subtasks get similar
+# shares; few enough that a batch holds several events per watermark interval (bench/sessionizer.py
+# over 128, 256 and 512 buckets: within the machine's noise; docs/performance.md, "Sessionizer").
 MAX_BATCH = 1_000  # events per batch at most: one call's worth of work
 AUTO_WATERMARK_INTERVAL_MS = 200  # watermarks, and batches of a stream whose watermark stands still
 
@@ -104,12 +102,12 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
     def open(self, runtime_context: RuntimeContext) -> None:
         # State crosses from Python to the JVM at the end of a bundle, and only what changed.
         self.sessions = runtime_context.get_map_state(
-            MapStateDescriptor("sessions", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+            MapStateDescriptor(layout.SESSIONS_STATE, Types.STRING(), Types.PICKLED_BYTE_ARRAY())
         )
         self.end_checks = runtime_context.get_map_state(
-            MapStateDescriptor("end-checks", Types.LONG(), Types.PICKLED_BYTE_ARRAY())
+            MapStateDescriptor(layout.END_CHECKS_STATE, Types.LONG(), Types.PICKLED_BYTE_ARRAY())
         )
-        self.update_timer = runtime_context.get_state(ValueStateDescriptor("update-timer", Types.LONG()))
+        self.update_timer = runtime_context.get_state(ValueStateDescriptor(layout.UPDATE_TIMER_STATE, Types.LONG()))
         self.buckets_read: set[Any] = set()
 
         # Late events by reason, as Flink counters that Managed Flink publishes to CloudWatch.
@@ -276,7 +274,7 @@ def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream
     )
     # Keyed as DataStream.key_by keys a stream (a Row of the key and the record, keyed by its
     # first field), only without its Python step.
-    batches = jar.SessionBatches(SESSION_BUCKETS, MAX_BATCH, AUTO_WATERMARK_INTERVAL_MS)
+    batches = jar.SessionBatches(layout.SESSION_BUCKETS, MAX_BATCH, AUTO_WATERMARK_INTERVAL_MS)
     keyed = parsed.transform("batch by bucket", jar.SessionBatches.TYPE, batches).keyBy(
         gateway.jvm.KeyByKeySelector(), Types.ROW([Types.STRING()]).get_java_type_info()
     )
@@ -284,7 +282,7 @@ def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream
         KeyedStream(keyed, _BATCH, DataStream(parsed))
         .process(SessionFunction(session_settings(config)), output_type=Types.STRING())
         .name("sessions")
-        .uid("sessions-by-bucket")
+        .uid(layout.SESSIONS_UID)
     )
     return sessions, sessions.get_side_output(LATE_EVENTS)
 
@@ -380,10 +378,10 @@ def main() -> None:
     config = load_config()
     jar_path = os.environ.get(JAR_VARIABLE)
     env = environment(config, Path(jar_path) if jar_path else None)
-    raw = env.add_source(kinesis_source(config)).name("raw stream").uid("raw-stream")
+    raw = env.add_source(kinesis_source(config)).name("raw stream").uid(layout.RAW_SOURCE_UID)
     sessions, late = build(raw, config)
-    sessions.sink_to(kinesis_sink(config.session_stream, config)).name("session stream").uid("session-stream")
-    late.sink_to(kinesis_sink(config.late_stream, config)).name("late stream").uid("late-stream")
+    sessions.sink_to(kinesis_sink(config.session_stream, config)).name("session stream").uid(layout.SESSION_SINK_UID)
+    late.sink_to(kinesis_sink(config.late_stream, config)).name("late stream").uid(layout.LATE_SINK_UID)
     env.execute(f"prism-sessionizer-{config.environment}-{config.region}")
 
 

@@ -98,10 +98,10 @@ class Playback:
 
     # Flink keeps a Playback per active session in pickled state: values only, no field names.
     def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _FIELDS)
+        return tuple(getattr(self, name) for name in PLAYBACK_STATE)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(_FIELDS, state, strict=True):
+        for name, value in zip(PLAYBACK_STATE, state, strict=True):
             setattr(self, name, value)
 
     @property
@@ -295,7 +295,8 @@ class Playback:
         }
 
 
-_FIELDS = tuple(f.name for f in fields(Playback))
+# Pickled into Flink state as values in this order: part of the state layout (state_layout.py).
+PLAYBACK_STATE = tuple(f.name for f in fields(Playback))
 
 _HANDLERS = {
     "init": Playback._init,

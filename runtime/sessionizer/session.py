@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from runtime.events import SESSION_RECORD_FIELDS
 from runtime.sessionizer.metrics import LateReason
@@ -50,6 +50,10 @@ class SessionSettings:
     inactivity_gap_ms: int
     update_interval_ms: int
     tombstone_ms: int = 3_600_000
+
+
+TRACKER_STATE: Final = ("session_id", "playback", "pending", "version", "changed", "final", "finalised_at_ms",
+                        "end_check_ms", "sealed_until_ms", "events_taken")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -72,14 +76,14 @@ class Tracker:
     sealed_until_ms: int = NO_WATERMARK
     events_taken: int = 0  # distinct events accepted: the progress the version counts
 
-    # Pickled into Flink state: values only; the duplicate keys follow from the pending events.
+    # Pickled into Flink state: values only (TRACKER_STATE, part of the state layout: state_layout.py);
+    # the duplicate keys follow from the pending events.
     def __getstate__(self) -> tuple[Any, ...]:
-        return (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
-                self.finalised_at_ms, self.end_check_ms, self.sealed_until_ms, self.events_taken)  # fmt: skip
+        return tuple(getattr(self, name) for name in TRACKER_STATE)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        (self.session_id, self.playback, self.pending, self.version, self.changed, self.final,
-         self.finalised_at_ms, self.end_check_ms, self.sealed_until_ms, self.events_taken) = state  # fmt: skip
+        for name, value in zip(TRACKER_STATE, state, strict=True):
+            setattr(self, name, value)
         self.pending_keys = {event.key for event in self.pending}
 
     # -- events ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from runtime.sessionizer.config import (
     default_idle_advance_after_ms,
     default_inactivity_gap_ms,
 )
+from runtime.sessionizer.state_layout import STATE_VERSION
 from runtime.stack.model import (
     CAPACITY_MODES,
     LifecycleSettings,
@@ -104,9 +105,24 @@ def parse_sessionizer(section: Section) -> SessionizerSettings:
         inactivity_gap_ms=section.integer("inactivityGapMs", default_inactivity_gap_ms(heartbeat), heartbeat),
         update_interval_ms=section.integer("updateIntervalMs", 10_000, 1_000),
         production_timeouts=section.boolean("productionTimeouts", False),
+        allow_non_restored_state=section.boolean("allowNonRestoredState", False),
+        state_migration=section.optional_integer("stateMigration", 1),
     )
+    check_state_migration(section, settings)
     section.finish()
     return settings
+
+
+def check_state_migration(section: Section, settings: SessionizerSettings) -> None:
+    """Dropping state a snapshot holds is asked for one state version at a time, never left on."""
+    if settings.allow_non_restored_state and settings.state_migration != STATE_VERSION:
+        raise SettingsError(section.key("allowNonRestoredState"), "drops the open sessions a snapshot holds: "
+                            f"set it only with {section.key('stateMigration')} equal to the job's state version "
+                            f"({STATE_VERSION}, runtime/sessionizer/state_layout.py), for the deploy that changes "
+                            "the layout", settings.allow_non_restored_state)  # fmt: skip
+    if settings.state_migration is not None and not settings.allow_non_restored_state:
+        raise SettingsError(section.key("stateMigration"), "is read only with allowNonRestoredState: true; remove "
+                            "it once the migration is deployed", settings.state_migration)  # fmt: skip
 
 
 def parse_zip_path(section: Section, default: str) -> Path:

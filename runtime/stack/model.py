@@ -108,6 +108,10 @@ class SessionizerSettings:
     # Production traffic needs heartbeat.timeout and akka.ask.timeout at 300 s, which only
     # AWS support can set: `python -m runtime.ops flink-timeouts --stack <env>`.
     production_timeouts: bool
+    # Flink restores a snapshot only if every state in it finds its operator: off, a deploy that changed
+    # the state's layout fails instead of dropping the open sessions (runtime/sessionizer/state_layout.py).
+    allow_non_restored_state: bool = False
+    state_migration: int | None = None  # the state version a deploy with allow_non_restored_state is for
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,9 @@ def test_checkpoints_snapshots_parallelism_and_monitoring_follow_the_settings(gr
         assert configuration["applicationSnapshotConfiguration"] == {"snapshotsEnabled": s.snapshots}
         restore = configuration["runConfiguration"]["applicationRestoreConfiguration"]["applicationRestoreType"]
         assert restore == ("RESTORE_FROM_LATEST_SNAPSHOT" if s.snapshots else "SKIP_RESTORE_FROM_SNAPSHOT")
-        # A snapshot of the job from before the session buckets restores without its sessions.
-        assert configuration["runConfiguration"]["flinkRunConfiguration"] == {"allowNonRestoredState": True}
+        # Off in every stack: a snapshot the job cannot restore whole fails the update, never drops sessions.
+        assert configuration["runConfiguration"]["flinkRunConfiguration"] == {"allowNonRestoredState": False}
+        assert s.allow_non_restored_state is False and s.state_migration is None
 
 
 def test_the_code_is_the_built_zip_under_its_content_hash_in_the_region_artifacts_bucket(
