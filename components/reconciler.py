@@ -344,7 +344,7 @@ class Reconciler(pulumi.ComponentResource):
             # Athena reads the archive and writes its results with the caller's permissions.
             Statement(
                 sid="ListArchiveAndResults",
-                actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                actions=["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
                 resources=[*(bucket.arn for bucket in searched), buckets["artifacts"].arn],
             ),
             Statement(
@@ -357,7 +357,7 @@ class Reconciler(pulumi.ComponentResource):
             ),
             Statement(
                 sid="WriteAndReadSearchResults",
-                actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 resources=[pulumi.Output.concat(buckets["artifacts"].arn, "/", ATHENA_RESULTS_PREFIX, "*")],
             ),
             Statement(

@@ -233,7 +233,10 @@ def run(options: Options) -> Report:
                   flush=True)  # fmt: skip
         verifier = asyncio.run(pipeline.simulate_and_drain())
         report = pipeline.report(verifier)
-        report.page = write_run_page(folder, options, report, page.history, pipeline.snapshot())
+        try:
+            report.page = write_run_page(folder, options, report, page.history, pipeline.snapshot())
+        except Exception as error:  # the verdict stands without its figures: say so and go on
+            print(f"the report page was not written: {error!r}", flush=True)
         return report
 
 

@@ -101,11 +101,13 @@ class ReconcileBatch(BatchProcessor):
         self.search = ArchiveSearch(clients.athena, settings.workgroup, settings.archive_database,
                                     settings.search_margin_minutes)  # fmt: skip
         self.sessions: dict[str, Parts] = {}
+        self.ended_read = 0
 
     def read_object(self, record: SQSRecord) -> int:
         bucket, key = object_of(record.body)
         records = ended_records(self.clients.s3, bucket, key)
         self.sessions.update(self.table.keep_all(records))
+        self.ended_read += len(records)
         return len(records)
 
     def process(self) -> list[tuple[Any, ...]]:
@@ -113,7 +115,7 @@ class ReconcileBatch(BatchProcessor):
         region = self.settings.region
         split = [SessionParts(sid, parts) for sid, parts in sorted(self.sessions.items()) if len(parts) > 1]
         due = due_here(region, split)
-        metrics.add_metric(name=names.ENDED_RECORDS_READ, unit=MetricUnit.Count, value=len(self.sessions))
+        metrics.add_metric(name=names.ENDED_RECORDS_READ, unit=MetricUnit.Count, value=self.ended_read)
         metrics.add_metric(name=names.MOVED_SESSIONS_DUE, unit=MetricUnit.Count, value=len(due))
         if not due:
             return results
