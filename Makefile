@@ -177,6 +177,16 @@ bench-replay: setup
 	$(BIN)/python -m bench.replay
 
 # PyFlink's local mini-cluster: run it in the sessionizer's environment.
-.PHONY: bench-sessionizer bench-session-writer bench-replay
+.PHONY: bench-sessionizer bench-session-writer bench-replay bench-reference
 bench-sessionizer: setup
 	$(FLINK_BIN)/python -m bench.sessionizer
+
+# Every benchmark again, its figures kept as the repository's reference (bench/reference/*.json,
+# bench/results.py): what the capacity model reads. Never edit those files by hand.
+bench-reference: setup $(CONNECTOR_JAR)
+	$(call debian,wrk,wrk)
+	$(BIN)/python -m bench.ingest --reference
+	$(BIN)/python -m bench.validation --reference
+	$(FLINK_BIN)/python -m bench.sessionizer --reference
+	$(BIN)/python -m bench.session_writer --reference
+	$(BIN)/python -m bench.replay --reference

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from bench.results import Figure, add_reference_option, record
 from runtime.ingest.settings import base_settings, environment
 from runtime.local.processes import Started, free_port, start, wait_until
 
@@ -178,6 +179,7 @@ def main() -> int:
     parser.add_argument("--linger-ms", default="5", help="the service's linger time in the run (its default is 5)")
     parser.add_argument("--shards", type=int, default=2, help="shards of the raw stream (datamart's raw has 2)")
     parser.add_argument("--ceiling-rounds", type=int, default=3, help="turns of the service and the bare endpoint")
+    add_reference_option(parser)
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
@@ -260,7 +262,25 @@ def main() -> int:
         ratios = sorted(ours.requests_per_second / bare.requests_per_second for ours, bare in pairs)
         print(f"prism / bare ceiling, single events, {connections} connections: median {ratios[len(ratios) // 2]:.0%} "
               f"over {len(ratios)} rounds, worst p99 {max(ours.p99_ms for ours, _ in pairs):.1f} ms")  # fmt: skip
+    record("ingest", ingest_figures(results, args), args.reference)
     return 0
+
+
+def ingest_figures(results: list[Result], args: argparse.Namespace) -> list[Figure]:
+    """The service's own figures per load: requests and events per server core, p99."""
+    figures = []
+    for r in (r for r in results if r.server == "prism" and r.cpu_share):
+        load = f"{r.events_per_request}ev_{r.connections}conns"
+        workload = (f"~300-byte events, {r.events_per_request} per request, {r.connections} connections, "
+                    f"{args.seconds} s, 1 worker, fast Kinesis stand-in")  # fmt: skip
+        figures += [
+            Figure(f"requests_per_core_{load}", round(r.requests_per_second / r.cpu_share),
+                   "requests/s per server core", workload),
+            Figure(f"events_per_core_{load}", round(r.events_per_second / r.cpu_share), "events/s per server core",
+                   workload),
+            Figure(f"p99_ms_{load}", round(r.p99_ms, 2), "ms", workload),
+        ]  # fmt: skip
+    return figures
 
 
 def ceiling_rounds(

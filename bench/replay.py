@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.results import Figure, add_reference_option, record
 from runtime.local.moto_server import start_moto_server
 from runtime.local.processes import free_port, start
 from runtime.replay.clients import stream_client
@@ -54,6 +55,7 @@ def main() -> int:
     parser.add_argument("--multiplier", type=int, default=1)
     parser.add_argument("--chunk-events", type=int, default=5_000)
     parser.add_argument("--shards", type=int, default=4)
+    add_reference_option(parser)
     args = parser.parse_args()
     if shutil.which("taskset") is None:
         print("bench: taskset is needed (apt-get install util-linux)", file=sys.stderr)
@@ -91,6 +93,15 @@ def main() -> int:
     print(f"events/s per CPU-second        {sent / cpu:,.0f}   (target >= 50,000)")
     print(f"user records per Kinesis record {sent / max(target.kinesis_records, 1):.1f}")
     print(f"PutRecords calls per 10,000 events {10_000 * target.put_records_calls / sent:.2f}")
+    workload = (f"{args.objects} objects of {args.sessions_per_object} sessions, multiplier {args.multiplier}, "
+                f"{args.shards} shards, fast Kinesis stand-in")  # fmt: skip
+    record("replay", [
+        Figure("events_per_cpu_second", round(sent / cpu), "events/s per CPU-second", workload),
+        Figure("user_records_per_kinesis_record", round(sent / max(target.kinesis_records, 1), 1),
+               "events per aggregated Kinesis record", workload),
+        Figure("put_records_calls_per_10000_events", round(10_000 * target.put_records_calls / sent, 2),
+               "PutRecords calls per 10,000 events", workload),
+    ], args.reference)  # fmt: skip
     return 0
 
 

@@ -13,6 +13,7 @@ import json
 import time
 from typing import Any
 
+from bench.results import Figure, add_reference_option, record
 from runtime.session_writer.handler import handle
 from runtime.session_writer.timestream import TimestreamStore
 from tests.session_writer.fakes import FakeTimestream, kinesis_event, plain, session_record
@@ -22,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1_000, help="Kinesis records per invocation (ESM batch)")
+    add_reference_option(parser)
     args = parser.parse_args()
 
     template = session_record("template")
@@ -47,6 +49,14 @@ def main() -> None:
           f"records), rows written {rows:,}, failures {failed}")  # fmt: skip
     print(f"bytes per call: mean {sum(call_bytes) / len(call_bytes):,.0f}, max {max(call_bytes):,} "
           f"(WriteRecords JSON body of {rows // len(client.calls)} rows)")  # fmt: skip
+    workload = f"{args.records:,} session records, {args.batch_size} per invocation, Timestream faked"
+    record("session-writer", [
+        Figure("records_per_cpu_second", round(args.records / cpu), "records/s per CPU-second", workload),
+        Figure("write_calls_per_1000_records", round(len(client.calls) / (args.records / 1000), 2),
+               "WriteRecords calls per 1,000 records", workload),
+        Figure("bytes_per_write_call", round(sum(call_bytes) / len(call_bytes)), "bytes per WriteRecords call",
+               workload),
+    ], args.reference)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.results import Figure, add_reference_option, record
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker
 
@@ -234,7 +235,8 @@ def run_job(path: Path, events: int, parallelism: int, mode: str) -> tuple[float
     return wall, meter.seconds
 
 
-def bench_job(documents: list[dict[str, Any]], small: list[dict[str, Any]]) -> None:
+def bench_job(documents: list[dict[str, Any]], small: list[dict[str, Any]], workload: str) -> list[Figure]:
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as scratch:
         big_path, small_path = Path(scratch, "events.jsonl"), Path(scratch, "small.jsonl")
         big_path.write_text("".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents))
@@ -249,6 +251,9 @@ def bench_job(documents: list[dict[str, Any]], small: list[dict[str, Any]]) -> N
                 print(f"job {mode:7} parallelism {parallelism}: {len(documents):,} events in {wall:.1f} s "
                       f"(start-up run {small_wall:.1f} s); {steady:,.0f} events/s wall, "
                       f"{per_core:,.0f} events/s per core (CPU {cpu - small_cpu:.1f} s)")  # fmt: skip
+                figures.append(Figure(f"job_{mode}_parallelism_{parallelism}_events_per_cpu_second", round(per_core),
+                                      "events/s per CPU-second", workload))  # fmt: skip
+    return figures
 
 
 def main() -> None:
@@ -256,12 +261,15 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1_500)
     parser.add_argument("--concurrent", type=int, default=300)
     parser.add_argument("--skip-job", action="store_true", help="the state machine only (no PyFlink needed)")
+    add_reference_option(parser)
     args = parser.parse_args()
     documents = workload(args.sessions, args.concurrent)
-    print(f"workload: {args.sessions:,} sessions, ~{args.concurrent} concurrent, {len(documents):,} events")
+    described = f"{args.sessions:,} sessions, ~{args.concurrent} concurrent, {len(documents):,} events"
+    print(f"workload: {described}")
     bench_state_machine(documents)
     if not args.skip_job:
-        bench_job(documents, workload(max(10, args.sessions // 30), args.concurrent, seed=8))
+        figures = bench_job(documents, workload(max(10, args.sessions // 30), args.concurrent, seed=8), described)
+        record("sessionizer", figures, args.reference)
 
 
 if __name__ == "__main__":

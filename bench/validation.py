@@ -8,12 +8,14 @@ the per-event payload rules, a tagged union on "event"). Prints events/s; assert
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from bench.results import Figure, add_reference_option, record
 from runtime.ingest.validation import Validator
 
 NOW_MS = int(time.time() * 1000)
@@ -108,6 +110,10 @@ def rate(fn: Any, payload: bytes, events: int, seconds: float = 2.0) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_reference_option(parser)
+    args = parser.parse_args()
+    figures = []
     validator = Validator(max_batch_events=500, max_clock_skew_ms=300_000)
     print("validation benchmark: decode + validate into typed events, one core")
     print(f"{'events/body':>11} {'msgspec ev/s':>13} {'pydantic ev/s':>14} {'ratio':>6}")
@@ -118,6 +124,10 @@ def main() -> None:
         fast = rate(lambda b: validator.parse(b, NOW_MS), payload, events)
         slow = rate(pydantic_batch.validate_json, payload, events)
         print(f"{events:11d} {fast:13,.0f} {slow:14,.0f} {fast / slow:6.1f}")
+        workload = f"~300-byte events, {events} per body, one core"
+        figures.append(Figure(f"validated_events_per_second_{events}_per_body", round(fast), "events/s per core",
+                              workload))  # fmt: skip
+    record("validation", figures, args.reference)
 
 
 if __name__ == "__main__":
