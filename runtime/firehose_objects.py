@@ -1,7 +1,8 @@
 """An object as Firehose writes it into a bucket: lines, plain or gzip (delivery.compression).
 
 Streamed: lines are read as they arrive, never the whole object in memory. The replayer
-reads raw objects through it, the reconciler session objects.
+reads raw objects through it, the reconciler session objects; both are told of an object by
+an S3 event, whose key may come URL-encoded (open_object).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 from typing import Any, BinaryIO
+from urllib.parse import unquote_plus
 
 GZIP_MAGIC = b"\x1f\x8b"
 _READ_BYTES = 1 << 16
@@ -41,3 +43,13 @@ def open_lines(body: BinaryIO) -> BinaryIO:
     head = body.read(len(GZIP_MAGIC))
     raw = io.BufferedReader(_Prefixed(head, body), _READ_BYTES)
     return gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw  # type: ignore[return-value]
+
+
+def open_object(client: Any, bucket: str, key: str) -> Any:
+    """The body of the object an S3 event names; the event's key may be URL-encoded."""
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"]
+    except client.exceptions.NoSuchKey:
+        if "%" not in key and "+" not in key:
+            raise
+        return client.get_object(Bucket=bucket, Key=unquote_plus(key))["Body"]

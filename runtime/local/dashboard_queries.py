@@ -1,36 +1,34 @@
-"""The dashboards' InfluxQL queries as Grafana sends them, for the local pipeline and the tests.
+"""The dashboards' InfluxQL queries as Grafana sends them, with every filter value chosen, for the
+local pipeline's read-back of the sessions and the tests.
 
-Read from the dashboard files themselves (dashboards/influxdb/*.json, what Grafana gets),
-with Grafana's ``$timeFilter`` macro and filter variables replaced as Grafana replaces them
-with every value chosen ("All" is the variable's ``allValue``).
+Read from the dashboard files themselves (dashboards/influxdb/*.json, what Grafana gets) and
+substituted by the dashboard page's own Grafana rules (dashboard/grafana.py, dashboard/templating.py):
+"All" is each variable's custom all value.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
-DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
+from runtime.local.dashboard.grafana import DASHBOARDS, Dashboard, InfluxTarget, load_dashboard
+from runtime.local.dashboard.templating import ALL, interpolate, variable_value
 
 
 @dataclass(frozen=True)
 class DashboardQueries:
-    all_values: dict[str, str]  # filter variable -> its "All" value
-    panels: dict[str, dict[str, str]]  # panel title -> refId -> InfluxQL
+    dashboard: Dashboard
 
     @classmethod
     def load(cls, file_name: str) -> DashboardQueries:
-        model = json.loads((DASHBOARDS / "influxdb" / file_name).read_text())
-        all_values = {v["name"]: v["allValue"] for v in model["templating"]["list"] if "allValue" in v}
-        panels = {
-            panel["title"]: {t["refId"]: t["query"] for t in panel["targets"] if t["datasource"]["type"] == "influxdb"}
-            for panel in model["panels"]
-        }
-        return cls(all_values, panels)
+        return cls(load_dashboard(DASHBOARDS / file_name))
+
+    @property
+    def panels(self) -> dict[str, dict[str, str]]:
+        """Panel title -> refId -> InfluxQL, as the dashboard file has it."""
+        return {panel.title: {t.ref_id: t.query for t in panel.targets if isinstance(t, InfluxTarget)}
+                for panel in self.dashboard.panels}  # fmt: skip
 
     def query(self, title: str, start_ms: int, end_ms: int, ref: str = "A") -> str:
         """The panel's query over [start, end], every filter value chosen."""
-        query = self.panels[title][ref].replace("$timeFilter", f"time >= {start_ms}ms AND time <= {end_ms}ms")
-        return re.sub(r"\$(\w+)", lambda match: self.all_values[match.group(1)], query)
+        values = {v.name: variable_value(v, [ALL], ()) for v in self.dashboard.variables}
+        return interpolate(self.panels[title][ref], values, start_ms, end_ms)

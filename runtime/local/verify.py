@@ -138,8 +138,7 @@ class Verifier:
         # dashboards' data source of that region answers nothing, and the sessions that touched it are
         # judged by what the other region's store shows of them.
         self.down = down
-        self._objects_read: dict[str, dict[str, list[EventKey]]] = {}  # kind -> object key -> its events
-        self._late_read: dict[str, list[tuple[int, str]]] = {}  # late object key -> (processing time, reason)
+        self._objects_read: dict[str, dict[str, ObjectRead]] = {}  # kind -> object key -> what it holds
 
     # -- what the simulator knows (and what a replay made of it) ---------------------------
 
@@ -237,27 +236,22 @@ class Verifier:
 
         An object never changes once written, and its replica in the other region's bucket has the
         same key: each key is read once, on the first call that finds it."""
+        return {event for read in self._read(kind).values() for event in read.events}
+
+    def late_events(self) -> list[tuple[int, str]]:
+        """(processing time in epoch ms, reason) of every record in the late buckets."""
+        return sorted(late for read in self._read("late").values() for late in read.late)
+
+    def _read(self, kind: str) -> dict[str, ObjectRead]:
+        """What each object under the kind's prefix holds, each key read once (objects never change)."""
         read = self._objects_read.setdefault(kind, {})
         for resources in self.regions:
             s3 = self.moto.client("s3", resources.region.name)
             bucket = resources.buckets[kind]  # type: ignore[index]
             for key in object_keys(s3, bucket, literal_head(data_prefix(kind))):  # type: ignore[arg-type]
                 if key not in read:
-                    read[key] = _event_keys(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        return {event for events in read.values() for event in events}
-
-    def late_events(self) -> list[tuple[int, str]]:
-        """(processing time in epoch ms, reason) of every record in the late buckets, each object read once."""
-        read = self._late_read
-        for resources in self.regions:
-            s3 = self.moto.client("s3", resources.region.name)
-            bucket = resources.buckets["late"]
-            for key in object_keys(s3, bucket, literal_head(data_prefix("late"))):
-                if key not in read:
-                    lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()
-                    documents = [json.loads(line) for line in lines if line.strip()]
-                    read[key] = [(int(d.get("processingTime") or 0), str(d.get("reason"))) for d in documents]
-        return sorted(event for events in read.values() for event in events)
+                    read[key] = _object_read(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), kind == "late")
+        return read
 
     # -- the verdict ---------------------------------------------------------------------
 
@@ -326,16 +320,24 @@ class Verifier:
         )
 
 
-def _event_keys(body: bytes) -> list[EventKey]:
-    """(session, event, timestamp) of each event line of a raw or late object."""
-    found = []
+@dataclass(frozen=True)
+class ObjectRead:
+    events: tuple[EventKey, ...]  # (session, event, timestamp) of each event line
+    late: tuple[tuple[int, str], ...]  # of a late record: (processing time in epoch ms, reason)
+
+
+def _object_read(body: bytes, late_records: bool) -> ObjectRead:
+    """What a raw or late object holds."""
+    events, late = [], []
     for line in body.splitlines():
         document = json.loads(line)
         # A late record wraps the event; a raw line is the event.
         event = document["event"] if isinstance(document.get("event"), dict) else document
         if "sessionId" in event:
-            found.append((event["sessionId"], event["event"], event["timestamp"]))
-    return found
+            events.append((event["sessionId"], event["event"], event["timestamp"]))
+        if late_records:
+            late.append((int(document.get("processingTime") or 0), str(document.get("reason"))))
+    return ObjectRead(tuple(events), tuple(late))
 
 
 def timestream_row_measures(record: dict[str, Any]) -> dict[str, tuple[str, str]]:

@@ -25,7 +25,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -35,7 +34,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from runtime.firehose_objects import open_lines
+from runtime.firehose_objects import open_lines, open_object
 from runtime.reconciler import metrics as names
 from runtime.reconciler.archive_search import ArchiveSearch
 from runtime.reconciler.moves import SessionParts
@@ -77,12 +76,8 @@ def object_of(body: str) -> tuple[str, str]:
 
 def ended_records(s3: Any, bucket: str, key: str) -> list[dict[str, Any]]:
     """The ended records of a session-bucket object (gzip or plain, streamed)."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    except s3.exceptions.NoSuchKey:
-        body = s3.get_object(Bucket=bucket, Key=unquote_plus(key))["Body"]  # keys come URL-encoded
     records = []
-    for line in open_lines(body):
+    for line in open_lines(open_object(s3, bucket, key)):
         if line.strip():
             record = json.loads(line)
             if isinstance(record, dict) and ended(record):

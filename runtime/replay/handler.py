@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
+from runtime.firehose_objects import open_object
 from runtime.replay.clients import create_targets, s3_client
 from runtime.replay.replay import ObjectResult, build_routes, long_lived_objects_frozen, replay_object
 from runtime.replay.settings import ReplaySettings, load_settings
@@ -32,15 +32,6 @@ def object_of(event: dict[str, Any]) -> tuple[str, str]:
     """(bucket, key) of an EventBridge S3 event."""
     detail = event["detail"]
     return detail["bucket"]["name"], detail["object"]["key"]
-
-
-def open_object(client: Any, bucket: str, key: str) -> Any:
-    try:
-        return client.get_object(Bucket=bucket, Key=key)["Body"]
-    except client.exceptions.NoSuchKey:
-        if "%" not in key and "+" not in key:
-            raise
-        return client.get_object(Bucket=bucket, Key=unquote_plus(key))["Body"]
 
 
 async def replay(config: ReplaySettings, key: str, body: Any) -> tuple[ObjectResult, dict[str, dict[str, int]]]:

@@ -86,13 +86,6 @@ class Dashboard:
     time_to: str
     refresh_seconds: int
 
-    def panel(self, panel_id: int) -> Panel:
-        return next(p for p in self.panels if p.id == panel_id)
-
-    def time_range(self, now_ms: int) -> tuple[int, int]:
-        """The dashboard's default time range, in epoch ms at ``now_ms``."""
-        return relative_time(self.time_from, now_ms), relative_time(self.time_to, now_ms)
-
 
 def relative_time(text: str, now_ms: int) -> int:
     match = _RELATIVE.match(text)
