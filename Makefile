@@ -170,21 +170,27 @@ bench-ingest: setup
 bench-validation: setup
 	$(BIN)/python -m bench.validation
 
-bench-session-writer: setup
+# The session writer's figures include a local InfluxDB's CPU per record written.
+bench-session-writer: setup local-tools
 	$(BIN)/python -m bench.session_writer
+
+# A viewer's traffic, from the player simulator's sessions: what the capacity model scales.
+bench-traffic: setup
+	$(BIN)/python -m bench.traffic
 
 bench-replay: setup
 	$(BIN)/python -m bench.replay
 
 # PyFlink's local mini-cluster: run it in the sessionizer's environment.
-.PHONY: bench-sessionizer bench-session-writer bench-replay bench-reference
+.PHONY: bench-sessionizer bench-session-writer bench-replay bench-traffic bench-reference
 bench-sessionizer: setup
 	$(FLINK_BIN)/python -m bench.sessionizer
 
 # Every benchmark again, its figures kept as the repository's reference (bench/reference/*.json,
 # bench/results.py): what the capacity model reads. Never edit those files by hand.
-bench-reference: setup $(CONNECTOR_JAR)
+bench-reference: setup local-tools $(CONNECTOR_JAR)
 	$(call debian,wrk,wrk)
+	$(BIN)/python -m bench.traffic --reference
 	$(BIN)/python -m bench.ingest --reference
 	$(BIN)/python -m bench.validation --reference
 	$(FLINK_BIN)/python -m bench.sessionizer --reference

@@ -103,6 +103,7 @@ class Result:
     user_records_per_record: float | None
     calls_per_10k_events: float | None
     errors: int
+    peak_rss_mb: float  # the server process's resident memory at its highest so far
 
     @property
     def events_per_second(self) -> float:
@@ -155,7 +156,16 @@ def measure(server: str, url: str, pid: int, script: Path, events: int, connecti
         user_records_per_record=delta("ingest_user_records_per_record_sum") / records if records else None,
         calls_per_10k_events=delta("ingest_put_records_calls_total") / accepted * 10_000 if accepted else None,
         errors=errors,
+        peak_rss_mb=peak_rss_mb(pid),
     )
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of /proc/<pid>/status: the most memory the process has held resident."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def start_server(name: str, module_args: list[str], env: dict[str, str], logs: Path) -> tuple[Started, str]:
@@ -272,13 +282,17 @@ def ingest_figures(results: list[Result], args: argparse.Namespace) -> list[Figu
     for r in (r for r in results if r.server == "prism" and r.cpu_share):
         load = f"{r.events_per_request}ev_{r.connections}conns"
         workload = (f"~300-byte events, {r.events_per_request} per request, {r.connections} connections, "
-                    f"{args.seconds} s, 1 worker, fast Kinesis stand-in")  # fmt: skip
+                    f"{args.seconds} s, 1 worker, fast Kinesis stand-in of {args.shards} shards")  # fmt: skip
         figures += [
             Figure(f"requests_per_core_{load}", round(r.requests_per_second / r.cpu_share),
                    "requests/s per server core", workload),
             Figure(f"events_per_core_{load}", round(r.events_per_second / r.cpu_share), "events/s per server core",
                    workload),
             Figure(f"p99_ms_{load}", round(r.p99_ms, 2), "ms", workload),
+            Figure(f"events_per_kinesis_record_{load}", round(r.user_records_per_record or 1.0, 1),
+                   "events per aggregated Kinesis record", workload),
+            Figure(f"kinesis_shards_{load}", args.shards, "shards of the stand-in stream", workload),
+            Figure(f"peak_rss_mb_{load}", round(r.peak_rss_mb, 1), "MiB resident, server process", workload),
         ]  # fmt: skip
     return figures
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parents[1]
 RESULTS: Final = ROOT / "build" / "bench"
 REFERENCE: Final = ROOT / "bench" / "reference"
-STAGES: Final = ("ingest", "validation", "sessionizer", "session-writer", "replay")
+STAGES: Final = ("traffic", "ingest", "validation", "sessionizer", "session-writer", "replay")
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,30 @@
-"""Session writer throughput: 100,000 session records through the Lambda handler, Timestream faked.
+"""Session writer throughput: 100,000 session records through the Lambda handler, Timestream faked;
+then the same records into a real InfluxDB.
 
 Run: `make bench-session-writer`. The fake client records every WriteRecords call and
 answers at once, so the figures are the handler's own cost (decode, de-aggregate,
 parse, map, batch) and the shape of its calls: records/s, WriteRecords calls per 1,000
-records (10 is the floor: full calls of 100) and bytes per call.
+records (10 is the floor: full calls of 100) and bytes per call. The InfluxDB run writes
+through the handler's InfluxDB store to a local InfluxDB 1.x (the Debian package the local
+pipeline uses; Timestream for InfluxDB serves the same /write) and measures the server's
+own CPU time per record: the capacity model sizes the InfluxDB instance from it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.results import Figure, add_reference_option, record
+from runtime.local.influxdb import INFLUXD, INSTALL_HINT, start_influxdb
 from runtime.session_writer.handler import handle
+from runtime.session_writer.influxdb import InfluxStore
 from runtime.session_writer.timestream import TimestreamStore
 from tests.session_writer.fakes import FakeTimestream, kinesis_event, plain, session_record
 
@@ -50,13 +60,60 @@ def main() -> None:
     print(f"bytes per call: mean {sum(call_bytes) / len(call_bytes):,.0f}, max {max(call_bytes):,} "
           f"(WriteRecords JSON body of {rows // len(client.calls)} rows)")  # fmt: skip
     workload = f"{args.records:,} session records, {args.batch_size} per invocation, Timestream faked"
-    record("session-writer", [
+    influx = influxdb_figures(events, args.records)
+    record("session-writer", [*influx,
         Figure("records_per_cpu_second", round(args.records / cpu), "records/s per CPU-second", workload),
         Figure("write_calls_per_1000_records", round(len(client.calls) / (args.records / 1000), 2),
                "WriteRecords calls per 1,000 records", workload),
         Figure("bytes_per_write_call", round(sum(call_bytes) / len(call_bytes)), "bytes per WriteRecords call",
                workload),
     ], args.reference)  # fmt: skip
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def influxdb_figures(events: list[dict[str, Any]], records: int) -> list[Figure]:
+    """The same invocations against a local InfluxDB: the server's CPU-seconds per record written."""
+    if shutil.which(INFLUXD) is None:
+        raise SystemExit(f"bench: {INSTALL_HINT}")
+    work = Path(tempfile.mkdtemp(prefix="prism-bench-influx-"))
+    server = start_influxdb(work / "data", work)
+    try:
+        server.query("CREATE DATABASE sessions")
+        store = InfluxStore(server.url, "sessions", max_parallel_calls=4)
+        cpu_started = process_cpu_seconds(server.part.pid)
+        started = time.perf_counter()
+        for event in events:
+            handle(event, None, store)
+        wall = time.perf_counter() - started
+        server_cpu = process_cpu_seconds(server.part.pid) - cpu_started
+        points = server.query("SELECT COUNT(*) FROM /.*/", "sessions")
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"InfluxDB: {records:,} records in {wall:.1f} s wall, server {server_cpu:.1f} CPU-s: "
+        f"{records / server_cpu:,.0f} records per server CPU-second ({len(points)} measurement(s) written)"
+    )
+    workload = f"{records:,} session records through the handler into a local InfluxDB 1.x, 4 calls in parallel"
+    return [
+        Figure(
+            "influxdb_records_per_server_cpu_second",
+            round(records / server_cpu),
+            "records per InfluxDB server CPU-second",
+            workload,
+        ),
+        Figure(
+            "influxdb_records_per_second_one_invocation",
+            round(records / wall),
+            "records/s, one invocation after the other (handler and server)",
+            workload,
+        ),
+    ]
 
 
 if __name__ == "__main__":

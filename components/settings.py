@@ -1,7 +1,8 @@
 """The running stack's settings, from Pulumi's config: the one module of the program that reads it.
 
 Parsing and validation are runtime/stack's (plain Python, shared with the local pipeline
-and the operator commands); this adds only what needs the Pulumi engine.
+and the operator commands); this adds only what needs the Pulumi engine, and the check that
+the settings carry the stack's declared peak (runtime/capacity/).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runtime.capacity.check import check_peak
 from runtime.stack import PROJECT, Settings, SettingsError, parse_settings
 
 
@@ -27,6 +29,9 @@ def from_pulumi_config() -> Settings:
             except ValueError:
                 values[full_key[len(prefix) :]] = text
     try:
-        return parse_settings(values)
+        settings = parse_settings(values)
+        # A stack that cannot carry the audience it declares is refused before any resource.
+        check_peak(settings)
+        return settings
     except SettingsError as error:
         raise pulumi.RunError(str(error)) from None

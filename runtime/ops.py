@@ -25,6 +25,13 @@ preview-role-policy
     ``--account-id``: read and list the state bucket, ``kms:Decrypt`` with the secrets key
     (runtime/state_access.py); it goes beside AWS's managed ReadOnlyAccess.
 
+capacity
+    What ``--viewers`` concurrent viewers (default: the stack's ``capacity.peakViewers``) need of
+    every stage in each region, from the benchmarks' reference figures and AWS's per-unit limits,
+    beside the stack's own settings with their headroom; then the monthly cost per region at list
+    prices and per 1,000 viewer-hours (runtime/capacity/). ``--json`` for a program. Exit status 1
+    when a stage cannot carry them.
+
 grafana-dashboards
     Imports (or updates) the dashboards of dashboards/<engine>/ into a Grafana workspace
     through its HTTP API: ``--url`` is the workspace endpoint (the stack output
@@ -299,6 +306,22 @@ def preflight_command(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def capacity_command(args: argparse.Namespace) -> int:
+    settings = stack_settings(args.stack)
+    if settings is None:
+        return 2
+    from runtime.capacity.cost import monthly_costs
+    from runtime.capacity.model import capacity_model
+    from runtime.capacity.prices import price_table
+    from runtime.capacity.report import document, table
+
+    model = capacity_model(settings, args.viewers)
+    prices = price_table()
+    costs = monthly_costs(model, prices)
+    print(json.dumps(document(model, costs, prices), indent=1) if args.json else table(model, costs, prices))
+    return 1 if model.shortfalls else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime.ops", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -321,7 +344,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     role.add_argument("--account-id", required=True, help="the AWS account of the state bucket")
     checks = commands.add_parser("preflight", help="what the account must offer before the first pulumi up")
     checks.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
+    capacity = commands.add_parser("capacity", help="what N viewers need of each stage, and what it costs")
+    capacity.add_argument("--stack", required=True, help="dev, datamart, slowprod or loadtest")
+    capacity.add_argument("--viewers", type=int, help="concurrent viewers (default: the stack's capacity.peakViewers)")
+    capacity.add_argument("--json", action="store_true", help="the model as JSON")
     args = parser.parse_args(argv)
+    if args.command == "capacity":
+        return capacity_command(args)
     if args.command == "preflight":
         return preflight_command(args)
     if args.command == "grafana-dashboards":

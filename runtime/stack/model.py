@@ -343,6 +343,25 @@ class ReconcilerSettings:
 
 
 @dataclass(frozen=True)
+class TrafficOverrides:
+    """A stack's own figures for its audience, where the measured profile does not fit it."""
+
+    session_minutes: float  # how long a viewer's session lasts on average: a property of the audience
+    events_per_viewer_minute: float | None  # None: from the heartbeat interval and the measured profile
+    event_bytes: float | None  # None: measured
+    too_late_share: float | None  # None: the player simulator's
+
+
+@dataclass(frozen=True)
+class CapacitySettings:
+    """The audience the stack is built for: the program refuses settings that cannot carry it."""
+
+    peak_viewers: int  # concurrent viewers at the busiest minute
+    each_region_carries_peak: bool  # either region alone takes every viewer (failover); else half each
+    traffic: TrafficOverrides
+
+
+@dataclass(frozen=True)
 class Tags:
     owner: str
     cost_center: str
@@ -369,6 +388,7 @@ class Settings:
     budget: BudgetSettings
     replay: ReplaySettings
     reconciler: ReconcilerSettings
+    capacity: CapacitySettings
     log_retention_days: int
     kms_deletion_window_days: int
 

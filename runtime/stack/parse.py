@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.names import STREAM_KINDS
+from runtime.stack.capacity import parse_capacity
 from runtime.stack.data_path import parse_lifecycle, parse_region, parse_session_store, parse_sessionizer, parse_stream
 from runtime.stack.ingest import check_edge_admits_the_service, parse_edge, parse_ingest, parse_network, parse_waf
 from runtime.stack.limits import ENVIRONMENT_NAME, LOG_RETENTION_DAYS
@@ -83,6 +84,7 @@ def parse_settings(values: Mapping[str, Any], rules: KeyRules | None = None) -> 
     budget = parse_budget(root.section("budget"))
     replay = parse_replay(root.section("replay"), environment, (primary, secondary))
     reconciler = parse_reconciler(root.section("reconciler"))
+    capacity = parse_capacity(root.section("capacity"))
 
     log_retention = root.integer("logRetentionDays", 30, 1)
     if log_retention not in LOG_RETENTION_DAYS:
@@ -111,6 +113,7 @@ def parse_settings(values: Mapping[str, Any], rules: KeyRules | None = None) -> 
         budget=budget,
         replay=replay,
         reconciler=reconciler,
+        capacity=capacity,
         log_retention_days=log_retention,
         kms_deletion_window_days=kms_window,
     )

@@ -164,6 +164,14 @@ class Section:
             return default
         return self._number(self.key(name), value, above, maximum)
 
+    def optional_number(self, name: str, above: float = 0.0, maximum: float | None = None) -> float | None:
+        """A number strictly greater than `above`, or None when the key is absent."""
+        self._rule(name, "number", None, _bounds(above, maximum, ">"), required=False)
+        value = self._get(name)
+        if value is None:
+            return None
+        return self._number(self.key(name), value, above, maximum)
+
     def numbers(self, name: str, default: tuple[float, ...], above: float = 0.0) -> tuple[float, ...]:
         self._rule(name, "list of numbers", default, _bounds(above, None, ">"))
         value = self._get(name)

@@ -37,6 +37,7 @@ _MINIMAL: dict[str, Any] = {
     "environment": _ENVIRONMENT,
     "tags": {"owner": "owner", "costCenter": "cost-center"},
     "budget": {"monthlyLimitUsd": 100},
+    "capacity": {"peakViewers": 100},
     "network": {"primary": {"cidr": "10.40.0.0/16"}, "secondary": {"cidr": "10.41.0.0/16"}},
     "ingest": {"allowHttp": True},
     "alerting": {"paging": False},
