@@ -182,9 +182,14 @@ bench-replay: setup
 	$(BIN)/python -m bench.replay
 
 # PyFlink's local mini-cluster: run it in the sessionizer's environment.
-.PHONY: bench-sessionizer bench-session-writer bench-replay bench-traffic bench-reference
+.PHONY: bench-sessionizer bench-sessionizer-state bench-session-writer bench-replay bench-traffic bench-reference
 bench-sessionizer: setup
 	$(FLINK_BIN)/python -m bench.sessionizer
+
+# The job with 100,000 and 1,000,000 open sessions in state (about 30 minutes); javac builds its
+# generator and latency sink (bench/sessionizer_state/) against the environment's Flink.
+bench-sessionizer-state: setup $(CONNECTOR_JAR)
+	$(FLINK_BIN)/python -m bench.sessionizer_state
 
 # Every benchmark again, its figures kept as the repository's reference (bench/reference/*.json,
 # bench/results.py): what the capacity model reads. Never edit those files by hand.
