@@ -155,7 +155,6 @@ def start_job(sessions: int, rate: float, unlimited: int, checkpoints: Path, sta
     session_records, late = build(players, config)
     session_records.add_sink(SinkFunction(jvm.prism.bench.LatencySink(events, str(stats))))
     late.add_sink(SinkFunction("org.apache.flink.streaming.api.functions.sink.DiscardingSink"))
-    os.environ[WORKER_MODE_VARIABLE] = "process"
     client = env.execute_async(f"state bench, {sessions} sessions")
     return client, gateway
 
@@ -176,7 +175,9 @@ def measure(sessions: int, rate: float, steady_seconds: int) -> list[Figure]:
         opened_in = wait(lambda: sink_stats(stats)["generated"] >= opening, 3_600, f"opening {sessions:,} sessions")
         print(f"{sessions:,} sessions: opened in {opened_in:.0f} s ({opening / opened_in:,.0f} events/s)", flush=True)
         # The opening's backlog drains and the first updates go out: the rate settles.
-        wait(lambda: _steady(stats, rate), 900, "the steady rate after the opening")
+        settle = time.monotonic()  # measured from here even when the job never keeps up with the rate
+        while not _steady(stats, rate) and time.monotonic() - settle < 120:
+            pass
         with CpuMeter() as meter:
             sink_before = sink_stats(stats)
             time.sleep(steady_seconds)
@@ -195,6 +196,7 @@ def measure(sessions: int, rate: float, steady_seconds: int) -> list[Figure]:
         client.cancel().result()
         sustained = events / elapsed
         per_cpu = events / meter.seconds
+        heap_per_session = (heap - heap_before) / sessions
         per_session = (heap - heap_before + workers) / sessions
         size = int(checkpoint.get("checkpointed_size") or checkpoint.get("state_size") or 0)
         duration_ms = int(checkpoint.get("end_to_end_duration", 0))
@@ -210,7 +212,8 @@ def measure(sessions: int, rate: float, steady_seconds: int) -> list[Figure]:
         job_id = str(client.get_job_id())
         wait(lambda: _found(rest, job_id), 120, "the restored job's REST API")
         running_in = wait(lambda: _running(rest, job_id), 600, "the restored job running")
-        wait(lambda: _steady(stats, rate, below=False), 900, "the restored job at the rate again")
+        # Back at what it sustained before (which may be below the rate asked).
+        wait(lambda: _steady(stats, min(rate, sustained), below=False), 900, "the restored job at its rate again")
         steady_in = time.monotonic() - restarted
         client.cancel().result()
         print(f"  restore: running after {running_in:.0f} s, at the rate again after {steady_in:.0f} s", flush=True)
@@ -222,8 +225,12 @@ def measure(sessions: int, rate: float, steady_seconds: int) -> list[Figure]:
         Figure(f"state_{name}_events_per_cpu_second", round(per_cpu), "events/s per CPU-second", workload),
         Figure(f"state_{name}_p50_ms", p50, "ms, event generated -> its session record out", workload),
         Figure(f"state_{name}_p99_ms", p99, "ms, event generated -> its session record out", workload),
-        Figure(f"state_{name}_bytes_per_open_session", round(per_session), "bytes of memory per open session",
-               workload),
+        Figure(f"state_{name}_bytes_per_open_session", round(per_session),
+               "bytes of memory per open session (heap and Python workers)", workload),
+        Figure(f"state_{name}_heap_bytes_per_open_session", round(heap_per_session),
+               "bytes of JVM heap per open session", workload),
+        Figure(f"state_{name}_checkpoint_bytes_per_open_session", round(size / sessions),
+               "bytes of checkpoint per open session", workload),
         Figure(f"state_{name}_checkpoint_mib", round(size / 2**20, 1), "MiB, newest completed checkpoint", workload),
         Figure(f"state_{name}_checkpoint_seconds", round(duration_ms / 1000, 1), "s, its duration", workload),
         Figure(f"state_{name}_restore_running_seconds", round(running_in), "s, restart -> running", workload),
@@ -287,6 +294,10 @@ def main() -> None:
     parser.add_argument("--steady-seconds", type=int, default=180)
     add_reference_option(parser)
     args = parser.parse_args()
+    # Python workers as processes of their own, as on Managed Flink: set before the first environment,
+    # or the first job runs them inside this process (PyFlink's loopback mode), where CpuMeter, which
+    # counts the mini-cluster's processes, would miss their CPU.
+    os.environ[WORKER_MODE_VARIABLE] = "process"
     import pyflink
 
     build_jar(next((Path(pyflink.__file__).parent / "lib").glob("flink-dist-*.jar")))

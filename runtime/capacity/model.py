@@ -45,6 +45,8 @@ LATE_RECORD_EXTRA_BYTES: Final = 120
 PARTITION_KEY_BYTES: Final = 36
 # Firehose, and the sessionizer or the session writer: two shared-throughput consumers per stream.
 CONSUMERS: Final[dict[StreamKind, int]] = {"raw": 2, "session": 2, "late": 1}
+# The sessionizer's events per CPU-second with 1,000,000 sessions open.
+STATE_FIGURE: Final = "state_1000k_events_per_cpu_second"
 # The players' single-event POSTs (the EPAS web SDK sends one event per request), many connections.
 INGEST_LOAD: Final = "1ev_64conns"
 
@@ -229,8 +231,12 @@ def sessionizer_needs(settings: Settings, load: RegionLoad, profile: TrafficProf
                       figures: Figures) -> list[StageNeed]:  # fmt: skip
     sessionizer = settings.sessionizer
     measured_at = 1 if sessionizer.parallelism == 1 else 2
-    rate = figures.get("sessionizer", f"job_{sessionizer.execution_mode}_parallelism_{measured_at}"
-                                      "_events_per_cpu_second")  # fmt: skip
+    small = figures.get("sessionizer", f"job_{sessionizer.execution_mode}_parallelism_{measured_at}"
+                                       "_events_per_cpu_second")  # fmt: skip
+    # The same job with a million sessions open (bench/sessionizer_state.py): what a real audience's
+    # state costs per event. The lower of the two sizes the job.
+    large = figures.get("sessionizer-state", STATE_FIGURE)
+    rate = min(small, large, key=lambda figure: figure.value)
     kpus_needed = load.events / (rate.value * FLINK_CPU_TARGET)
     kpus = math.ceil(sessionizer.parallelism / sessionizer.parallelism_per_kpu)
     # Open sessions, and for an hour after their end the tombstones (runtime/sessionizer/session.py).
@@ -240,7 +246,7 @@ def sessionizer_needs(settings: Settings, load: RegionLoad, profile: TrafficProf
         StageNeed(name, "sessionizer KPUs", kpus_needed, kpus, "KPUs",
                   "sessionizer.parallelism / sessionizer.parallelismPerKpu",
                   f"{load.events:,.0f} events/s / ({rate.value:,.0f} per vCPU x {FLINK_CPU_TARGET:.0%} CPU target)",
-                  (rate.source, limits.KPU.source)),
+                  (small.source, large.source, limits.KPU.source)),
         StageNeed(name, "sessionizer state", state_bytes / 1024**3, kpus * limits.KPU_STORAGE_BYTES.value / 1024**3,
                   "GiB", "sessionizer.parallelism",
                   f"{load.viewers:,.0f} open sessions and an hour of tombstones x "

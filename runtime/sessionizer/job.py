@@ -109,6 +109,10 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         )
         self.update_timer = runtime_context.get_state(ValueStateDescriptor(layout.UPDATE_TIMER_STATE, Types.LONG()))
         self.buckets_read: set[Any] = set()
+        # Kept in the worker, not in state: rebuilt from the state when a worker first reads a bucket.
+        self.bucket: Any = None  # the bucket of the call in progress
+        self.open_sessions: dict[Any, set[str]] = {}  # by bucket: sessions not yet final
+        self.changed: dict[Any, set[str]] = {}  # by bucket: open sessions changed since their last record
 
         # Late events by reason, as Flink counters that Managed Flink publishes to CloudWatch.
         group = runtime_context.get_metrics_group().add_group(MANAGED_FLINK_METRIC_GROUP)
@@ -124,12 +128,20 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
     def _read_bucket(self, ctx: Any) -> None:
         """Reads the bucket's maps whole, once per worker: PyFlink then knows every key it has, and
         looking up one it has not (a new session, a new end-check time) needs no round trip to the
-        JVM. Those round trips were a third of the worker's time (bench/sessionizer.py, py-spy)."""
+        JVM. Those round trips were a third of the worker's time (bench/sessionizer.py, py-spy).
+        The same pass notes which sessions are open and which changed since their last record, so
+        an update walks only those (bench/sessionizer_state.py)."""
         bucket = ctx.get_current_key()
+        self.bucket = bucket
         if bucket not in self.buckets_read:
-            for state in (self.sessions, self.end_checks):
-                for _ in state.items():
-                    pass
+            opened, changed = self.open_sessions.setdefault(bucket, set()), self.changed.setdefault(bucket, set())
+            for session_id, tracker in self.sessions.items():
+                if not tracker.final:
+                    opened.add(session_id)
+                    if tracker.changed:
+                        changed.add(session_id)
+            for _ in self.end_checks.items():
+                pass
             self.buckets_read.add(bucket)
 
     def process_element(self, batch: Batch, ctx: KeyedProcessFunction.Context) -> Any:
@@ -165,6 +177,8 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             yield self._final(tracker, timers)
         else:
             self._schedule_end_check(tracker, timers)
+            self.open_sessions[self.bucket].add(session_id)
+            self.changed[self.bucket].add(session_id)
         self.sessions.put(session_id, tracker)
 
     def _schedule_end_check(self, tracker: Tracker, timers: Any) -> None:
@@ -187,6 +201,8 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         """The final record of a session that just ended; its state becomes a tombstone, cleared at
         the end of the tombstone time."""
         record = _dumps(tracker.record(self.settings))
+        self.open_sessions[self.bucket].discard(tracker.session_id)
+        self.changed[self.bucket].discard(tracker.session_id)
         tracker.to_tombstone()
         self._check_at((tracker.finalised_at_ms or 0) + self.settings.tombstone_ms, tracker, timers)
         return record
@@ -219,10 +235,13 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             yield self._final(tracker, timers)
         else:
             self._schedule_end_check(tracker, timers)
+            if tracker.changed:
+                self.changed[self.bucket].add(session_id)
         self.sessions.put(session_id, tracker)
 
     def _updates(self, timestamp: int, timers: Any) -> Any:
-        """The bucket's update records: each open session that changed since its last record.
+        """The bucket's update records: each open session that changed since its last record (the
+        worker's index of them, not a walk over every session of the bucket).
 
         First the end checks the watermark has passed whose timers a snapshot lost (PyFlink can
         snapshot state without the timers registered in the same bundle): Flink would have fired
@@ -231,18 +250,14 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         if watermark != NO_WATERMARK:
             for overdue, due in [(time_ms, due) for time_ms, due in self.end_checks.items() if time_ms < watermark]:
                 yield from self._end_checks(overdue, due, timers)
-        open_sessions = False
-        changed: list[tuple[str, Tracker]] = []
-        for session_id, tracker in self.sessions.items():
-            if tracker.final:
-                continue
-            open_sessions = True
-            if tracker.changed:
+        changed = self.changed[self.bucket]
+        for session_id in changed:
+            tracker: Tracker | None = self.sessions.get(session_id)
+            if tracker is not None and not tracker.final and tracker.changed:
                 yield _dumps(tracker.record(self.settings))
-                changed.append((session_id, tracker))
-        for session_id, tracker in changed:
-            self.sessions.put(session_id, tracker)
-        if open_sessions:
+                self.sessions.put(session_id, tracker)
+        changed.clear()
+        if self.open_sessions[self.bucket]:
             next_update = timestamp + self.settings.update_interval_ms
             timers.register_processing_time_timer(next_update)
             self.update_timer.update(next_update)

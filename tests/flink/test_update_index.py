@@ -1,0 +1,81 @@
+"""Update records come from the worker's index of changed sessions, not a walk over the bucket.
+
+A bucket's update timer emits a record for each open session that changed since its last record;
+the worker keeps which those are, so a bucket of many quiet sessions costs nothing per interval.
+The index is not in state: a new worker (after a restore) rebuilds it from the sessions' state.
+The function is driven directly with the fakes: no cluster needed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyflink.datastream import TimeDomain
+
+from runtime.sessionizer.job import SessionFunction
+from tests.flink.function_fakes import Context, MapState, RuntimeContext, batch
+from tests.flink.test_late_metrics import parsed
+from tests.sessionizer.sequences import SETTINGS, T0, ev
+
+WATERMARK = T0  # nothing ends: the sessions stay open
+
+
+def start(sessions: int) -> tuple[SessionFunction, RuntimeContext]:
+    context = RuntimeContext()
+    function = SessionFunction(SETTINGS)
+    function.open(context)
+    events = [parsed(ev(name, seconds, f"s{i}")) for i in range(sessions) for name, seconds in
+              (("init", 0), ("playing", 1))]  # fmt: skip
+    assert list(function.process_element(batch(*events), Context(WATERMARK))) == []
+    return function, context
+
+
+def updates(function: SessionFunction, now_ms: int) -> list[dict[str, Any]]:
+    context = Context(WATERMARK, now_ms, TimeDomain.PROCESSING_TIME)
+    return [json.loads(record) for record in function.on_timer(now_ms, context)]
+
+
+class CountingMapState(MapState):
+    """Counts the sessions read, whole-map reads included."""
+
+    def __init__(self, stored: dict[Any, bytes]) -> None:
+        super().__init__()
+        self.stored = stored
+        self.reads = 0
+
+    def get(self, key: Any) -> Any:
+        self.reads += 1
+        return super().get(key)
+
+    def items(self) -> Any:
+        self.reads += len(self.stored)
+        return super().items()
+
+
+def test_an_update_gives_a_record_for_each_changed_session_and_none_for_quiet_ones() -> None:
+    function, context = start(50)
+    first = updates(function, T0 + 10_000)
+    assert sorted(record["sessionId"] for record in first) == sorted(f"s{i}" for i in range(50))
+
+    heartbeats = [parsed(ev("heartbeat", 5, f"s{i}")) for i in (3, 7)]
+    list(function.process_element(batch(*heartbeats), Context(WATERMARK)))
+    sessions = CountingMapState(context.map_states["sessions"].stored)
+    function.sessions = sessions
+    second = updates(function, T0 + 20_000)
+
+    assert sorted(record["sessionId"] for record in second) == ["s3", "s7"]
+    assert sessions.reads == 2  # the two changed sessions, not the bucket's fifty
+    assert updates(function, T0 + 30_000) == []
+    assert context.states["update-timer"].value() == T0 + 40_000  # open sessions keep the timer going
+
+
+def test_a_new_worker_rebuilds_the_index_from_the_sessions_state() -> None:
+    function, context = start(5)
+    updates(function, T0 + 10_000)  # every session recorded: none changed now
+    list(function.process_element(batch(parsed(ev("heartbeat", 5, "s2"))), Context(WATERMARK)))
+
+    restored = SessionFunction(SETTINGS)
+    restored.open(context)  # the same state, a worker that has read nothing yet
+
+    assert [record["sessionId"] for record in updates(restored, T0 + 20_000)] == ["s2"]
