@@ -17,7 +17,7 @@ RUNTIME_MODULES = sorted(
 )
 # The PyFlink job lives in the sessionizer's own environment (.venv-sessionizer), without
 # Pulumi by construction; tests/flink imports it there.
-PYFLINK_MODULES = {"runtime.sessionizer.job", "runtime.sessionizer.entrypoint"}
+PYFLINK_MODULES = {"runtime.sessionizer.job", "runtime.sessionizer.streams", "runtime.sessionizer.entrypoint"}
 MAX_LINES = 400
 
 

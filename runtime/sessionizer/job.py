@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from pyflink.common import Configuration, Types, WatermarkStrategy
-from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import (
     CheckpointingMode,
     DataStream,
@@ -48,7 +47,6 @@ from pyflink.datastream import (
     StreamExecutionEnvironment,
     TimeDomain,
 )
-from pyflink.datastream.connectors.kinesis import FlinkKinesisConsumer, KinesisStreamsSink, PartitionKeyGenerator
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
@@ -70,6 +68,7 @@ from runtime.sessionizer.metrics import (
 )
 from runtime.sessionizer.playback import Event
 from runtime.sessionizer.session import NO_WATERMARK, SessionSettings, Tracker, late_record, next_update_time
+from runtime.sessionizer.streams import kinesis_sink, kinesis_source
 
 LATE_EVENTS = OutputTag("late-events", Types.STRING())
 # The key of raw records that are not JSON events, as ParsedEvents (connector jar) gives it; tests/flink checks.
@@ -300,49 +299,6 @@ def build(raw_events: DataStream, config: SessionizerConfig) -> tuple[DataStream
         .uid(layout.SESSIONS_UID)
     )
     return sessions, sessions.get_side_output(LATE_EVENTS)
-
-
-def _aws_properties(config: SessionizerConfig) -> dict[str, str]:
-    properties = {"aws.region": config.region}
-    if config.kinesis_endpoint:
-        # A local stand-in: any credentials, plain HTTP/1.1.
-        properties.update(
-            {
-                "aws.endpoint": config.kinesis_endpoint,  # the connector's own key
-                "aws.credentials.provider": "BASIC",
-                "aws.credentials.provider.basic.accesskeyid": "local",
-                "aws.credentials.provider.basic.secretkey": "local",
-                "aws.http.protocol.version": "HTTP1_1",
-                "aws.trust.all.certificates": "true",
-            }
-        )
-    return properties
-
-
-def kinesis_source(config: SessionizerConfig) -> FlinkKinesisConsumer:
-    properties = {
-        **_aws_properties(config),
-        "flink.stream.initpos": config.initial_position,
-        # An idle shard must not hold back the watermark of the others.
-        "flink.shard.idle.interval": str(max(1_000, config.out_of_orderness_ms)),
-    }
-    # Each record as text behind the id of its shard (ShardTaggedStrings): ParsedEvents judges lateness per shard.
-    shard_tagged = get_gateway().jvm.prism.sessionizer.ShardTaggedStrings()
-    return FlinkKinesisConsumer(config.raw_stream, shard_tagged, properties)
-
-
-def kinesis_sink(stream: str, config: SessionizerConfig) -> KinesisStreamsSink:
-    generator = get_gateway().jvm.prism.sessionizer.SessionIdPartitionKeyGenerator()
-    return (
-        KinesisStreamsSink.builder()
-        .set_kinesis_client_properties(_aws_properties(config))
-        .set_serialization_schema(SimpleStringSchema())
-        .set_partition_key_generator(PartitionKeyGenerator(generator))
-        .set_stream_name(stream)
-        .set_fail_on_error(False)  # retry refused records instead of failing the job
-        .set_max_time_in_buffer_ms(config.sink_max_buffer_ms)
-        .build()
-    )
 
 
 def environment(
