@@ -123,7 +123,8 @@ def memory_bytes(gateway: Any) -> tuple[int, int]:
     return heap, workers
 
 
-def start_job(sessions: int, rate: float, unlimited: int, checkpoints: Path, stats: Path) -> tuple[Any, Any]:
+def start_job(sessions: int, rate: float, unlimited: int, checkpoints: Path, stats: Path,
+              cache: int | None = None) -> tuple[Any, Any]:  # fmt: skip
     from pyflink.common import Configuration, Types, WatermarkStrategy
     from pyflink.datastream.connectors import Source
     from pyflink.datastream.functions import SinkFunction
@@ -140,6 +141,8 @@ def start_job(sessions: int, rate: float, unlimited: int, checkpoints: Path, sta
         checkpoint_interval_ms=CHECKPOINT_INTERVAL_MS,
         checkpoint_dir=str(checkpoints),
     )
+    if cache is not None:
+        config = dataclasses.replace(config, state_cache_size=cache)
     settings = Configuration()
     settings.set_string("metrics.fetcher.update-interval", "1000")  # REST's metrics, fresh to a second
     env = environment(config, jar=CONNECTOR_JAR, settings=settings)
@@ -159,16 +162,18 @@ def start_job(sessions: int, rate: float, unlimited: int, checkpoints: Path, sta
     return client, gateway
 
 
-def measure(sessions: int, rate: float, steady_seconds: int) -> list[Figure]:
+def measure(sessions: int, rate: float, steady_seconds: int, cache: int | None = None) -> list[Figure]:
     workload = (f"{sessions:,} open sessions, heartbeats at {rate:,.0f} events/s for {steady_seconds} s, "
                 f"parallelism 1, process mode, heap state, checkpoints every "
                 f"{CHECKPOINT_INTERVAL_MS // 1000} s")  # fmt: skip
+    if cache:
+        workload += f", Python state cache {cache:,}"
     opening = sessions * 4
     work = Path(tempfile.mkdtemp(prefix="prism-state-bench-"))
     stats = work / "sink.json"
     rest = Rest()
     try:
-        client, gateway = start_job(sessions, rate, opening, work / "checkpoints", stats)
+        client, gateway = start_job(sessions, rate, opening, work / "checkpoints", stats, cache)
         job_id = str(client.get_job_id())
         heap_before, _ = memory_bytes(gateway)
         wait(lambda: _found(rest, job_id), 120, "the mini-cluster's REST API")
@@ -208,7 +213,7 @@ def measure(sessions: int, rate: float, steady_seconds: int) -> list[Figure]:
 
         stats.unlink()  # the restored job's sink starts counting anew
         restarted = time.monotonic()
-        client, gateway = start_job(sessions, rate, 0, work / "checkpoints", stats)
+        client, gateway = start_job(sessions, rate, 0, work / "checkpoints", stats, cache)
         job_id = str(client.get_job_id())
         wait(lambda: _found(rest, job_id), 120, "the restored job's REST API")
         running_in = wait(lambda: _running(rest, job_id), 600, "the restored job running")
@@ -291,7 +296,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--rate", type=float, default=20_000, help="heartbeats per second in the steady phase")
-    parser.add_argument("--steady-seconds", type=int, default=180)
+    parser.add_argument("--steady-seconds", type=int, default=120)
+    parser.add_argument("--state-cache-size", type=int, help="sessions a Python worker keeps deserialised "
+                        "(python.state.cache.size; default: the job's)")  # fmt: skip
     add_reference_option(parser)
     args = parser.parse_args()
     # Python workers as processes of their own, as on Managed Flink: set before the first environment,
@@ -301,7 +308,8 @@ def main() -> None:
     import pyflink
 
     build_jar(next((Path(pyflink.__file__).parent / "lib").glob("flink-dist-*.jar")))
-    figures = [figure for sessions in args.sessions for figure in measure(sessions, args.rate, args.steady_seconds)]
+    figures = [figure for sessions in args.sessions
+               for figure in measure(sessions, args.rate, args.steady_seconds, args.state_cache_size)]  # fmt: skip
     record("sessionizer-state", figures, args.reference)
 
 
