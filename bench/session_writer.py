@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.ingest import cpu_seconds
 from bench.results import Figure, add_reference_option, record
 from runtime.local.influxdb import INFLUXD, INSTALL_HINT, start_influxdb
 from runtime.session_writer.handler import handle
@@ -70,12 +70,6 @@ def main() -> None:
     ], args.reference)  # fmt: skip
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def influxdb_figures(events: list[dict[str, Any]], records: int) -> list[Figure]:
     """The same invocations against a local InfluxDB: the server's CPU-seconds per record written."""
     if shutil.which(INFLUXD) is None:
@@ -85,12 +79,12 @@ def influxdb_figures(events: list[dict[str, Any]], records: int) -> list[Figure]
     try:
         server.query("CREATE DATABASE sessions")
         store = InfluxStore(server.url, "sessions", max_parallel_calls=4)
-        cpu_started = process_cpu_seconds(server.part.pid)
+        cpu_started = cpu_seconds(server.part.pid)
         started = time.perf_counter()
         for event in events:
             handle(event, None, store)
         wall = time.perf_counter() - started
-        server_cpu = process_cpu_seconds(server.part.pid) - cpu_started
+        server_cpu = cpu_seconds(server.part.pid) - cpu_started
         points = server.query("SELECT COUNT(*) FROM /.*/", "sessions")
     finally:
         server.stop()

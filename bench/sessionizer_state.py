@@ -64,7 +64,8 @@ class Rest:
     def __init__(self) -> None:
         self.base = ""
 
-    def find(self, job_id: str) -> None:
+    def find(self, job_id: str) -> bool:
+        """Points at the cluster that runs this job; False while none of the JVM's ports has it yet."""
         listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
         jvms = {str(pid) for pid in _descendants(os.getpid())}
         for line in listening.splitlines():
@@ -78,8 +79,8 @@ class Rest:
                 continue
             if any(job["id"] == job_id for job in jobs):  # this job's cluster, not the one before
                 self.base = f"http://127.0.0.1:{port}"
-                return
-        raise SystemExit("bench: the mini-cluster's REST API was not found")
+                return True
+        return False
 
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.base + path, timeout=10) as response:
@@ -176,7 +177,7 @@ def measure(sessions: int, rate: float, steady_seconds: int, cache: int | None =
         client, gateway = start_job(sessions, rate, opening, work / "checkpoints", stats, cache)
         job_id = str(client.get_job_id())
         heap_before, _ = memory_bytes(gateway)
-        wait(lambda: _found(rest, job_id), 120, "the mini-cluster's REST API")
+        wait(lambda: rest.find(job_id), 120, "the mini-cluster's REST API")
         opened_in = wait(lambda: sink_stats(stats)["generated"] >= opening, 3_600, f"opening {sessions:,} sessions")
         print(f"{sessions:,} sessions: opened in {opened_in:.0f} s ({opening / opened_in:,.0f} events/s)", flush=True)
         # The opening's backlog drains and the first updates go out: the rate settles.
@@ -215,7 +216,7 @@ def measure(sessions: int, rate: float, steady_seconds: int, cache: int | None =
         restarted = time.monotonic()
         client, gateway = start_job(sessions, rate, 0, work / "checkpoints", stats, cache)
         job_id = str(client.get_job_id())
-        wait(lambda: _found(rest, job_id), 120, "the restored job's REST API")
+        wait(lambda: rest.find(job_id), 120, "the restored job's REST API")
         running_in = wait(lambda: _running(rest, job_id), 600, "the restored job running")
         # Back at what it sustained before (which may be below the rate asked).
         wait(lambda: _steady(stats, min(rate, sustained), below=False), 900, "the restored job at its rate again")
@@ -262,14 +263,6 @@ def _steady(stats: Path, rate: float, below: bool = True) -> bool:
         return False
     achieved = (after["generated"] - before["generated"]) / seconds
     return achieved >= 0.9 * rate and (not below or achieved <= 1.1 * rate)
-
-
-def _found(rest: Rest, job_id: str) -> bool:
-    try:
-        rest.find(job_id)
-    except SystemExit:
-        return False
-    return True
 
 
 def sink_stats(path: Path) -> dict[str, Any]:

@@ -51,8 +51,7 @@ def service_environment(
         base_settings(stream_name, region),
         failed_events_stream=failed_events_stream,
         port=settings.port,
-        # One uvicorn worker per vCPU the task has.
-        workers=max(1, settings.cpu // 1024),
+        workers=settings.workers,
         max_body_bytes=settings.max_body_bytes,
         max_batch_events=settings.max_batch_events,
         max_clock_skew_ms=settings.max_clock_skew_ms,

@@ -16,7 +16,15 @@ from typing import Final
 
 from runtime.capacity import limits
 from runtime.capacity.figures import Figures
-from runtime.capacity.model import INGEST_LOAD, CapacityModel, RegionLoad, region_load, region_shares, writer_rate
+from runtime.capacity.model import (
+    CONSUMERS,
+    CapacityModel,
+    RegionLoad,
+    ingest_tasks,
+    region_load,
+    region_shares,
+    writer_rate,
+)
 from runtime.capacity.prices import HOURS_PER_MONTH, PriceTable
 from runtime.names import StreamKind
 from runtime.stack.model import RegionSettings, Settings
@@ -55,8 +63,7 @@ def _ingest(settings: Settings, load: RegionLoad, sessions_per_viewer_minute: fl
             figures: Figures) -> list[CostLine]:  # fmt: skip
     ingest = settings.ingest
     vcpus = ingest.cpu / limits.CPU_UNITS_PER_VCPU.value
-    per_core = figures.value("ingest", f"requests_per_core_{INGEST_LOAD}")
-    by_cpu = load.requests / (per_core * vcpus * ingest.cpu_target_percent / 100)
+    by_cpu = ingest_tasks(settings, load.requests, figures)
     by_requests = load.requests * 60 / ingest.requests_per_target  # ALBRequestCountPerTarget is per minute
     tasks = min(ingest.tasks.maximum, max(ingest.tasks.minimum, math.ceil(max(by_cpu, by_requests))))
     arch = ingest.cpu_architecture.lower()
@@ -122,18 +129,15 @@ def region_cost(settings: Settings, region: RegionSettings, model: CapacityModel
     load = region_load(settings, region, viewers, model.profile, figures)
     profile = model.profile
     lines = _ingest(settings, load, profile.sessions_per_viewer_minute, prices, figures)
-    flows: dict[StreamKind, tuple[float, float, int]] = {
-        "raw": (load.raw_bytes, load.raw_records, 2), "session": (load.session_bytes, load.session_records, 2),
-        "late": (load.late_bytes, load.late_records, 1),
-    }  # fmt: skip
-    lines += [_stream(settings, kind, *flow, prices) for kind, flow in flows.items()]
+    flows = load.flows()
+    lines += [_stream(settings, kind, *flow, CONSUMERS[kind], prices) for kind, flow in flows.items()]
     delivered_gb = sum(records * max(FIREHOSE_RECORD_ROUNDING, bytes_ / max(records, 1e-9))
-                       for bytes_, records, _ in flows.values()) * SECONDS_PER_MONTH / GB  # fmt: skip
+                       for bytes_, records in flows.values()) * SECONDS_PER_MONTH / GB  # fmt: skip
     lines.append(CostLine("Firehose deliveries", delivered_gb * prices["firehose_gb"], f"{delivered_gb:,.0f} GB"))
-    sessionizer = settings.sessionizer
-    kpus = math.ceil(sessionizer.parallelism / sessionizer.parallelism_per_kpu)
+    kpus = settings.sessionizer.kpus
+    storage_gb = limits.KPU_STORAGE_BYTES.value / 1024**3  # 50 GB a KPU
     lines.append(CostLine("sessionizer (Managed Flink)", (kpus + 1) * prices["flink_kpu_hour"] * HOURS_PER_MONTH
-                          + kpus * 50 * prices["flink_running_storage_gb_month"],
+                          + kpus * storage_gb * prices["flink_running_storage_gb_month"],
                           f"{kpus} KPUs and one for orchestration"))  # fmt: skip
     store = settings.session_store
     rate, _ = writer_rate(settings, figures)

@@ -33,9 +33,6 @@ FLINK_CPU_TARGET: Final = 0.7
 WRITER_TARGET: Final = 0.7
 # The session store's CPU: InfluxDB also compacts and answers Grafana's queries.
 STORE_CPU_TARGET: Final = 0.5
-# The ingest-memory alarm's default threshold (runtime/stack/operations.py): a task's memory is
-# sized so its workers stay below it.
-MEMORY_TARGET: Final = 0.85
 # A KPL aggregate carries, per event, its partition key (the session id, a UUID: 36 bytes) in
 # the key table and about 12 bytes of protobuf framing (aws-kinesis-agg's record format).
 KPL_BYTES_PER_EVENT: Final = 48
@@ -92,6 +89,14 @@ class RegionLoad:
     session_bytes: float
     late_records: float
     late_bytes: float
+
+    def flows(self) -> dict[StreamKind, tuple[float, float]]:
+        """Bytes/s and records/s into each of the region's streams."""
+        return {
+            "raw": (self.raw_bytes, self.raw_records),
+            "session": (self.session_bytes, self.session_records),
+            "late": (self.late_bytes, self.late_records),
+        }
 
 
 @dataclass
@@ -168,22 +173,30 @@ def capacity_model(settings: Settings, viewers: int | None = None, figures: Figu
     return model
 
 
+def ingest_tasks(settings: Settings, requests_per_s: float, figures: Figures) -> float:
+    """Tasks the requests need at the service's CPU target (the scaling policy's)."""
+    ingest = settings.ingest
+    per_core = figures.value("ingest", f"requests_per_core_{INGEST_LOAD}")
+    return requests_per_s / (per_core * ingest.cpu / limits.CPU_UNITS_PER_VCPU.value * ingest.cpu_target_percent / 100)
+
+
 def ingest_needs(settings: Settings, load: RegionLoad, figures: Figures) -> list[StageNeed]:
     ingest = settings.ingest
     task_vcpus = ingest.cpu / limits.CPU_UNITS_PER_VCPU.value
     per_core = figures.get("ingest", f"requests_per_core_{INGEST_LOAD}")
     target = ingest.cpu_target_percent / 100
-    tasks = load.requests / (per_core.value * task_vcpus * target)
+    tasks = ingest_tasks(settings, load.requests, figures)
     rss = figures.get("ingest", f"peak_rss_mb_{INGEST_LOAD}")
-    workers = max(1, ingest.cpu // 1024)  # one server process per vCPU (components/ingest.py)
-    memory = rss.value * workers / MEMORY_TARGET
+    # A task's workers stay below the threshold of the stack's ingest-memory alarm.
+    memory_target = settings.alerting.alarms["ingest-memory"].threshold / 100
+    memory = rss.value * ingest.workers / memory_target
     name = load.region.name
     return [
         StageNeed(name, "ingest tasks", tasks, ingest.tasks.maximum, "tasks", "ingest.tasks.max",
                   f"{load.requests:,.0f} requests/s / ({per_core.value:,.0f} per vCPU x {task_vcpus:g} vCPU "
                   f"x {target:.0%} CPU target)", (per_core.source, limits.FARGATE_DOCS)),
         StageNeed(name, "ingest task memory", memory, ingest.memory_mb, "MiB", "ingest.memoryMb",
-                  f"{workers} worker(s) x {rss.value:g} MiB peak resident / {MEMORY_TARGET:.0%}",
+                  f"{ingest.workers} worker(s) x {rss.value:g} MiB peak resident / {memory_target:.0%}",
                   (rss.source,)),
     ]  # fmt: skip
 
@@ -195,13 +208,8 @@ def _shards_needed(bytes_per_s: float, records_per_s: float, consumers: int) -> 
 
 
 def stream_needs(settings: Settings, load: RegionLoad) -> list[StageNeed]:
-    flows: dict[StreamKind, tuple[float, float]] = {
-        "raw": (load.raw_bytes, load.raw_records),
-        "session": (load.session_bytes, load.session_records),
-        "late": (load.late_bytes, load.late_records),
-    }
     needs = []
-    for kind, (bytes_per_s, records_per_s) in flows.items():
+    for kind, (bytes_per_s, records_per_s) in load.flows().items():
         stream: StreamSettings = settings.streams[kind]
         basis = (f"{bytes_per_s / limits.MIB:,.2f} MiB/s and {records_per_s:,.0f} records/s in, "
                  f"read by {CONSUMERS[kind]} consumer(s)")  # fmt: skip
@@ -219,11 +227,10 @@ def stream_needs(settings: Settings, load: RegionLoad) -> list[StageNeed]:
 
 
 def delivery_needs(load: RegionLoad) -> list[StageNeed]:
-    flows = {"raw": load.raw_bytes, "session": load.session_bytes, "late": load.late_bytes}
     return [
         StageNeed(load.region.name, f"{kind} delivery", bytes_per_s / limits.MIB, None, "MiB/s", "-",
                   "what its stream carries", (limits.FIREHOSE_KINESIS_SOURCE.source,))
-        for kind, bytes_per_s in flows.items()
+        for kind, (bytes_per_s, _) in load.flows().items()
     ]  # fmt: skip
 
 
@@ -238,7 +245,7 @@ def sessionizer_needs(settings: Settings, load: RegionLoad, profile: TrafficProf
     large = figures.get("sessionizer-state", STATE_FIGURE)
     rate = min(small, large, key=lambda figure: figure.value)
     kpus_needed = load.events / (rate.value * FLINK_CPU_TARGET)
-    kpus = math.ceil(sessionizer.parallelism / sessionizer.parallelism_per_kpu)
+    kpus = sessionizer.kpus
     # Open sessions, and for an hour after their end the tombstones (runtime/sessionizer/session.py).
     state_bytes = load.viewers * profile.open_session_state_bytes * (1 + 60 * profile.sessions_per_viewer_minute)
     name = load.region.name

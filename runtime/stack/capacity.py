@@ -1,11 +1,33 @@
-"""Parser of the stack's declared audience (capacity): its peak and what is known of its traffic."""
+"""The stack's declared audience (capacity): its peak and what is known of its traffic, and its parser."""
 
 from __future__ import annotations
 
-from runtime.stack.model import CapacitySettings, TrafficOverrides
-from runtime.stack.reader import Section
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the reader imports the model, which holds these settings
+    from runtime.stack.reader import Section
 
 DEFAULT_SESSION_MINUTES = 20.0
+
+
+@dataclass(frozen=True)
+class TrafficOverrides:
+    """A stack's own figures for its audience, where the measured profile does not fit it."""
+
+    session_minutes: float  # how long a viewer's session lasts on average: a property of the audience
+    events_per_viewer_minute: float | None  # None: from the heartbeat interval and the measured profile
+    event_bytes: float | None  # None: measured
+    too_late_share: float | None  # None: the player simulator's
+
+
+@dataclass(frozen=True)
+class CapacitySettings:
+    """The audience the stack is built for: the program refuses settings that cannot carry it."""
+
+    peak_viewers: int  # concurrent viewers at the busiest minute
+    each_region_carries_peak: bool  # either region alone takes every viewer (failover); else half each
+    traffic: TrafficOverrides
 
 
 def parse_capacity(section: Section) -> CapacitySettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Literal, get_args
 
 from runtime.ingest.transport import Transport
 from runtime.names import BucketKind, StreamKind
+from runtime.stack.capacity import CapacitySettings
 from runtime.stack.limits import ECR_REGISTRY, IMAGE
 from runtime.stack.session_store import SessionStoreSettings
 
@@ -112,6 +114,11 @@ class SessionizerSettings:
     # the state's layout fails instead of dropping the open sessions (runtime/sessionizer/state_layout.py).
     allow_non_restored_state: bool = False
     state_migration: int | None = None  # the state version a deploy with allow_non_restored_state is for
+
+    @property
+    def kpus(self) -> int:
+        """The KPUs its parallelism takes (the orchestration KPU Managed Flink adds is not counted)."""
+        return math.ceil(self.parallelism / self.parallelism_per_kpu)
 
 
 @dataclass(frozen=True)
@@ -219,6 +226,11 @@ class IngestServiceSettings:
     @property
     def https(self) -> bool:
         return any(self.certificate_arns.values())
+
+    @property
+    def workers(self) -> int:
+        """Server processes a task runs: one per vCPU it has."""
+        return max(1, self.cpu // 1024)
 
 
 @dataclass(frozen=True)
@@ -340,25 +352,6 @@ class ReconcilerSettings:
     parts_retention_days: int
     maximum_receives: int
     failed_message_retention_days: int
-
-
-@dataclass(frozen=True)
-class TrafficOverrides:
-    """A stack's own figures for its audience, where the measured profile does not fit it."""
-
-    session_minutes: float  # how long a viewer's session lasts on average: a property of the audience
-    events_per_viewer_minute: float | None  # None: from the heartbeat interval and the measured profile
-    event_bytes: float | None  # None: measured
-    too_late_share: float | None  # None: the player simulator's
-
-
-@dataclass(frozen=True)
-class CapacitySettings:
-    """The audience the stack is built for: the program refuses settings that cannot carry it."""
-
-    peak_viewers: int  # concurrent viewers at the busiest minute
-    each_region_carries_peak: bool  # either region alone takes every viewer (failover); else half each
-    traffic: TrafficOverrides
 
 
 @dataclass(frozen=True)
