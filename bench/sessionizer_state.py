@@ -303,7 +303,23 @@ def main() -> None:
     build_jar(next((Path(pyflink.__file__).parent / "lib").glob("flink-dist-*.jar")))
     figures = [figure for sessions in args.sessions
                for figure in measure(sessions, args.rate, args.steady_seconds, args.state_cache_size)]  # fmt: skip
+    if len(set(args.sessions)) > 1:
+        figures.append(memory_per_added_session(figures, min(args.sessions), max(args.sessions)))
     record("sessionizer-state", figures, args.reference)
+
+
+def memory_per_added_session(figures: list[Figure], fewer: int, more: int) -> Figure:
+    """Memory per open session without what the job holds with none: the Python worker's interpreter
+    and libraries are in each size's resident memory once, whatever the state."""
+
+    def total(sessions: int) -> float:
+        name = f"state_{sessions // 1000}k_bytes_per_open_session"
+        return next(f.value for f in figures if f.name == name) * sessions
+
+    added = (total(more) - total(fewer)) / (more - fewer)
+    return Figure("state_added_bytes_per_open_session", round(added),
+                  f"bytes of memory (heap and Python workers) per open session added, {fewer:,} -> {more:,}",
+                  f"the {fewer:,} and {more:,} runs above")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ Both sinks use the session id as partition key (SessionIdPartitionKeyGenerator, 
 into the connector jar by runtime/sessionizer/connector). Each event seals what Flink's
 watermark has passed. Timers, per bucket: an event-time timer at each time the horizon can
 end one of its sessions (past a pending stopped/error, or past the newest event by the
-inactivity gap) finalises those that ended; a processing-time timer every update interval
-emits an update record of each open session that changed.
+inactivity gap) finalises those that ended. A session's update record goes out with the event
+that changes it when its last record is an update interval old; otherwise a processing-time
+timer every update interval emits one for each open session that changed since its last record.
 
 Why batches: every record that crosses from the JVM to Python and back costs more than the
 session logic itself (bench/sessionizer.py), and a live session has about one event per
@@ -51,6 +52,7 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pyflink.java_gateway import get_gateway
 
 from runtime.sessionizer import state_layout as layout
+from runtime.sessionizer import stored
 from runtime.sessionizer.checkpoints import checkpoint_options
 from runtime.sessionizer.config import (
     JAR_VARIABLE,
@@ -81,6 +83,11 @@ Batch = tuple[list[str], list[int], list[str]]
 # over 128, 256 and 512 buckets: within the machine's noise; docs/performance.md, "Sessionizer").
 MAX_BATCH = 1_000  # events per batch at most: one call's worth of work
 AUTO_WATERMARK_INTERVAL_MS = 200  # watermarks, and batches of a stream whose watermark stands still
+# End checks on a grid of event time: the sessions of a bucket due within the same second share one
+# timer and one entry of the end-check map, instead of one each (a share of the memory per open
+# session: docs/performance.md, bench/sessionizer_state.py). A final comes at most this much event
+# time later than the end allows.
+END_CHECK_GRID_MS = 1_000
 
 
 def _dumps(document: Any) -> str:
@@ -99,7 +106,9 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         self.settings = settings
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        # State crosses from Python to the JVM at the end of a bundle, and only what changed.
+        # State crosses from Python to the JVM at the end of a bundle, and only what changed. A session's
+        # value is its Tracker in the job's own stored form (stored.py: bytes, which PyFlink pickles
+        # whole), so the worker's cache holds it compact.
         self.sessions = runtime_context.get_map_state(
             MapStateDescriptor(layout.SESSIONS_STATE, Types.STRING(), Types.PICKLED_BYTE_ARRAY())
         )
@@ -134,10 +143,11 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         self.bucket = bucket
         if bucket not in self.buckets_read:
             opened, changed = self.open_sessions.setdefault(bucket, set()), self.changed.setdefault(bucket, set())
-            for session_id, tracker in self.sessions.items():
-                if not tracker.final:
+            for session_id, value in self.sessions.items():
+                final, changed_since_record = stored.flags(value)
+                if not final:
                     opened.add(session_id)
-                    if tracker.changed:
+                    if changed_since_record:
                         changed.add(session_id)
             for _ in self.end_checks.items():
                 pass
@@ -146,10 +156,9 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
     def process_element(self, batch: Batch, ctx: KeyedProcessFunction.Context) -> Any:
         self._read_bucket(ctx)
         timers = ctx.timer_service()
-        flink_watermark = timers.current_watermark()
+        flink_watermark, now = timers.current_watermark(), timers.current_processing_time()
         for session_id, shard_watermark, raw in zip(*batch, strict=True):
-            yield from self._event(session_id, shard_watermark, raw, flink_watermark, timers)
-        now = timers.current_processing_time()
+            yield from self._event(session_id, shard_watermark, raw, flink_watermark, now, timers)
         update_at = self.update_timer.value()
         # More than an interval overdue: lost (a snapshot can hold state without its bundle's timers).
         if update_at is None or update_at < now - self.settings.update_interval_ms:
@@ -157,15 +166,14 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             timers.register_processing_time_timer(update_at)
             self.update_timer.update(update_at)
 
-    def _event(self, session_id: str, shard_watermark: int, raw: str, flink_watermark: int, timers: Any) -> Any:
+    def _event(self, session_id: str, shard_watermark: int, raw: str, flink_watermark: int, now: int,
+               timers: Any) -> Any:  # fmt: skip
         watermark = max(flink_watermark, shard_watermark)
         if session_id == UNPARSEABLE:
             yield self._late("unparseable", watermark, None, raw)
             return
         document = json.loads(raw)
-        tracker: Tracker | None = self.sessions.get(session_id)
-        if tracker is None:
-            tracker = Tracker(session_id)
+        tracker = self._tracker(session_id) or Tracker(session_id)
         late = tracker.accept(Event.from_raw(document), watermark, self.settings)
         if late is not None:
             yield self._late(late, watermark, session_id, document)
@@ -177,14 +185,34 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         else:
             self._schedule_end_check(tracker, timers)
             self.open_sessions[self.bucket].add(session_id)
-            self.changed[self.bucket].add(session_id)
-        self.sessions.put(session_id, tracker)
+            if tracker.changed and now - tracker.last_record_ms >= self.settings.update_interval_ms:
+                # Its update is due: it goes out with the event, while the session is at hand,
+                # instead of being read and written again at the bucket's next update timer.
+                yield self._update(tracker, now)
+                self.changed[self.bucket].discard(session_id)
+            else:
+                self.changed[self.bucket].add(session_id)
+        self._store(tracker)
+
+    def _update(self, tracker: Tracker, now: int) -> str:
+        tracker.last_record_ms = now
+        return _dumps(tracker.record(self.settings))
+
+    def _tracker(self, session_id: str) -> Tracker | None:
+        value: bytes | Tracker | None = self.sessions.get(session_id)
+        return None if value is None else stored.decode(session_id, value)
+
+    def _store(self, tracker: Tracker) -> None:
+        self.sessions.put(tracker.session_id, stored.encode(tracker))
 
     def _schedule_end_check(self, tracker: Tracker, timers: Any) -> None:
         """An event-time timer for when the session can end, unless an earlier one is already set:
         one that fires early finds the session going on and sets the next."""
         end_check = tracker.end_check_time(self.settings)
-        if end_check is not None and (tracker.end_check_ms is None or end_check < tracker.end_check_ms):
+        if end_check is None:
+            return
+        end_check = on_check_grid(end_check)
+        if tracker.end_check_ms is None or end_check < tracker.end_check_ms:
             self._check_at(end_check, tracker, timers)
 
     def _check_at(self, time_ms: int, tracker: Tracker, timers: Any) -> None:
@@ -203,7 +231,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         self.open_sessions[self.bucket].discard(tracker.session_id)
         self.changed[self.bucket].discard(tracker.session_id)
         tracker.to_tombstone()
-        self._check_at((tracker.finalised_at_ms or 0) + self.settings.tombstone_ms, tracker, timers)
+        self._check_at(on_check_grid((tracker.finalised_at_ms or 0) + self.settings.tombstone_ms), tracker, timers)
         return record
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
@@ -223,7 +251,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             yield from self._end_check(session_id, time_ms, timers)
 
     def _end_check(self, session_id: str, timestamp: int, timers: Any) -> Any:
-        tracker: Tracker | None = self.sessions.get(session_id)
+        tracker = self._tracker(session_id)
         if tracker is None or tracker.end_check_ms != timestamp:
             return  # cleared, or due earlier (already checked) or later (its check is still set)
         tracker.end_check_ms = None
@@ -236,7 +264,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             self._schedule_end_check(tracker, timers)
             if tracker.changed:
                 self.changed[self.bucket].add(session_id)
-        self.sessions.put(session_id, tracker)
+        self._store(tracker)
 
     def _updates(self, timestamp: int, timers: Any) -> Any:
         """The bucket's update records: each open session that changed since its last record (the
@@ -251,10 +279,10 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
                 yield from self._end_checks(overdue, due, timers)
         changed = self.changed[self.bucket]
         for session_id in changed:
-            tracker: Tracker | None = self.sessions.get(session_id)
+            tracker = self._tracker(session_id)
             if tracker is not None and not tracker.final and tracker.changed:
-                yield _dumps(tracker.record(self.settings))
-                self.sessions.put(session_id, tracker)
+                yield self._update(tracker, timestamp)
+                self._store(tracker)
         changed.clear()
         if self.open_sessions[self.bucket]:
             next_update = timestamp + self.settings.update_interval_ms
@@ -262,6 +290,11 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             self.update_timer.update(next_update)
         else:
             self.update_timer.clear()
+
+
+def on_check_grid(time_ms: int) -> int:
+    """The end-check time for ``time_ms``: the next point of END_CHECK_GRID_MS."""
+    return -(-time_ms // END_CHECK_GRID_MS) * END_CHECK_GRID_MS
 
 
 def _now_ms() -> int:

@@ -75,9 +75,12 @@ class Tracker:
     # the restart would be taken (and applied behind events already sealed).
     sealed_until_ms: int = NO_WATERMARK
     events_taken: int = 0  # distinct events accepted: the progress the version counts
+    # Processing time of the session's last record, for the job to space its updates by the update
+    # interval (0: none yet). Not in TRACKER_STATE: version 2 did not keep it.
+    last_record_ms: int = 0
 
-    # Pickled into Flink state: values only (TRACKER_STATE, part of the state layout: state_layout.py);
-    # the duplicate keys follow from the pending events.
+    # The Tracker pickled whole, values only (TRACKER_STATE): how state version 2 stored it, still read
+    # (stored.py); the duplicate keys follow from the pending events.
     def __getstate__(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in TRACKER_STATE)
 
@@ -85,6 +88,7 @@ class Tracker:
         for name, value in zip(TRACKER_STATE, state, strict=True):
             setattr(self, name, value)
         self.pending_keys = {event.key for event in self.pending}
+        self.last_record_ms = 0
 
     # -- events ------------------------------------------------------------------
 
@@ -127,14 +131,13 @@ class Tracker:
 
     def record(self, settings: SessionSettings) -> dict[str, Any]:
         """The next record of this session (final when the session is), with a new version."""
-        view = self.playback
-        if self.pending and not self.final:
-            view = view.copy()
+        view = self.playback.copy()  # the metrics close open intervals: on a copy
+        if not self.final:
             for event in self.pending:
                 view.apply(event)
         self.version = max(self.version + 1, progress_version(self.events_taken, self.final))
         self.changed = False
-        metrics = view.metrics()
+        metrics = view.metrics(in_place=True)
         values = {
             "sessionId": self.session_id,
             "environment": settings.environment,

@@ -5,9 +5,10 @@ service gives a fixed watermark."""
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from runtime.sessionizer import stored
 from tests.flink.java_parser import ParsedEvent
 from tests.sessionizer.sequences import T0
 
@@ -82,7 +83,7 @@ class RuntimeContext:
 
     def session(self, session_id: str) -> Any:
         """A session's Tracker as stored."""
-        return self.map_states["sessions"].get(session_id)
+        return stored.decode(session_id, self.map_states["sessions"].get(session_id))
 
     def get_metrics_group(self) -> MetricGroup:
         return MetricGroup(self.counters)
@@ -128,3 +129,10 @@ class Context:
 def batch(*records: ParsedEvent) -> tuple[list[str], list[int], list[str]]:
     """Parsed events (ParsedEvents' records) as SessionBatches sends them to the session function."""
     return [r[0] for r in records], [r[3] for r in records], [r[4] for r in records]
+
+
+def late_outputs(outputs: Iterable[Any]) -> list[tuple[Any, str]]:
+    """What the session function yielded to its side output (late events, tagged); session records
+    are plain strings, and one goes out with any event whose session's last record is an update
+    interval old, as the first event of a session is."""
+    return [output for output in outputs if isinstance(output, tuple)]

@@ -209,7 +209,7 @@ def test_a_quiet_stream_still_ends_its_sessions(clock_offset_s: int) -> None:
     # Without the clock the watermark would stay at the `stopped` event and the straggler
     # would count; with it the session is final after about 0.8 s of silence.
     assert outcome(output) == [("L", None, "session_finalised"), ("S", True, None)]
-    final = next(r for r in output if r["stream"] == "S")
+    final = next(r for r in output if r["stream"] == "S" and r["final"])
     assert final["playingMs"] == 1000 and final["endReason"] == "ended"
 
 

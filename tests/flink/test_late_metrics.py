@@ -17,7 +17,7 @@ from runtime.sessionizer.metrics import (
     LATE_REASONS,
     MANAGED_FLINK_METRIC_GROUP,
 )
-from tests.flink.function_fakes import Context, RuntimeContext, batch
+from tests.flink.function_fakes import Context, RuntimeContext, batch, late_outputs
 from tests.flink.java_parser import JavaParser
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
@@ -46,9 +46,9 @@ def test_each_late_event_counts_once_under_its_reason() -> None:
     late_watermark = T0 + 10 * 60_000  # ten minutes past the events: behind the allowed lateness
 
     not_json = (UNPARSEABLE, 0, 0, NO_WATERMARK, "{not json")
-    unparseable = list(function.process_element(batch(not_json), Context(late_watermark)))
-    behind = list(function.process_element(batch(parsed(ev("init", 0, "s1"))), Context(late_watermark)))
-    on_time = list(function.process_element(batch(parsed(ev("init", 0, "s2"))), Context(T0)))
+    unparseable = late_outputs(function.process_element(batch(not_json), Context(late_watermark)))
+    behind = late_outputs(function.process_element(batch(parsed(ev("init", 0, "s1"))), Context(late_watermark)))
+    on_time = late_outputs(function.process_element(batch(parsed(ev("init", 0, "s2"))), Context(T0)))
 
     assert [tag for tag, _ in unparseable + behind] == [LATE_EVENTS, LATE_EVENTS]
     assert on_time == []

@@ -15,7 +15,7 @@ from typing import Any
 from pyflink.datastream import TimeDomain
 
 from runtime.sessionizer.job import NO_WATERMARK, UNPARSEABLE, SessionFunction
-from tests.flink.function_fakes import Context, RuntimeContext, batch
+from tests.flink.function_fakes import Context, RuntimeContext, batch, late_outputs
 from tests.flink.java_parser import JavaParser, connector
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
@@ -80,8 +80,11 @@ def test_a_restored_job_judges_a_too_late_event_by_the_events_read_before_it() -
     function.open(RuntimeContext())
     restored = Context(NO_WATERMARK)
     for second in (50, 55, 60):
-        assert list(function.process_element(batch(read(parse_events, ev("heartbeat", second, "s1"))), restored)) == []
-    late = list(function.process_element(batch(read(parse_events, ev("init", 20, "s2"))), restored))
+        assert (
+            late_outputs(function.process_element(batch(read(parse_events, ev("heartbeat", second, "s1"))), restored))
+            == []
+        )
+    late = late_outputs(function.process_element(batch(read(parse_events, ev("init", 20, "s2"))), restored))
     assert len(late) == 1
     document = json.loads(late[0][1])
     assert document["reason"] == "behind_watermark"
@@ -94,14 +97,17 @@ def test_within_the_lateness_an_event_is_taken() -> None:
     restored = Context(NO_WATERMARK)
     list(function.process_element(batch(read(parse_events, ev("heartbeat", 60, "s1"))), restored))
     behind_by = (OUT_OF_ORDERNESS + SETTINGS.allowed_lateness_ms) / 1_000  # 1 ms inside the horizon
-    assert list(function.process_element(batch(read(parse_events, ev("init", 60 - behind_by, "s2"))), restored)) == []
+    assert (
+        late_outputs(function.process_element(batch(read(parse_events, ev("init", 60 - behind_by, "s2"))), restored))
+        == []
+    )
 
 
 def test_flinks_watermark_still_counts_when_it_is_ahead() -> None:
     """A reader that has read little (just started) is behind Flink's watermark of the others."""
     parse_events, function = reader(), SessionFunction(SETTINGS)
     function.open(RuntimeContext())
-    late = list(function.process_element(batch(read(parse_events, ev("init", 0, "s1"))), Context(T0 + 600_000)))
+    late = late_outputs(function.process_element(batch(read(parse_events, ev("init", 0, "s1"))), Context(T0 + 600_000)))
     assert len(late) == 1 and json.loads(late[0][1])["watermark"] == T0 + 600_000
 
 
@@ -157,7 +163,10 @@ def test_sessions_of_one_batch_keep_their_own_state() -> None:
     function.open(context)
     parse_events = reader()
     events = [ev("init", 0, "s1"), ev("init", 0.5, "s2"), ev("playing", 1, "s1"), ev("init", 0, "s1")]
-    assert list(function.process_element(batch(*(read(parse_events, e) for e in events)), Context(NO_WATERMARK))) == []
+    assert (
+        late_outputs(function.process_element(batch(*(read(parse_events, e) for e in events)), Context(NO_WATERMARK)))
+        == []
+    )
     assert (context.session("s1").events_taken, context.session("s2").events_taken) == (2, 1)  # a duplicate
 
 

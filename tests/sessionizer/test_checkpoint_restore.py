@@ -4,7 +4,9 @@ The job runs as the local pipeline runs it (PyFlink's mini-cluster in .venv-sess
 the real Kinesis source and sink against kinesis-mock). Its input is a recording whose
 events carry no arrival time, so the watermark moves by event time alone and the outcome
 does not depend on how long anything took: an uninterrupted run and a run killed (kill -9)
-after a checkpoint and restarted from it must end with the same final records.
+after a checkpoint and restarted from it must end with the same final records. The job killed
+is also the last job of each earlier state version this one restores, its code taken from the
+repository's history (tests/sessionizer/released_code.py): a deploy over that version's snapshot.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from runtime.sessionizer.checkpoints import newest_checkpoint
 from runtime.sessionizer.config import JAR_VARIABLE, SessionizerConfig, base_config, environment
 from runtime.sessionizer.package import CONNECTOR_JAR
 from runtime.sessionizer.playback import Event
+from runtime.sessionizer.state_layout import restores
 from tests.graph import ROOT
 from tests.kinesis import stream_events
+from tests.sessionizer.released_code import released_job
 from tests.sessionizer.sequences import ev, final_record, raw
 
 pytestmark = pytest.mark.integration
@@ -68,9 +72,11 @@ def job_config(streams: dict[str, str], endpoint: str, checkpoint_dir: Path) -> 
                                checkpoint_interval_ms=1_000)  # fmt: skip
 
 
-def start_job(config: SessionizerConfig, log_dir: Path, name: str) -> Started:
-    variables = {**environment(config), JAR_VARIABLE: str(CONNECTOR_JAR), **_credentials()}
-    return start(name, [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"], variables, ROOT, log_dir)
+def start_job(config: SessionizerConfig, log_dir: Path, name: str, code: Path = ROOT, jar: Path = CONNECTOR_JAR
+              ) -> Started:  # fmt: skip
+    """The job of the code under ``code`` (this checkout's, or a released version's)."""
+    variables = {**environment(config), JAR_VARIABLE: str(jar), **_credentials()}
+    return start(name, [str(FLINK_PYTHON), "-m", "runtime.sessionizer.job"], variables, code, log_dir)
 
 
 def _credentials() -> dict[str, str]:
@@ -139,9 +145,13 @@ def run_uninterrupted(kinesis_mock: KinesisMock, names: dict[str, str], work: Pa
     return stream_events(client, names["session"])
 
 
+# The job killed is this checkout's, or the last of each earlier state version this one restores
+# (a deploy of this version over that version's snapshot): the restarted job is always this one.
+@pytest.mark.parametrize("killed", [None, *restores()], ids=lambda v: "this version" if v is None else f"version {v}")
 def test_a_job_killed_after_a_checkpoint_resumes_from_it_and_ends_as_an_uninterrupted_run(
-    kinesis_mock: KinesisMock, streams: Callable[[], dict[str, str]], tmp_path: Path
+    kinesis_mock: KinesisMock, streams: Callable[[], dict[str, str]], tmp_path: Path, killed: int | None
 ) -> None:
+    code, jar = (ROOT, CONNECTOR_JAR) if killed is None else released_job(killed, tmp_path / f"version-{killed}")
     client = kinesis_mock.client(REGION)
     events = recording()
     sessions = {e.session_id for e in events}
@@ -152,7 +162,7 @@ def test_a_job_killed_after_a_checkpoint_resumes_from_it_and_ends_as_an_uninterr
 
     names, checkpoints = streams(), tmp_path / "checkpoints"
     config = job_config(names, kinesis_mock.endpoint, checkpoints)
-    first = start_job(config, tmp_path, "before-the-kill")
+    first = start_job(config, tmp_path, "before-the-kill", code, jar)
     try:
         put(client, names["raw"], part_one)
         # Part one is read once the sessions it ends have their finals (the watermark moved past them)...
