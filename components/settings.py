@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from runtime.capacity.check import check_peak
+from runtime.capacity.figures import MissingFigure
 from runtime.stack import PROJECT, Settings, SettingsError, parse_settings
 
 
@@ -33,5 +34,5 @@ def from_pulumi_config() -> Settings:
         # A stack that cannot carry the audience it declares is refused before any resource.
         check_peak(settings)
         return settings
-    except SettingsError as error:
+    except (SettingsError, MissingFigure) as error:
         raise pulumi.RunError(str(error)) from None

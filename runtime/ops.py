@@ -315,7 +315,13 @@ def capacity_command(args: argparse.Namespace) -> int:
     from runtime.capacity.prices import price_table
     from runtime.capacity.report import document, table
 
-    model = capacity_model(settings, args.viewers)
+    from runtime.capacity.figures import MissingFigure
+
+    try:
+        model = capacity_model(settings, args.viewers)
+    except MissingFigure as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     prices = price_table()
     costs = monthly_costs(model, prices)
     print(json.dumps(document(model, costs, prices), indent=1) if args.json else table(model, costs, prices))

@@ -88,6 +88,18 @@ def test_a_figure_missing_from_the_reference_names_the_file_and_the_make_target(
         capacity_model(settings, figures=Figures(tmp_path))
 
 
+def test_the_command_says_a_missing_figure_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    shutil.copytree(REFERENCE, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "traffic.json").unlink()
+    monkeypatch.setattr(Figures.__init__, "__defaults__", (tmp_path,))
+
+    assert ops.main(["capacity", "--stack", "dev"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "traffic.json is missing: run `make bench-reference`" in error
+    assert "Traceback" not in error
+
+
 def test_more_viewers_need_more_of_every_stage_that_grows_with_them() -> None:
     settings = from_stack_file(ROOT / "Pulumi.slowprod.yaml")
     small = {(n.region, n.stage): n.need for n in capacity_model(settings, 1_000).needs}
