@@ -311,11 +311,10 @@ def capacity_command(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     from runtime.capacity.cost import monthly_costs
+    from runtime.capacity.figures import MissingFigure
     from runtime.capacity.model import capacity_model
     from runtime.capacity.prices import price_table
     from runtime.capacity.report import document, table
-
-    from runtime.capacity.figures import MissingFigure
 
     try:
         model = capacity_model(settings, args.viewers)
