@@ -157,8 +157,13 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         self._read_bucket(ctx)
         timers = ctx.timer_service()
         flink_watermark, now = timers.current_watermark(), timers.current_processing_time()
+        # The batch's sessions, decoded once and written back once at its end, however many of its
+        # events each has (a dense session has many in a batch: bench/sessionizer.py).
+        at_hand: dict[str, Tracker] = {}
         for session_id, shard_watermark, raw in zip(*batch, strict=True):
-            yield from self._event(session_id, shard_watermark, raw, flink_watermark, now, timers)
+            yield from self._event(session_id, shard_watermark, raw, flink_watermark, now, timers, at_hand)
+        for tracker in at_hand.values():
+            self._store(tracker)
         update_at = self.update_timer.value()
         # More than an interval overdue: lost (a snapshot can hold state without its bundle's timers).
         if update_at is None or update_at < now - self.settings.update_interval_ms:
@@ -167,13 +172,13 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
             self.update_timer.update(update_at)
 
     def _event(self, session_id: str, shard_watermark: int, raw: str, flink_watermark: int, now: int,
-               timers: Any) -> Any:  # fmt: skip
+               timers: Any, at_hand: dict[str, Tracker]) -> Any:  # fmt: skip
         watermark = max(flink_watermark, shard_watermark)
         if session_id == UNPARSEABLE:
             yield self._late("unparseable", watermark, None, raw)
             return
         document = json.loads(raw)
-        tracker = self._tracker(session_id) or Tracker(session_id)
+        tracker = at_hand.get(session_id) or self._tracker(session_id) or Tracker(session_id)
         late = tracker.accept(Event.from_raw(document), watermark, self.settings)
         if late is not None:
             yield self._late(late, watermark, session_id, document)
@@ -192,7 +197,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
                 self.changed[self.bucket].discard(session_id)
             else:
                 self.changed[self.bucket].add(session_id)
-        self._store(tracker)
+        at_hand[session_id] = tracker
 
     def _update(self, tracker: Tracker, now: int) -> str:
         tracker.last_record_ms = now

@@ -170,6 +170,32 @@ def test_sessions_of_one_batch_keep_their_own_state() -> None:
     assert (context.session("s1").events_taken, context.session("s2").events_taken) == (2, 1)  # a duplicate
 
 
+def test_a_batch_reads_and_writes_each_of_its_sessions_once() -> None:
+    context = RuntimeContext()
+    function = SessionFunction(SETTINGS)
+    function.open(context)
+    sessions = context.map_states["sessions"]
+    reads: list[str] = []
+    writes: list[str] = []
+    get, put = sessions.get, sessions.put
+
+    def counted_get(key: str) -> Any:
+        reads.append(key)
+        return get(key)
+
+    def counted_put(key: str, value: Any) -> None:
+        writes.append(key)
+        put(key, value)
+
+    sessions.get, sessions.put = counted_get, counted_put  # type: ignore[method-assign]
+    parse_events = reader()
+    events = [ev(name, seconds, "s1") for name, seconds in (("init", 0), ("loading", 0.5), ("playing", 1))]
+    list(function.process_element(batch(*(read(parse_events, e) for e in [*events, ev("init", 0, "s2")])),
+                                  Context(NO_WATERMARK)))  # fmt: skip
+    assert sorted(reads) == ["s1", "s2"] and sorted(writes) == ["s1", "s2"]
+    assert context.session("s1").events_taken == 3
+
+
 def test_the_parse_step_reads_the_ingest_contract_and_nothing_looser() -> None:
     parse_events = reader()
     event = {"sessionId": "s9", "event": "init", "timestamp": T0, "server": {"receivedAt": T0 + 250}}
