@@ -157,9 +157,7 @@ class SessionFunction(KeyedProcessFunction):  # type: ignore[misc]
         self._read_bucket(ctx)
         timers = ctx.timer_service()
         flink_watermark, now = timers.current_watermark(), timers.current_processing_time()
-        # The batch's sessions, decoded once and written back once at its end, however many of its
-        # events each has (a dense session has many in a batch: bench/sessionizer.py).
-        at_hand: dict[str, Tracker] = {}
+        at_hand: dict[str, Tracker] = {}  # the batch's sessions: each decoded once and written once, at its end
         for session_id, shard_watermark, raw in zip(*batch, strict=True):
             yield from self._event(session_id, shard_watermark, raw, flink_watermark, now, timers, at_hand)
         for tracker in at_hand.values():
