@@ -63,8 +63,8 @@ def encode(tracker: Tracker) -> bytes:
         tracker.events_taken,
         tracker.last_record_ms,
     )
-    flags = (FINAL if tracker.final else 0) | (CHANGED if tracker.changed else 0)
-    return bytes((STORED_FORMAT, flags)) + pickle.dumps(values, protocol=_PICKLE_PROTOCOL)
+    flag_bits = (FINAL if tracker.final else 0) | (CHANGED if tracker.changed else 0)
+    return bytes((STORED_FORMAT, flag_bits)) + pickle.dumps(values, protocol=_PICKLE_PROTOCOL)
 
 
 def decode(session_id: str, stored: bytes | Tracker) -> Tracker:
@@ -85,15 +85,15 @@ def decode(session_id: str, stored: bytes | Tracker) -> Tracker:
             name, step, payload, agent = entry
             timestamp += step
             events.append(Event(name, timestamp, session_id, payload, agent))
-    flags = stored[1]
+    flag_bits = stored[1]
     return Tracker(
         session_id,
         playback=playback,
         pending=events,
         pending_keys={event.key for event in events},
         version=version,
-        changed=bool(flags & CHANGED),
-        final=bool(flags & FINAL),
+        changed=bool(flag_bits & CHANGED),
+        final=bool(flag_bits & FINAL),
         finalised_at_ms=finalised_at_ms,
         end_check_ms=end_check_ms,
         sealed_until_ms=sealed_until_ms,

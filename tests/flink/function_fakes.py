@@ -69,6 +69,31 @@ class MapState:
         return iter([(key, pickle.loads(value)) for key, value in self.stored.items()])
 
 
+class CountingMapState(MapState):
+    """A map state over another's values that counts the sessions read (whole-map reads included)
+    and notes the keys read and written one by one."""
+
+    def __init__(self, stored: dict[Any, bytes]) -> None:
+        super().__init__()
+        self.stored = stored
+        self.reads = 0
+        self.read_keys: list[Any] = []
+        self.written_keys: list[Any] = []
+
+    def get(self, key: Any) -> Any:
+        self.reads += 1
+        self.read_keys.append(key)
+        return super().get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        self.written_keys.append(key)
+        super().put(key, value)
+
+    def items(self) -> Any:
+        self.reads += len(self.stored)
+        return super().items()
+
+
 class RuntimeContext:
     def __init__(self) -> None:
         self.counters: dict[tuple[Any, ...], Counter] = {}

@@ -15,7 +15,7 @@ from typing import Any
 from pyflink.datastream import TimeDomain
 
 from runtime.sessionizer.job import NO_WATERMARK, UNPARSEABLE, SessionFunction
-from tests.flink.function_fakes import Context, RuntimeContext, batch, late_outputs
+from tests.flink.function_fakes import Context, CountingMapState, RuntimeContext, batch, late_outputs
 from tests.flink.java_parser import JavaParser, connector
 from tests.sessionizer.sequences import SETTINGS, T0, ev, raw
 
@@ -174,25 +174,13 @@ def test_a_batch_reads_and_writes_each_of_its_sessions_once() -> None:
     context = RuntimeContext()
     function = SessionFunction(SETTINGS)
     function.open(context)
-    sessions = context.map_states["sessions"]
-    reads: list[str] = []
-    writes: list[str] = []
-    get, put = sessions.get, sessions.put
-
-    def counted_get(key: str) -> Any:
-        reads.append(key)
-        return get(key)
-
-    def counted_put(key: str, value: Any) -> None:
-        writes.append(key)
-        put(key, value)
-
-    sessions.get, sessions.put = counted_get, counted_put  # type: ignore[method-assign]
+    sessions = CountingMapState(context.map_states["sessions"].stored)
+    function.sessions = sessions
     parse_events = reader()
     events = [ev(name, seconds, "s1") for name, seconds in (("init", 0), ("loading", 0.5), ("playing", 1))]
     list(function.process_element(batch(*(read(parse_events, e) for e in [*events, ev("init", 0, "s2")])),
                                   Context(NO_WATERMARK)))  # fmt: skip
-    assert sorted(reads) == ["s1", "s2"] and sorted(writes) == ["s1", "s2"]
+    assert sorted(sessions.read_keys) == ["s1", "s2"] and sorted(sessions.written_keys) == ["s1", "s2"]
     assert context.session("s1").events_taken == 3
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from pyflink.datastream import TimeDomain
 
 from runtime.sessionizer.job import SessionFunction
-from tests.flink.function_fakes import Context, MapState, RuntimeContext, batch
+from tests.flink.function_fakes import Context, CountingMapState, RuntimeContext, batch
 from tests.flink.test_late_metrics import parsed
 from tests.sessionizer.sequences import SETTINGS, T0, ev
 
@@ -38,23 +38,6 @@ def start(sessions: int) -> tuple[SessionFunction, RuntimeContext]:
 def updates(function: SessionFunction, now_ms: int) -> list[dict[str, Any]]:
     context = Context(WATERMARK, now_ms, TimeDomain.PROCESSING_TIME)
     return [json.loads(record) for record in function.on_timer(now_ms, context)]
-
-
-class CountingMapState(MapState):
-    """Counts the sessions read, whole-map reads included."""
-
-    def __init__(self, stored: dict[Any, bytes]) -> None:
-        super().__init__()
-        self.stored = stored
-        self.reads = 0
-
-    def get(self, key: Any) -> Any:
-        self.reads += 1
-        return super().get(key)
-
-    def items(self) -> Any:
-        self.reads += len(self.stored)
-        return super().items()
 
 
 def test_an_update_gives_a_record_for_each_changed_session_and_none_for_quiet_ones() -> None:
